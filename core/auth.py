@@ -1,0 +1,94 @@
+"""Bearer tokens: HS256 JWTs signed with the deployment's secret.
+
+Claims: ``sub`` (the caller's user id), ``tenant`` (its organisation), ``roles`` (``service``
+lets a caller see every job of its tenant), ``iss``, ``iat``, ``exp``.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import jwt
+
+from core.errors import Unauthenticated
+
+ALGORITHM = "HS256"
+SERVICE_ROLE = "service"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: a user of a tenant, possibly with the service role."""
+
+    subject: str
+    tenant: str
+    roles: frozenset[str] = frozenset()
+
+    @property
+    def is_service(self) -> bool:
+        return SERVICE_ROLE in self.roles
+
+
+def mint_token(
+    secret: str,
+    subject: str,
+    *,
+    tenant: str = "default",
+    roles: tuple[str, ...] = (),
+    ttl_seconds: int = 3600,
+    issuer: str = "consulta",
+) -> str:
+    """Sign a token for ``subject``; valid for ``ttl_seconds``."""
+    now = int(time.time())
+    claims = {
+        "sub": subject,
+        "tenant": tenant,
+        "roles": list(roles),
+        "iss": issuer,
+        "iat": now,
+        "exp": now + ttl_seconds,
+    }
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def verify_token(token: str, secret: str, *, issuer: str = "consulta") -> Principal:
+    """The token's principal; Unauthenticated when it is expired, forged or malformed."""
+    try:
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            issuer=issuer,
+            options={"require": ["sub", "exp", "iss"]},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise Unauthenticated("The token has expired; get a new one.") from exc
+    except jwt.PyJWTError as exc:
+        raise Unauthenticated("The token is not valid for this deployment.") from exc
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not subject:
+        raise Unauthenticated("The token names no caller.")
+    tenant = claims.get("tenant") or "default"
+    roles = claims.get("roles") or []
+    if not isinstance(tenant, str) or not isinstance(roles, list):
+        raise Unauthenticated("The token's claims are malformed.")
+    return Principal(subject=subject, tenant=tenant, roles=frozenset(str(r) for r in roles))
+
+
+def load_or_create_secret(path: Path) -> str:
+    """The signing secret kept in ``path``, created (mode 0600) when missing."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    # O_EXCL: two processes starting together agree on one secret.
+    try:
+        with path.open("x") as f:
+            path.chmod(0o600)
+            f.write(value)
+    except FileExistsError:
+        return path.read_text().strip()
+    return value

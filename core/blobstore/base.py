@@ -1,0 +1,84 @@
+"""Where audio lives. Keys are relative paths such as ``audio/<job_id>``.
+
+Uploads go in parts so that memory never holds a whole file: the server buffers at most
+``part_size`` bytes, writes a part, and reports the bytes of written parts as committed.
+Adapters raise only ``core.errors`` exceptions (NotFound, InvalidArgument, Unavailable).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """A written part: its number (from 1) and the store's token for it (an S3 ETag)."""
+
+    number: int
+    token: str
+
+
+class BlobStore(ABC):
+    """Stores audio objects by key."""
+
+    #: Bytes the server collects before writing a part (S3 needs at least 5 MiB but the last).
+    part_size: int
+
+    @abstractmethod
+    async def start_multipart(self, key: str) -> str:
+        """Begin a multipart object at ``key``; return the store's handle for it."""
+
+    @abstractmethod
+    async def upload_part(self, key: str, handle: str, number: int, data: bytes) -> Part:
+        """Write part ``number`` (from 1) durably; writing the same number again replaces it."""
+
+    @abstractmethod
+    async def complete_multipart(self, key: str, handle: str, parts: list[Part]) -> None:
+        """Join the parts, in order, into the object at ``key``."""
+
+    @abstractmethod
+    async def abort_multipart(self, key: str, handle: str) -> None:
+        """Drop a multipart object's parts; does nothing when they are already gone."""
+
+    @abstractmethod
+    async def put(self, key: str, data: bytes) -> None:
+        """Store a small object in one call."""
+
+    @abstractmethod
+    def iter_bytes(self, key: str, chunk_size: int = 1 << 20) -> AsyncIterator[bytes]:
+        """Stream the object's bytes; NotFound when it does not exist."""
+
+    async def download_to(self, key: str, path: Path) -> int:
+        """Copy the object to a local file without holding it in memory; return its size."""
+        size = 0
+        with path.open("wb") as out:
+            async for chunk in self.iter_bytes(key):
+                out.write(chunk)
+                size += len(chunk)
+        return size
+
+    @abstractmethod
+    async def size(self, key: str) -> int:
+        """The object's size in bytes; NotFound when it does not exist."""
+
+    @abstractmethod
+    async def delete(self, key: str) -> None:
+        """Remove the object; does nothing when it is already gone."""
+
+    @abstractmethod
+    async def import_uri(self, uri: str, key: str) -> int:
+        """Copy an object the caller names by URI (``s3://bucket/key``) to ``key``.
+
+        Returns its size. InvalidArgument when this store cannot read that kind of URI,
+        NotFound when the object does not exist.
+        """
+
+    async def presign_get(self, key: str, expires_seconds: int = 300) -> str | None:
+        """A URL that downloads the object for a while, or None when the store cannot sign."""
+        return None
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""

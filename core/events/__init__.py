@@ -1,0 +1,1 @@
+"""Event bus port (``base.py``) and adapters: ``memory.py`` (in-process), ``rabbitmq.py``."""

@@ -1,0 +1,1 @@
+"""Job queue port (``base.py``) and adapters: ``memory.py`` (in-process), ``rabbitmq.py``."""

