@@ -1,0 +1,164 @@
+"""Audio checks and decoding with PyAV (FFmpeg's libraries, no ffmpeg binary needed).
+
+The server probes every upload before a job is queued, so that empty, corrupt, truncated or
+non-audio files are refused with a clear reason instead of failing later in a worker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import numpy as np
+import numpy.typing as npt
+
+from core.errors import AudioError
+
+#: Containers we accept, by PyAV's format name (the first name of a comma-separated list).
+SUPPORTED_FORMATS = {
+    "wav": "WAV",
+    "mp3": "MP3",
+    "mov": "M4A/MP4",
+    "ogg": "Ogg (Opus/Vorbis)",
+    "matroska": "WebM",
+    "flac": "FLAC",
+}
+
+#: Decoded audio shorter than its header claims by more than this is called truncated.
+_TRUNCATION_TOLERANCE_SECONDS = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class AudioInfo:
+    """What the decoder found: container, codec, decoded duration in seconds, layout."""
+
+    format: str
+    codec: str
+    duration: float
+    channels: int
+    sample_rate: int
+
+
+def _format_name(container: av.container.InputContainer) -> str:
+    return str(container.format.name).split(",")[0]
+
+
+def probe(path: Path) -> AudioInfo:
+    """Decode the whole file once and describe it.
+
+    Raises AudioError with reason UNSUPPORTED_AUDIO (not audio, or a container we do not
+    take), EMPTY_AUDIO (no samples) or CORRUPT_AUDIO (undecodable or truncated).
+    """
+    if path.stat().st_size == 0:
+        raise AudioError("The audio is empty (0 bytes).", reason="EMPTY_AUDIO")
+    try:
+        container = av.open(str(path), mode="r")
+    except av.error.InvalidDataError as exc:
+        raise AudioError(
+            "The file is not audio in a format we can read (wav, mp3, m4a, ogg/opus, webm, "
+            "flac).",
+            reason="UNSUPPORTED_AUDIO",
+        ) from exc
+    except av.error.FFmpegError as exc:
+        raise AudioError("The audio could not be opened.", reason="CORRUPT_AUDIO") from exc
+    with container:
+        name = _format_name(container)
+        if name not in SUPPORTED_FORMATS:
+            raise AudioError(
+                f"Audio in a {container.format.long_name} container is not supported; send "
+                "wav, mp3, m4a, ogg/opus, webm or flac.",
+                reason="UNSUPPORTED_AUDIO",
+            )
+        if not container.streams.audio:
+            raise AudioError("The file has no audio stream.", reason="UNSUPPORTED_AUDIO")
+        stream = container.streams.audio[0]
+        codec = stream.codec_context.name
+        samples = 0
+        rate = stream.codec_context.sample_rate or 0
+        channels = stream.codec_context.channels or 0
+        try:
+            for frame in container.decode(stream):
+                samples += frame.samples
+                rate = frame.sample_rate or rate
+        except av.error.FFmpegError as exc:
+            raise AudioError(
+                "The audio is corrupt: decoding failed partway through.", reason="CORRUPT_AUDIO"
+            ) from exc
+        if samples == 0 or rate == 0:
+            raise AudioError("The audio holds no sound samples.", reason="EMPTY_AUDIO")
+        duration = samples / rate
+        missing = _wav_missing_bytes(path) if name == "wav" else 0
+        if missing > 0:
+            raise AudioError(
+                f"The audio is truncated: the file ends {missing} bytes before its header "
+                "says it does.",
+                reason="CORRUPT_AUDIO",
+            )
+        declared = _declared_duration(container, stream)
+        if declared is not None and declared - duration > _TRUNCATION_TOLERANCE_SECONDS:
+            raise AudioError(
+                f"The audio is truncated: its header says {declared:.1f} s but only "
+                f"{duration:.1f} s could be decoded.",
+                reason="CORRUPT_AUDIO",
+            )
+        return AudioInfo(
+            format=name, codec=codec, duration=duration, channels=channels, sample_rate=rate
+        )
+
+
+def _wav_missing_bytes(path: Path) -> int:
+    """Bytes a WAV file's data chunk declares but the file does not hold (0 when whole).
+
+    FFmpeg computes a WAV's duration from the file size, so a cut-off WAV decodes "fine";
+    the RIFF header still says how long it was meant to be.
+    """
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] not in (b"RIFF", b"RF64") or head[8:12] != b"WAVE":
+            return 0
+        pos = 12
+        while pos + 8 <= size:
+            f.seek(pos)
+            chunk = f.read(8)
+            chunk_id, chunk_size = chunk[:4], int.from_bytes(chunk[4:8], "little")
+            if chunk_id == b"data":
+                # 0 and 0xFFFFFFFF mark streamed WAVs whose writer never knew the size.
+                if chunk_size in (0, 0xFFFFFFFF) or head[:4] == b"RF64":
+                    return 0
+                return max(0, pos + 8 + chunk_size - size)
+            pos += 8 + chunk_size + (chunk_size & 1)
+    return 0
+
+
+def _declared_duration(
+    container: av.container.InputContainer, stream: av.audio.stream.AudioStream
+) -> float | None:
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return container.duration / av.time_base
+    return None
+
+
+def decode_pcm(
+    path: Path, *, sample_rate: int = 16000, mono: bool = True
+) -> npt.NDArray[np.float32]:
+    """Decode to float32 PCM at ``sample_rate``: shape (n,) when mono, else (channels, n)."""
+    with av.open(str(path), mode="r") as container:
+        stream = container.streams.audio[0]
+        channels = stream.codec_context.channels or 1
+        layout = "mono" if mono else ("stereo" if channels == 2 else stream.layout.name)
+        resampler = av.AudioResampler(format="fltp", layout=layout, rate=sample_rate)
+        pieces: list[npt.NDArray[np.float32]] = []
+        for frame in container.decode(stream):
+            for out in resampler.resample(frame):
+                pieces.append(out.to_ndarray().astype(np.float32, copy=False))
+        for out in resampler.resample(None):
+            pieces.append(out.to_ndarray().astype(np.float32, copy=False))
+    width = 1 if mono else (2 if channels == 2 else channels)
+    if not pieces:
+        return np.zeros((0,) if mono else (width, 0), dtype=np.float32)
+    pcm = np.concatenate(pieces, axis=1)
+    return pcm[0] if mono else pcm
