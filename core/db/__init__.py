@@ -1,0 +1,1 @@
+"""The database: the source of truth for jobs, uploads, transcripts, notes and job events."""

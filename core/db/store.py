@@ -1,0 +1,413 @@
+"""Every read and write of jobs, transcripts, notes and job events.
+
+Writes that change a job are single conditional UPDATEs, so that two processes can never both
+act on one job: a worker's writes hold only while it owns the lease and the job is not
+terminal; a cancel holds only while the job is not terminal. The same UPDATE allocates the
+job's event sequence numbers, so events are numbered without gaps in any database.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from consulta.v1 import job_pb2
+from consulta.v1 import transcription_service_pb2 as pb
+from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.sql.elements import ColumnElement
+
+from core.auth import Principal
+from core.db.models import EventRow, JobRow, SummaryRow, TranscriptRow
+from core.db.serialize import note_to_json, transcript_to_json
+from core.domain import RUNNING_STATES, TERMINAL_STATES, JobState, Note, Transcript
+from core.errors import InvalidArgument, NotFound
+
+_TERMINAL = [s.value for s in TERMINAL_STATES]
+_RUNNING = [s.value for s in RUNNING_STATES]
+
+
+def utcnow() -> datetime:
+    """Naive UTC, the form every timestamp column holds."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """Events a write stored, serialized and numbered, ready to publish on the bus."""
+
+    job_id: str
+    events: tuple[bytes, ...]
+
+
+def _stamp(events: Sequence[pb.JobEvent], last_seq: int, now: datetime) -> list[pb.JobEvent]:
+    first = last_seq - len(events) + 1
+    stamped = []
+    for offset, event in enumerate(events):
+        copy = pb.JobEvent()
+        copy.CopyFrom(event)
+        copy.sequence = first + offset
+        copy.create_time.FromDatetime(now.replace(tzinfo=UTC))
+        stamped.append(copy)
+    return stamped
+
+
+def _visible(principal: Principal) -> ColumnElement[bool]:
+    if principal.is_service:
+        return JobRow.tenant == principal.tenant
+    return and_(JobRow.owner == principal.subject, JobRow.tenant == principal.tenant)
+
+
+def encode_cursor(row: JobRow) -> str:
+    raw = json.dumps([row.created_at.isoformat(), row.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def decode_cursor(token: str) -> tuple[datetime, str]:
+    try:
+        created, job_id = json.loads(base64.urlsafe_b64decode(token.encode()))
+        return datetime.fromisoformat(created), str(job_id)
+    except (ValueError, TypeError) as exc:
+        raise InvalidArgument(
+            "The page token is not one this server issued.", reason="BAD_PAGE_TOKEN"
+        ) from exc
+
+
+class JobStore:
+    """The jobs database behind one engine."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    # -- creation and reads (server) -------------------------------------------------------
+
+    async def create_job(
+        self, job: JobRow, first_event: pb.JobEvent, transcript: Transcript | None = None
+    ) -> tuple[JobRow, Recorded | None]:
+        """Insert a QUEUED job with its first event (and a given transcript, for text jobs).
+
+        For a repeated idempotency key, returns the existing job and no events.
+        """
+        now = utcnow()
+        job.created_at = job.updated_at = now
+        job.event_seq = 1
+        (event,) = _stamp([first_event], 1, now)
+        payload = event.SerializeToString()
+        try:
+            async with self.sessions.begin() as session:
+                session.add(job)
+                await session.flush()
+                session.add(EventRow(job_id=job.id, seq=1, payload=payload, created_at=now))
+                if transcript is not None:
+                    session.add(_transcript_row(job.id, transcript, now))
+        except IntegrityError:
+            if not job.idempotency_key:
+                raise
+            async with self.sessions() as session:
+                existing = await session.scalar(
+                    select(JobRow).where(
+                        JobRow.owner == job.owner, JobRow.idempotency_key == job.idempotency_key
+                    )
+                )
+            if existing is None:
+                raise
+            return existing, None
+        return job, Recorded(job.id, (payload,))
+
+    async def find_by_idempotency_key(self, principal: Principal, key: str) -> JobRow | None:
+        async with self.sessions() as session:
+            return await session.scalar(
+                select(JobRow).where(
+                    JobRow.owner == principal.subject,
+                    JobRow.tenant == principal.tenant,
+                    JobRow.idempotency_key == key,
+                )
+            )
+
+    async def get(self, job_id: str) -> JobRow | None:
+        async with self.sessions() as session:
+            return await session.get(JobRow, job_id)
+
+    async def get_visible(self, job_id: str, principal: Principal) -> JobRow:
+        """The job when ``principal`` may see it; NotFound otherwise (even when it exists)."""
+        async with self.sessions() as session:
+            row = await session.scalar(
+                select(JobRow).where(JobRow.id == job_id, _visible(principal))
+            )
+        if row is None:
+            raise NotFound(f"Job {job_id} was not found.", reason="JOB_NOT_FOUND")
+        return row
+
+    async def list_visible(
+        self,
+        principal: Principal,
+        *,
+        states: Sequence[JobState],
+        limit: int,
+        page_token: str,
+    ) -> tuple[list[JobRow], str]:
+        """A page of the caller's jobs, newest first, and the token of the next page."""
+        query = select(JobRow).where(_visible(principal))
+        if states:
+            query = query.where(JobRow.state.in_([s.value for s in states]))
+        if page_token:
+            created, job_id = decode_cursor(page_token)
+            query = query.where(
+                or_(
+                    JobRow.created_at < created,
+                    and_(JobRow.created_at == created, JobRow.id < job_id),
+                )
+            )
+        query = query.order_by(JobRow.created_at.desc(), JobRow.id.desc()).limit(limit + 1)
+        async with self.sessions() as session:
+            rows = list((await session.scalars(query)).all())
+        if len(rows) > limit:
+            return rows[:limit], encode_cursor(rows[limit - 1])
+        return rows, ""
+
+    async def transcript(self, job_id: str) -> TranscriptRow | None:
+        async with self.sessions() as session:
+            return await session.get(TranscriptRow, job_id)
+
+    async def summary(self, job_id: str) -> SummaryRow | None:
+        async with self.sessions() as session:
+            return await session.get(SummaryRow, job_id)
+
+    async def events_after(self, job_id: str, after: int, limit: int = 500) -> list[EventRow]:
+        async with self.sessions() as session:
+            rows = await session.scalars(
+                select(EventRow)
+                .where(EventRow.job_id == job_id, EventRow.seq > after)
+                .order_by(EventRow.seq)
+                .limit(limit)
+            )
+            return list(rows.all())
+
+    # -- caller's changes (server) ---------------------------------------------------------
+
+    async def cancel(self, job_id: str, principal: Principal, reason: str) -> Recorded | None:
+        """Move a visible, unfinished job to CANCELLED; None when it was already terminal."""
+        await self.get_visible(job_id, principal)
+        event = pb.JobEvent(
+            state_changed=pb.StateChanged(state=job_pb2.JOB_STATE_CANCELLED, reason=reason)
+        )
+        return await self._terminal(job_id, JobState.CANCELLED, "CANCELLED", reason, event)
+
+    async def fail(self, job_id: str, code: str, reason: str) -> Recorded | None:
+        """Move an unfinished job to FAILED whoever holds it (the consumer's last word)."""
+        event = pb.JobEvent(
+            state_changed=pb.StateChanged(state=job_pb2.JOB_STATE_FAILED, reason=reason)
+        )
+        return await self._terminal(job_id, JobState.FAILED, code, reason, event)
+
+    async def _terminal(
+        self, job_id: str, state: JobState, code: str, reason: str, event: pb.JobEvent
+    ) -> Recorded | None:
+        now = utcnow()
+        async with self.sessions.begin() as session:
+            seq = await session.scalar(
+                update(JobRow)
+                .where(JobRow.id == job_id, JobRow.state.not_in(_TERMINAL))
+                .values(
+                    state=state.value,
+                    error_code=code,
+                    error_message=reason,
+                    event_seq=JobRow.event_seq + 1,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                    updated_at=now,
+                )
+                .returning(JobRow.event_seq)
+            )
+            if seq is None:
+                return None
+            (stamped,) = _stamp([event], seq, now)
+            payload = stamped.SerializeToString()
+            session.add(EventRow(job_id=job_id, seq=seq, payload=payload, created_at=now))
+        return Recorded(job_id, (payload,))
+
+    async def delete(self, job_id: str, principal: Principal) -> JobRow:
+        """Erase a visible job's rows (transcript, note and events cascade); returns the row."""
+        row = await self.get_visible(job_id, principal)
+        async with self.sessions.begin() as session:
+            await session.execute(delete(EventRow).where(EventRow.job_id == job_id))
+            await session.execute(delete(TranscriptRow).where(TranscriptRow.job_id == job_id))
+            await session.execute(delete(SummaryRow).where(SummaryRow.job_id == job_id))
+            await session.execute(delete(JobRow).where(JobRow.id == job_id))
+        return row
+
+    # -- worker ----------------------------------------------------------------------------
+
+    async def claim(self, job_id: str, worker_id: str, lease_seconds: float) -> JobRow | None:
+        """Take the job if nobody holds it or its holder's lease expired; None otherwise.
+
+        A redelivered message for a job someone else holds, or that is finished, claims
+        nothing: that is what makes a duplicate message harmless.
+        """
+        now = utcnow()
+        async with self.sessions.begin() as session:
+            claimed = await session.scalar(
+                update(JobRow)
+                .where(
+                    JobRow.id == job_id,
+                    JobRow.state.not_in(_TERMINAL),
+                    or_(JobRow.lease_owner.is_(None), JobRow.lease_expires_at < now),
+                )
+                .values(
+                    lease_owner=worker_id,
+                    lease_expires_at=now + timedelta(seconds=lease_seconds),
+                    attempts=JobRow.attempts + 1,
+                    updated_at=now,
+                )
+                .returning(JobRow.id)
+            )
+            if claimed is None:
+                return None
+            return await session.get(JobRow, job_id)
+
+    async def record(
+        self,
+        job_id: str,
+        worker_id: str,
+        events: Sequence[pb.JobEvent],
+        *,
+        lease_seconds: float,
+        state: JobState | None = None,
+        progress: float | None = None,
+        language: str | None = None,
+        error: tuple[str, str] | None = None,
+        transcript: Transcript | None = None,
+        note: Note | None = None,
+    ) -> Recorded | None:
+        """Store a worker's events and results in one transaction, extending its lease.
+
+        None when the worker no longer owns the job (cancelled, or its lease was taken over):
+        the worker must then stop without writing anything else.
+        """
+        now = utcnow()
+        values: dict[str, object] = {
+            "event_seq": JobRow.event_seq + len(events),
+            "updated_at": now,
+            "lease_expires_at": now + timedelta(seconds=lease_seconds),
+        }
+        if state is not None:
+            values["state"] = state.value
+            if state.terminal:
+                values["lease_owner"] = None
+                values["lease_expires_at"] = None
+        if progress is not None:
+            values["progress"] = progress
+        if language is not None:
+            values["language"] = language
+        if error is not None:
+            values["error_code"], values["error_message"] = error
+        async with self.sessions.begin() as session:
+            seq = await session.scalar(
+                update(JobRow)
+                .where(
+                    JobRow.id == job_id,
+                    JobRow.lease_owner == worker_id,
+                    JobRow.state.not_in(_TERMINAL),
+                )
+                .values(**values)
+                .returning(JobRow.event_seq)
+            )
+            if seq is None:
+                return None
+            stamped = _stamp(events, seq, now)
+            payloads = tuple(e.SerializeToString() for e in stamped)
+            session.add_all(
+                EventRow(job_id=job_id, seq=e.sequence, payload=p, created_at=now)
+                for e, p in zip(stamped, payloads, strict=True)
+            )
+            if transcript is not None:
+                await session.merge(_transcript_row(job_id, transcript, now))
+            if note is not None:
+                await session.merge(_summary_row(job_id, note, now))
+        return Recorded(job_id, payloads)
+
+    async def release(self, job_id: str, worker_id: str) -> bool:
+        """Give a job back (worker shutting down): QUEUED again, lease cleared."""
+        async with self.sessions.begin() as session:
+            released = await session.scalar(
+                update(JobRow)
+                .where(
+                    JobRow.id == job_id,
+                    JobRow.lease_owner == worker_id,
+                    JobRow.state.not_in(_TERMINAL),
+                )
+                .values(
+                    state=JobState.QUEUED.value,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                    updated_at=utcnow(),
+                )
+                .returning(JobRow.id)
+            )
+        return released is not None
+
+    # -- sweeper ---------------------------------------------------------------------------
+
+    async def due_for_republish(
+        self, *, queued_before: datetime, limit: int
+    ) -> tuple[list[str], list[str]]:
+        """Jobs to publish again: QUEUED and untouched since ``queued_before``, and running
+        with an expired lease. Touches the QUEUED ones so they are not republished at once.
+        """
+        now = utcnow()
+        async with self.sessions.begin() as session:
+            stale = list(
+                (
+                    await session.scalars(
+                        select(JobRow.id)
+                        .where(
+                            JobRow.state == JobState.QUEUED.value,
+                            JobRow.updated_at < queued_before,
+                        )
+                        .limit(limit)
+                    )
+                ).all()
+            )
+            if stale:
+                await session.execute(
+                    update(JobRow)
+                    .where(JobRow.id.in_(stale), JobRow.state == JobState.QUEUED.value)
+                    .values(updated_at=now)
+                )
+            expired = list(
+                (
+                    await session.scalars(
+                        select(JobRow.id)
+                        .where(JobRow.state.in_(_RUNNING), JobRow.lease_expires_at < now)
+                        .limit(limit)
+                    )
+                ).all()
+            )
+        return stale, expired
+
+
+def _transcript_row(job_id: str, transcript: Transcript, now: datetime) -> TranscriptRow:
+    return TranscriptRow(
+        job_id=job_id,
+        language=transcript.language,
+        engine=transcript.engine,
+        segments_json=transcript_to_json(transcript),
+        created_at=now,
+    )
+
+
+def _summary_row(job_id: str, note: Note, now: datetime) -> SummaryRow:
+    return SummaryRow(
+        job_id=job_id,
+        template=note.template.value,
+        language=note.language,
+        engine=note.engine,
+        sections_json=note_to_json(note),
+        rendered=note.render(),
+        created_at=now,
+    )
