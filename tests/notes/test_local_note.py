@@ -1,0 +1,142 @@
+"""The local note engine on small consultations written for these tests."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from core.domain import Note, Template, Transcript
+from core.transcript_text import parse_transcript_text
+from workers.engines.base import NoteDelta, NoteRequest, Summarizer
+from workers.engines.notes.local import LocalSummarizer, write_note
+
+from .dialogues import KNEE, SPANISH, UNLABELLED
+
+KEYS = {
+    Template.SOAP: ["subjective", "objective", "assessment", "plan"],
+    Template.HISTORY_AND_PHYSICAL: [
+        "chief_complaint",
+        "history_of_present_illness",
+        "review_of_systems",
+        "physical_examination",
+        "results",
+        "assessment_and_plan",
+    ],
+    Template.DAP: ["data", "assessment", "plan"],
+    Template.BIRP: ["behavior", "intervention", "response", "plan"],
+}
+
+
+def _note(text: str, template: Template = Template.HISTORY_AND_PHYSICAL, lang: str = "en") -> Note:
+    return write_note(parse_transcript_text(text, language=lang), NoteRequest(template, lang))
+
+
+def _section(note: Note, key: str) -> str:
+    return " ".join(s.text for sec in note.sections if sec.key == key for s in sec.sentences)
+
+
+@pytest.mark.parametrize("template", list(Template))
+def test_every_template_has_its_sections_in_order(template: Template) -> None:
+    note = _note(KNEE, template)
+    assert [s.key for s in note.sections] == KEYS[template]
+    assert note.template == template
+    assert note.engine == "local:extractive"
+    assert note.render().startswith(note.sections[0].title.upper() + "\n")
+
+
+def test_history_and_physical_files_findings_where_clinicians_expect_them() -> None:
+    note = _note(KNEE)
+    assert "knee" in _section(note, "history_of_present_illness")
+    assert "denies fever or chills" in _section(note, "review_of_systems")
+    assert "tenderness" in _section(note, "physical_examination")
+    assert "x-ray" in _section(note, "results")
+    assert "naproxen" in _section(note, "assessment_and_plan")
+    assert "physical therapy" in _section(note, "assessment_and_plan")
+
+
+def test_doses_vitals_and_drug_names_are_carried_over_exactly() -> None:
+    rendered = _note(KNEE).render()
+    for said in (
+        "ibuprofen 400 mg twice a day",
+        "naproxen 500 mg twice a day",
+        "132/84",
+        "76",
+        "3 weeks",
+        "4 weeks",
+    ):
+        assert said in rendered
+
+
+def test_negations_are_kept() -> None:
+    note = _note(KNEE)
+    ros = _section(note, "review_of_systems")
+    assert "The patient denies fever or chills." in ros
+    assert "The patient denies chest pain." in ros
+    assert "The patient reports swelling in the knee." in ros
+    # No sentence states a denied finding without its negation.
+    for sentence in (s.text for sec in note.sections for s in sec.sentences):
+        if "chest pain" in sentence or "fever" in sentence:
+            assert "denies" in sentence
+
+
+def test_patient_speech_is_turned_to_the_third_person() -> None:
+    hpi = _section(_note(KNEE), "history_of_present_illness")
+    assert "The patient has been taking ibuprofen 400 mg twice a day" in hpi
+    assert not re.search(r"\b(I|my|me)\b", hpi)
+
+
+def test_every_sentence_links_to_the_segments_it_came_from() -> None:
+    transcript = parse_transcript_text(KNEE)
+    note = write_note(transcript, NoteRequest(Template.SOAP))
+    words = re.compile(r"[a-z0-9/]+")
+    for section in note.sections:
+        for sentence in section.sentences:
+            assert sentence.evidence, sentence.text
+            source = " ".join(transcript.segments[i].text.lower() for i in sentence.evidence)
+            # Numbers and drug names of the sentence are in the segments it cites.
+            for token in words.findall(sentence.text.lower()):
+                if any(c.isdigit() for c in token) or token in ("naproxen", "ibuprofen"):
+                    assert token in source, (token, sentence)
+    denied = next(s for sec in note.sections for s in sec.sentences if "fever" in s.text)
+    assert denied.evidence == (2, 3)  # "Any fever or chills?" and its "No."
+
+
+def test_works_without_speaker_labels() -> None:
+    note = _note(UNLABELLED, Template.SOAP)
+    rendered = note.render()
+    assert "albuterol 2 puffs every 4 hours" in rendered
+    assert "97%" in rendered
+    assert "The patient denies fever." in rendered
+    assert "cough for 2 weeks" in _section(note, "subjective")
+
+
+def test_the_same_input_gives_the_same_note() -> None:
+    assert _note(KNEE).render() == _note(KNEE).render()
+
+
+def test_spanish_notes_get_spanish_titles_and_phrasing() -> None:
+    note = _note(SPANISH, Template.SOAP, "es-ES")
+    assert [s.title for s in note.sections] == ["Subjetivo", "Objetivo", "Evaluación", "Plan"]
+    subjective = _section(note, "subjective")
+    assert "Niega fiebre." in subjective
+    assert "Tiene dolor de cabeza desde hace 5 días" in subjective
+    assert "paracetamol 1 g cada 8 horas" in subjective
+    assert "150/95" in _section(note, "objective")
+    assert "ibuprofeno 600 mg cada 8 horas" in _section(note, "plan")
+    hp = _note(SPANISH, Template.HISTORY_AND_PHYSICAL, "es")
+    assert hp.sections[0].title == "Motivo de consulta"
+    assert [s.key for s in hp.sections] == KEYS[Template.HISTORY_AND_PHYSICAL]
+
+
+async def test_summarizer_streams_sections_that_add_up_to_the_note() -> None:
+    engine: Summarizer = LocalSummarizer()
+    assert engine.name == "local:extractive"
+    transcript: Transcript = parse_transcript_text(KNEE)
+    updates = [u async for u in engine.summarize(transcript, NoteRequest(Template.SOAP))]
+    *deltas, note = updates
+    assert isinstance(note, Note)
+    assert all(isinstance(d, NoteDelta) for d in deltas)
+    assert [d.section_key for d in deltas if isinstance(d, NoteDelta)] == KEYS[Template.SOAP]
+    assert "".join(d.text for d in deltas if isinstance(d, NoteDelta)) == note.render()
+    assert note == write_note(transcript, NoteRequest(Template.SOAP))

@@ -1,0 +1,1 @@
+"""Note engines; each implements ``workers.engines.base.Summarizer``."""

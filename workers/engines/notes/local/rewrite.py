@@ -1,0 +1,219 @@
+"""Rewrites that turn conversation into note phrasing, word for word where it matters.
+
+Numbers, doses and drug names are never touched: rewrites replace only pronouns and the
+verbs that go with them, and the question-and-answer rule copies the clinician's words.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from itertools import pairwise
+
+from core.domain import Speaker
+
+from .lexicon import Lexicon
+from .sentences import Unit, clean
+
+_WORD = re.compile(r"[\w'-]+")
+
+# A finding must name something clinical before a "no" becomes "denies ...": "any questions?"
+# answered "no" is not a finding.
+_FINDING_WORDS = (
+    "pain",
+    "ache",
+    "swelling",
+    "bleeding",
+    "blood",
+    "trouble",
+    "difficulty",
+    "problem",
+    "issue",
+    "symptom",
+    "injur",
+    "fall",
+    "allerg",
+    "smok",
+    "alcohol",
+    "drink",
+    "numb",
+    "tingl",
+    "weak",
+    "fever",
+    "chill",
+    "nause",
+    "vomit",
+    "diarrh",
+    "constipat",
+    "cough",
+    "breath",
+    "dizz",
+    "headache",
+    "rash",
+    "weight",
+    "sweat",
+    "palpitat",
+    "fatigue",
+    "tired",
+    "sleep",
+    "appetite",
+    "congest",
+    "urin",
+    "stool",
+    "bowel",
+    "vision",
+    "hearing",
+    "depress",
+    "anxi",
+    "mood",
+    "harm",
+    "dolor",
+    "fiebre",
+    "náusea",
+    "vómito",
+    "tos",
+    "mareo",
+    "sangr",
+    "aire",
+    "hinchaz",
+    "cansancio",
+)
+_NOT_FINDINGS = ("question", "concern", "anything else", "make sense", "sound good", "pregunta")
+
+
+@dataclass(frozen=True, slots=True)
+class Pronouns:
+    """How the patient is referred to in the note."""
+
+    subject: str
+    object: str
+    possessive: str
+
+    @staticmethod
+    def guess(clinician_text: str, lexicon: Lexicon) -> Pronouns:
+        """From the clinician's words: "she", "her", "female" ... else neutral."""
+        text = f" {clinician_text.lower()} "
+        female = sum(text.count(w) for w in lexicon.female)
+        male = sum(text.count(w) for w in lexicon.male)
+        if female > male:
+            return Pronouns("she", "her", "her")
+        if male > female:
+            return Pronouns("he", "him", "his")
+        return Pronouns("the patient", "the patient", "the patient's")
+
+
+@cache
+def _rewrite_pattern(keys: tuple[str, ...]) -> re.Pattern[str]:
+    names = "|".join(re.escape(k) for k in sorted(keys, key=len, reverse=True))
+    return re.compile(rf"(?<![\w'-])({names})(?![\w'-])", re.IGNORECASE)
+
+
+def third_person(text: str, lexicon: Lexicon, pronouns: Pronouns) -> str:
+    """ "I have been taking ..." -> "The patient has been taking ..."."""
+    table = lexicon.third_person
+    pattern = _rewrite_pattern(tuple(table))
+    first = True
+
+    def replace(match: re.Match[str]) -> str:
+        nonlocal first
+        template = table[match.group(1).lower()]
+        subject = "the patient" if first else pronouns.subject
+        first = False
+        return template.format(subj=subject, obj=pronouns.object, poss=pronouns.possessive)
+
+    return " ".join(pattern.sub(replace, text).split())
+
+
+def second_to_third(text: str, pronouns: Pronouns, lexicon: Lexicon) -> str:
+    """The clinician's "your lungs sound clear" -> "her lungs sound clear"."""
+    if lexicon.denies.startswith("Niega"):
+        return text
+    text = re.sub(r"\byour\b", pronouns.possessive, text, flags=re.IGNORECASE)
+    text = re.sub(r"\byou're\b", f"{pronouns.subject} is", text, flags=re.IGNORECASE)
+    text = re.sub(r"\byou've\b", f"{pronouns.subject} has", text, flags=re.IGNORECASE)
+    return _YOU.sub(lambda m: m.group(1) + _you(m, pronouns), text)
+
+
+# "you" is a subject at the start of a clause, an object elsewhere ("refer you to").
+_YOU = re.compile(r"(^|\W)you\b", re.IGNORECASE)
+_CLAUSE_OPENERS = frozenset({"and", "that", "if", "when", "because", "so", "but", "then", "as"})
+
+
+def _you(match: re.Match[str], pronouns: Pronouns) -> str:
+    before = match.string[: match.start(0) + len(match.group(1))].rstrip()
+    previous = before.split()[-1].lower() if before.split() else ""
+    if not previous or previous.endswith((",", ";", ":")) or previous in _CLAUSE_OPENERS:
+        return pronouns.subject
+    return pronouns.object
+
+
+def _starts_with(text: str, answers: tuple[str, ...]) -> bool:
+    words = " ".join(_WORD.findall(text.lower()))
+    return any(words == a or words.startswith(a + " ") for a in answers)
+
+
+def _finding(question: str, lexicon: Lexicon, pronouns: Pronouns) -> str | None:
+    """The thing asked about in a yes/no question, or None when it asks about no finding."""
+    text = clean(question.strip(" ?¿"), lexicon).lower().lstrip("¿¡ ")
+    if any(w in text for w in _NOT_FINDINGS):
+        return None
+    changed = True
+    while changed:
+        changed = False
+        for opener in lexicon.question_openers:
+            if text.startswith(opener + " "):
+                text = text[len(opener) + 1 :].lstrip(" ,")
+                changed = True
+    text = re.sub(r"(?<=, )(?:any|or any|and any) ", "", text)
+    text = re.sub(r"\b(?:or|and) any\b", "or", text)
+    if not any(w in text for w in _FINDING_WORDS):
+        return None
+    words = _WORD.findall(text)
+    if not 1 <= len(words) <= 14:
+        return None
+    return second_to_third(text, pronouns, lexicon).strip(" ,.")
+
+
+@dataclass(frozen=True, slots=True)
+class Answered:
+    """A finding from a yes/no question and its answer."""
+
+    text: str
+    evidence: tuple[int, int]
+    denied: bool
+    index: int
+
+
+def answered_questions(
+    units: list[Unit], first_words: dict[int, str], lexicon: Lexicon, pronouns: Pronouns
+) -> list[Answered]:
+    """Clinician questions answered by a bare yes or no, as "denies X" / "reports X".
+
+    ``first_words`` maps a segment id to its raw text, so the answer is read as said (cleaning
+    drops "yes" as a filler).
+    """
+    found: list[Answered] = []
+    for unit, following in pairwise(units):
+        if not unit.question or unit.speaker != Speaker.CLINICIAN:
+            continue
+        if following.speaker != Speaker.PATIENT or following.segment == unit.segment:
+            continue
+        answer = first_words.get(following.segment, "")
+        denied = _starts_with(answer, lexicon.no_answers)
+        confirmed = not denied and _starts_with(answer, lexicon.yes_answers)
+        if not denied and not confirmed:
+            continue
+        finding = _finding(unit.text, lexicon, pronouns)
+        if finding is None:
+            continue
+        phrase = lexicon.denies if denied else lexicon.reports
+        found.append(
+            Answered(
+                text=phrase.format(finding),
+                evidence=(unit.segment, following.segment),
+                denied=denied,
+                index=unit.index,
+            )
+        )
+    return found

@@ -1,0 +1,157 @@
+"""The local note writer: picks, rewrites and files transcript sentences into note sections.
+
+Deterministic and explainable: every sentence of the note is a transcript sentence (cleaned,
+pronouns turned to the third person) or a yes/no answer turned into "denies"/"reports", and it
+carries the ids of the segments it came from.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from core.domain import Note, NoteSection, NoteSentence, Speaker, Transcript
+from workers.engines.base import NoteRequest
+
+from .classify import Scored, classify, is_dictation
+from .lexicon import CC, HPI, PLAN, RESPONSE, ROS, Lexicon, lexicon_for
+from .rewrite import Pronouns, answered_questions, second_to_third, third_person
+from .sentences import Unit, is_empty, sentence_case, units_of
+from .templates import SECTIONS, title
+
+ENGINE_NAME = "local:extractive"
+
+_CC_PATTERN = re.compile(
+    r"\b(?:presents|presenting|here|is in|coming in|comes in|came in|seen|viene|acude)"
+    r"(?: today| hoy)?(?: to (?:the clinic|see me))?"
+    r" (?:for|with|por|con)(?: a| an| his| her| their| the| some| un| una)? (.+?)(?:[.,;]| and |$)",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Tuning:
+    """Knobs of sentence selection; values chosen on ACI-Bench train and valid."""
+
+    #: Words of note per word of transcript, and the bounds of the note's length in words.
+    ratio: float = 0.30
+    min_words: int = 150
+    max_words: int = 900
+    #: Fewest cue points a patient sentence needs to be kept.
+    min_patient_score: float = 1.0
+
+
+TUNING = Tuning()
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    part: str
+    order: float
+    score: float
+    sentence: NoteSentence
+
+    @property
+    def words(self) -> int:
+        return len(self.sentence.text.split())
+
+
+def _chief_complaint(units: list[Unit], lexicon: Lexicon) -> NoteSentence | None:
+    for unit in units:
+        if unit.speaker == Speaker.PATIENT:
+            continue
+        match = _CC_PATTERN.search(unit.text)
+        if match and 1 <= len(match.group(1).split()) <= 8:
+            return NoteSentence(sentence_case(match.group(1)), (unit.segment,))
+    return None
+
+
+def _rewrite(unit: Unit, lexicon: Lexicon, pronouns: Pronouns) -> str:
+    if unit.speaker == Speaker.PATIENT:
+        return sentence_case(third_person(unit.text, lexicon, pronouns))
+    if is_dictation(unit, lexicon):
+        return sentence_case(unit.text)
+    return sentence_case(second_to_third(unit.text, pronouns, lexicon))
+
+
+def _candidates(transcript: Transcript, lexicon: Lexicon) -> list[_Candidate]:
+    units = units_of(transcript, lexicon)
+    clinician_text = " ".join(u.text for u in units if u.speaker != Speaker.PATIENT)
+    pronouns = Pronouns.guess(clinician_text, lexicon)
+    raw = {s.id: s.text for s in transcript.segments}
+    found: list[_Candidate] = []
+    first_plan: int | None = None
+    for unit in units:
+        if unit.question or is_empty(unit, lexicon):
+            continue
+        scored: Scored | None = classify(unit, lexicon)
+        if scored is None:
+            continue
+        part = scored.part
+        if part == PLAN and first_plan is None:
+            first_plan = unit.index
+        if unit.speaker == Speaker.PATIENT:
+            if first_plan is not None and part == HPI and scored.score < 2:
+                part = RESPONSE
+            elif scored.score < TUNING.min_patient_score:
+                continue
+        text = _rewrite(unit, lexicon, pronouns)
+        found.append(
+            _Candidate(part, unit.index, scored.score, NoteSentence(text, (unit.segment,)))
+        )
+    for answer in answered_questions(units, raw, lexicon, pronouns):
+        found.append(
+            _Candidate(
+                ROS, answer.index, 2.0, NoteSentence(sentence_case(answer.text), answer.evidence)
+            )
+        )
+    cc = _chief_complaint(units, lexicon)
+    if cc is not None:
+        found.append(_Candidate(CC, -1, 100.0, cc))
+    return found
+
+
+def _select(candidates: list[_Candidate], transcript: Transcript) -> list[_Candidate]:
+    """The best-scoring candidates that fit the length budget, back in transcript order."""
+    words = sum(len(s.text.split()) for s in transcript.segments)
+    budget = max(TUNING.min_words, min(TUNING.max_words, int(words * TUNING.ratio)))
+    chosen: list[_Candidate] = []
+    used = 0
+    seen: set[str] = set()
+    for candidate in sorted(candidates, key=lambda c: (-c.score, c.order)):
+        key = candidate.sentence.text.lower()
+        if key in seen:
+            continue
+        if used + candidate.words > budget and chosen:
+            continue
+        seen.add(key)
+        chosen.append(candidate)
+        used += candidate.words
+    return sorted(chosen, key=lambda c: c.order)
+
+
+def write_note(transcript: Transcript, request: NoteRequest) -> Note:
+    """A note of ``request.template`` in ``request.language`` from ``transcript``."""
+    lexicon = lexicon_for(request.language)
+    chosen = _select(_candidates(transcript, lexicon), transcript)
+    if not any(c.part == CC for c in chosen):
+        first = next((c for c in chosen if c.part == HPI), None)
+        if first is not None:
+            chosen.insert(0, _Candidate(CC, -1, 0.0, first.sentence))
+    by_part: dict[str, list[NoteSentence]] = {}
+    for candidate in chosen:
+        by_part.setdefault(candidate.part, []).append(candidate.sentence)
+    sections = tuple(
+        NoteSection(
+            key=key,
+            title=title(key, request.language),
+            sentences=tuple(s for part in parts for s in by_part.get(part, ())),
+        )
+        for key, parts in SECTIONS[request.template]
+    )
+    return Note(
+        template=request.template,
+        language=request.language,
+        sections=sections,
+        engine=ENGINE_NAME,
+    )
