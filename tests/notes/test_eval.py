@@ -1,0 +1,92 @@
+"""The evaluation harness: the scorer, calibration, results merging and the direct writer."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from rouge_score import rouge_scorer
+
+from eval.__main__ import CalibrationError, calibrate, main
+from eval.results import merge_results
+from eval.rouge import mean_rouge, per_note
+from eval.writers import DirectWriter, NoteWriter, make_writer
+
+from .dialogues import KNEE
+
+REFERENCES = [
+    "CHIEF COMPLAINT\nKnee pain.\n\nPLAN\nNaproxen 500 mg twice a day.",
+    "the cat sat on the mat\nit was happy",
+]
+PREDICTIONS = [
+    "CHIEF COMPLAINT\nRight knee pain for 3 weeks.\nPLAN\nNaproxen 500 mg.",
+    "a cat sat on a mat\nhappy it was",
+]
+
+
+def test_scorer_computes_what_rouge_score_computes() -> None:
+    # Hand count for the second pair: unigrams ref {the:2, cat, sat, on, mat, it, was, happy},
+    # prediction {a:2, cat, sat, on, mat, happy, it, was}: 7 shared of 9 each, F1 = 7/9.
+    assert per_note(REFERENCES[1:], PREDICTIONS[1:])[0]["rouge1"] == pytest.approx(7 / 9)
+    scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeLsum"], use_stemmer=False)
+    expected = [scorer.score(r, p) for r, p in zip(REFERENCES, PREDICTIONS, strict=True)]
+    got = mean_rouge(REFERENCES, PREDICTIONS)
+    assert got.rouge1 == pytest.approx(100 * sum(e["rouge1"].fmeasure for e in expected) / 2)
+    assert got.rouge2 == pytest.approx(100 * sum(e["rouge2"].fmeasure for e in expected) / 2)
+    assert got.rougelsum == pytest.approx(100 * sum(e["rougeLsum"].fmeasure for e in expected) / 2)
+
+
+def test_scorer_refuses_mismatched_lists() -> None:
+    with pytest.raises(ValueError):
+        mean_rouge(["a"], ["a", "b"])
+
+
+def _fake_data(root: Path, gpt4_note: str) -> Path:
+    """A data folder shaped like the shared one, with one test1 encounter."""
+    challenge = root / "aci-bench" / "data" / "challenge_data"
+    predictions = root / "aci-bench" / "baselines" / "predictions"
+    challenge.mkdir(parents=True)
+    predictions.mkdir(parents=True)
+    dialogue = "[doctor] any fever ? [patient] no . [doctor] take naproxen 500 mg twice a day ."
+    note = "REVIEW OF SYSTEMS\nDenies fever.\nPLAN\nNaproxen 500 mg twice a day."
+    for name in ("clinicalnlp_taskB_test1.csv", "valid.csv", "train.csv"):
+        with (challenge / name).open("w", newline="") as handle:
+            out = csv.writer(handle)
+            out.writerow(["dataset", "encounter_id", "dialogue", "note"])
+            out.writerow(["aci", "D2N088", dialogue, note])
+    with (predictions / "test1GPT-4_.csv").open("w", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(["Dialogues", "Reference Summaries", "note", "encounter_id"])
+        out.writerow([dialogue, note, gpt4_note, "D2N088"])
+    return root
+
+
+def test_calibration_fails_loudly_when_figures_drift(tmp_path: Path) -> None:
+    data = _fake_data(tmp_path, "a note that is nothing like the reference")
+    with pytest.raises(CalibrationError):
+        calibrate(data)
+    output = tmp_path / "latest.json"
+    assert main(["--data", str(data), "--output", str(output)]) == 2
+    assert not output.exists()
+
+
+def test_results_merge_with_keys_others_wrote(tmp_path: Path) -> None:
+    path = tmp_path / "results" / "latest.json"
+    merge_results({"wer_direct": 0.21}, path)
+    merged = merge_results({"aci_test1_rouge1": 45.0}, path)
+    assert merged == {"wer_direct": 0.21, "aci_test1_rouge1": 45.0}
+    assert json.loads(path.read_text()) == merged
+    assert list(path.parent.iterdir()) == [path]
+
+
+async def test_direct_writer_writes_the_local_engines_note() -> None:
+    writer = make_writer("direct")
+    assert isinstance(writer, DirectWriter)
+    assert isinstance(writer, NoteWriter)
+    note = await writer.write(KNEE, "en")
+    assert note.startswith("CHIEF COMPLAINT\n")
+    assert "naproxen 500 mg twice a day" in note
+    with pytest.raises(ValueError):
+        make_writer("nonsense")
