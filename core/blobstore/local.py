@@ -1,0 +1,188 @@
+"""A blob store in a local folder: the embedded default.
+
+Parts are files under a hidden staging folder (``<root>/.staging/<handle>/``), written to a
+temporary name and renamed so that a part on disk is always whole. Completing a multipart
+object streams the parts, one chunk at a time, into a temporary file that is renamed over the
+key: readers see the old object or the new one, never half of one.
+
+File I/O runs in worker threads so that the event loop is never blocked by a slow disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+
+from core.blobstore.base import BlobStore, Part
+from core.errors import InvalidArgument, NotFound
+
+_STAGING = ".staging"
+_COPY_CHUNK = 1 << 20
+
+
+def _fsync_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file, flushed to disk before the rename."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        with tmp.open("wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+class LocalBlobStore(BlobStore):
+    """Objects are files under ``root``; a key ``audio/<job_id>`` is ``<root>/audio/<job_id>``.
+
+    Needs no ``start()``: the folder is created on construction.
+    """
+
+    part_size = 1 << 20
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / _STAGING).mkdir(exist_ok=True)
+
+    # -- paths -------------------------------------------------------------------------------
+
+    def _path(self, key: str) -> Path:
+        """The file of ``key``; InvalidArgument for keys that could leave the folder.
+
+        Keys come from the server, but a key built from caller input must still never name a
+        file outside the store or inside its staging area.
+        """
+        if not key or "\x00" in key or "\\" in key:
+            raise InvalidArgument(f"invalid blob key {key!r}")
+        pure = PurePosixPath(key)
+        if pure.is_absolute() or any(p in ("", ".", "..") or p.startswith(".") for p in pure.parts):
+            raise InvalidArgument(f"invalid blob key {key!r}: must be a relative path")
+        path = (self.root / pure).resolve()
+        if not path.is_relative_to(self.root) or path == self.root:
+            raise InvalidArgument(f"invalid blob key {key!r}: outside the store")
+        return path
+
+    def _staging(self, handle: str) -> Path:
+        # Handles are uuid4 hex strings we made; anything else could be a path trick.
+        try:
+            if uuid.UUID(hex=handle).hex != handle:
+                raise ValueError(handle)
+        except ValueError as exc:
+            raise InvalidArgument(f"invalid multipart handle {handle!r}") from exc
+        return self.root / _STAGING / handle
+
+    @staticmethod
+    def _part_path(staging: Path, number: int) -> Path:
+        return staging / f"part-{number:06d}"
+
+    # -- multipart ---------------------------------------------------------------------------
+
+    async def start_multipart(self, key: str) -> str:
+        self._path(key)
+        handle = uuid.uuid4().hex
+        await asyncio.to_thread(self._staging(handle).mkdir, parents=True)
+        return handle
+
+    async def upload_part(self, key: str, handle: str, number: int, data: bytes) -> Part:
+        self._path(key)
+        if number < 1:
+            raise InvalidArgument(f"part numbers start at 1, got {number}")
+        staging = self._staging(handle)
+        if not staging.is_dir():
+            raise NotFound(f"no multipart upload {handle}")
+        await asyncio.to_thread(_fsync_write, self._part_path(staging, number), data)
+        return Part(number=number, token=hashlib.md5(data, usedforsecurity=False).hexdigest())
+
+    async def complete_multipart(self, key: str, handle: str, parts: list[Part]) -> None:
+        target = self._path(key)
+        staging = self._staging(handle)
+        numbers = [p.number for p in parts]
+        if not parts or numbers != sorted(set(numbers)):
+            raise InvalidArgument("parts must be listed once each, in ascending order")
+        await asyncio.to_thread(self._join, staging, target, parts)
+        await asyncio.to_thread(shutil.rmtree, staging, True)
+
+    def _join(self, staging: Path, target: Path, parts: list[Part]) -> None:
+        if not staging.is_dir():
+            raise NotFound(f"no multipart upload {staging.name}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        joined = staging / "joined.tmp"
+        try:
+            with joined.open("wb") as out:
+                for part in parts:
+                    self._copy_part(self._part_path(staging, part.number), part, out)
+                out.flush()
+                os.fsync(out.fileno())
+            joined.replace(target)
+        finally:
+            joined.unlink(missing_ok=True)
+
+    @staticmethod
+    def _copy_part(path: Path, part: Part, out: BinaryIO) -> None:
+        """Append one part to ``out``, checking it is the part the caller wrote (its token)."""
+        digest = hashlib.md5(usedforsecurity=False)
+        try:
+            src = path.open("rb")
+        except FileNotFoundError as exc:
+            raise InvalidArgument(f"part {part.number} was never written") from exc
+        with src:
+            while chunk := src.read(_COPY_CHUNK):
+                digest.update(chunk)
+                out.write(chunk)
+        if digest.hexdigest() != part.token:
+            raise InvalidArgument(f"part {part.number} does not match its token")
+
+    async def abort_multipart(self, key: str, handle: str) -> None:
+        await asyncio.to_thread(shutil.rmtree, self._staging(handle), True)
+
+    # -- whole objects -----------------------------------------------------------------------
+
+    async def put(self, key: str, data: bytes) -> None:
+        path = self._path(key)
+        await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
+        await asyncio.to_thread(_fsync_write, path, data)
+
+    async def iter_bytes(self, key: str, chunk_size: int = 1 << 20) -> AsyncIterator[bytes]:
+        path = self._path(key)
+        try:
+            src = await asyncio.to_thread(path.open, "rb")
+        except (FileNotFoundError, IsADirectoryError) as exc:
+            raise NotFound(f"no blob {key}") from exc
+        try:
+            while chunk := await asyncio.to_thread(src.read, chunk_size):
+                yield chunk
+        finally:
+            src.close()
+
+    async def size(self, key: str) -> int:
+        path = self._path(key)
+        try:
+            stat = await asyncio.to_thread(path.stat)
+        except FileNotFoundError as exc:
+            raise NotFound(f"no blob {key}") from exc
+        if not path.is_file():
+            raise NotFound(f"no blob {key}")
+        return stat.st_size
+
+    async def delete(self, key: str) -> None:
+        path = self._path(key)
+        try:
+            await asyncio.to_thread(path.unlink, missing_ok=True)
+        except IsADirectoryError as exc:
+            raise NotFound(f"no blob {key}") from exc
+
+    async def import_uri(self, uri: str, key: str) -> int:
+        # A server must never read arbitrary files on its own disk on a caller's behalf.
+        raise InvalidArgument(
+            "this server stores audio in a local folder and cannot import audio by URI; "
+            "upload the bytes instead",
+            reason="URI_NOT_SUPPORTED",
+        )

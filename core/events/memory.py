@@ -1,0 +1,67 @@
+"""The in-process event bus of the embedded default: per job, one bounded queue per subscriber.
+
+A slow subscriber must not hold up the worker that publishes nor grow memory without bound,
+so a full queue drops its oldest event; the subscriber sees the gap in sequence numbers and
+reads the missing events from the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from core.events.base import EventBus
+
+# Put on a subscriber's queue when the bus closes, so that its ``async for`` ends.
+_CLOSED = b""
+
+
+class MemoryEventBus(EventBus):
+    """Fans events out to the subscribers of this process. Needs no ``start()``."""
+
+    def __init__(self, *, max_pending: int = 256) -> None:
+        self.max_pending = max_pending
+        self._subscribers: dict[str, set[asyncio.Queue[bytes]]] = {}
+        self._closed = False
+
+    def subscriber_count(self, job_id: str) -> int:
+        """Subscriptions open for ``job_id`` (for tests and metrics)."""
+        return len(self._subscribers.get(job_id, ()))
+
+    async def publish(self, job_id: str, event: bytes) -> None:
+        for queue in self._subscribers.get(job_id, ()):
+            _offer(queue, event)
+
+    @asynccontextmanager
+    async def subscribe(self, job_id: str) -> AsyncIterator[AsyncIterator[bytes]]:
+        queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=self.max_pending)
+        if self._closed:
+            queue.put_nowait(_CLOSED)
+        self._subscribers.setdefault(job_id, set()).add(queue)
+        try:
+            yield _drain(queue)
+        finally:
+            subscribers = self._subscribers.get(job_id)
+            if subscribers is not None:
+                subscribers.discard(queue)
+                if not subscribers:
+                    del self._subscribers[job_id]
+
+    async def aclose(self) -> None:
+        self._closed = True
+        for subscribers in self._subscribers.values():
+            for queue in subscribers:
+                _offer(queue, _CLOSED)
+
+
+def _offer(queue: asyncio.Queue[bytes], event: bytes) -> None:
+    """Put without waiting; when full, drop the oldest event to make room."""
+    if queue.full():
+        queue.get_nowait()
+    queue.put_nowait(event)
+
+
+async def _drain(queue: asyncio.Queue[bytes]) -> AsyncIterator[bytes]:
+    while (event := await queue.get()) != _CLOSED:
+        yield event

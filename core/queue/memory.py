@@ -1,0 +1,128 @@
+"""The in-process job queue of the embedded default: an ``asyncio.Queue`` of deliveries.
+
+Nothing survives the process, which is fine: the database is the source of truth and the
+sweeper publishes again any job that was accepted but not picked up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from core.queue.base import Delivery, Handler, JobQueue, Retry
+
+log = logging.getLogger(__name__)
+
+
+def retry_delay(ladder: Sequence[float], attempt: int, retry: Retry) -> float:
+    """Seconds before try ``attempt + 1``: the ladder's step for ``attempt`` (its last step
+    repeated), or the handler's ``defer`` when that is longer. Both adapters use this rule so
+    that a job backs off the same way embedded and scaled out."""
+    step = ladder[min(attempt, len(ladder)) - 1] if ladder else 0.0
+    return max(step, retry.defer, 0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A message that will not be tried again, kept for inspection."""
+
+    job_id: str
+    attempt: int
+    reason: str
+
+
+class MemoryJobQueue(JobQueue):
+    """Deliveries in an ``asyncio.Queue``; retries come back through ``loop.call_later``.
+
+    Needs no ``start()``. Must be used from one event loop.
+    """
+
+    def __init__(
+        self, *, max_attempts: int = 5, retry_delays: Sequence[float] = (5.0, 30.0, 120.0)
+    ) -> None:
+        self.max_attempts = max_attempts
+        self.retry_delays = tuple(retry_delays)
+        self.dead_letters: list[DeadLetter] = []
+        self._ready: asyncio.Queue[Delivery] = asyncio.Queue()
+        self._timers: set[asyncio.TimerHandle] = set()
+
+    async def publish(self, job_id: str) -> None:
+        self._ready.put_nowait(Delivery(job_id=job_id))
+
+    async def depth(self) -> int:
+        return self._ready.qsize()
+
+    async def consume(self, handler: Handler, *, concurrency: int, stop: asyncio.Event) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        slots = asyncio.Semaphore(concurrency)
+        running: set[asyncio.Task[None]] = set()
+        stopped = asyncio.create_task(stop.wait())
+        try:
+            while not stop.is_set():
+                await slots.acquire()
+                delivery = await self._next(stopped)
+                if delivery is None:
+                    slots.release()
+                    break
+                task = asyncio.create_task(self._run(handler, delivery, slots))
+                running.add(task)
+                task.add_done_callback(running.discard)
+        finally:
+            stopped.cancel()
+            # Stop means "take no more", not "drop what is running": let handlers finish.
+            if running:
+                await asyncio.gather(*running, return_exceptions=True)
+
+    async def _next(self, stopped: asyncio.Task[bool]) -> Delivery | None:
+        """The next delivery, or None once ``stop`` is set first."""
+        getter = asyncio.create_task(self._ready.get())
+        await asyncio.wait({getter, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        if getter.done():
+            if stopped.done():
+                # Both finished at once: hand the message back rather than lose it.
+                self._ready.put_nowait(getter.result())
+                return None
+            return getter.result()
+        getter.cancel()
+        return None
+
+    async def _run(self, handler: Handler, delivery: Delivery, slots: asyncio.Semaphore) -> None:
+        try:
+            final = delivery.attempt >= self.max_attempts
+            try:
+                await handler(
+                    Delivery(job_id=delivery.job_id, attempt=delivery.attempt, final_attempt=final)
+                )
+            except Retry as retry:
+                if final:
+                    self._dead(delivery, f"gave up after {delivery.attempt} attempts: {retry}")
+                else:
+                    self._later(delivery, retry_delay(self.retry_delays, delivery.attempt, retry))
+            except Exception as exc:
+                # Not retryable: never requeue in a hot loop.
+                self._dead(delivery, f"{type(exc).__name__}: {exc}")
+        finally:
+            slots.release()
+
+    def _later(self, delivery: Delivery, delay: float) -> None:
+        again = Delivery(job_id=delivery.job_id, attempt=delivery.attempt + 1)
+
+        def fire() -> None:
+            self._timers.discard(timer)
+            self._ready.put_nowait(again)
+
+        timer = asyncio.get_running_loop().call_later(delay, fire)
+        self._timers.add(timer)
+
+    def _dead(self, delivery: Delivery, reason: str) -> None:
+        log.warning("job message dead-lettered", extra={"job_id": delivery.job_id})
+        self.dead_letters.append(DeadLetter(delivery.job_id, delivery.attempt, reason))
+
+    async def aclose(self) -> None:
+        # Pending retries are dropped; the sweeper publishes their jobs again.
+        for timer in self._timers:
+            timer.cancel()
+        self._timers.clear()

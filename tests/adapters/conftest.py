@@ -1,0 +1,131 @@
+"""Fixtures for the adapter contract tests: each port's fixture is parametrized over its
+in-process adapter and its real-service adapter, so both pass the same assertions.
+
+Real-service adapters get fresh state per test: a unique S3 key prefix, unique RabbitMQ queue
+and exchange names that are deleted afterwards.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from core.blobstore.base import BlobStore
+from core.events.base import EventBus
+from core.queue.base import JobQueue
+from tests.support.seaweed import S3Endpoint, seaweed_s3
+from tests.support.services import RABBITMQ_URL, require_rabbitmq
+
+#: Fast retry ladder so that retry tests take fractions of a second.
+RETRY_DELAYS = (0.2, 0.4)
+MAX_ATTEMPTS = 3
+BUCKET = "consulta-test"
+
+S3 = pytest.param("s3", marks=pytest.mark.stack)
+RABBITMQ = pytest.param("rabbitmq", marks=pytest.mark.stack)
+
+
+@pytest.fixture
+def retry_delays() -> tuple[float, ...]:
+    """The retry ladder every queue under test uses."""
+    return RETRY_DELAYS
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[S3Endpoint]:
+    """One SeaweedFS for the session (it takes a few seconds to start)."""
+    with seaweed_s3() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture(scope="session")
+def rabbitmq_url() -> str:
+    require_rabbitmq()
+    return RABBITMQ_URL
+
+
+def _s3_store(endpoint: S3Endpoint, *, prefix: str, sse: str = "AES256") -> BlobStore:
+    from core.blobstore.s3 import S3BlobStore
+
+    return S3BlobStore(
+        bucket=BUCKET,
+        prefix=prefix,
+        endpoint_url=endpoint.url,
+        access_key=endpoint.access_key,
+        secret_key=endpoint.secret_key,
+        sse=sse,
+        part_size=5 << 20,
+        create_bucket=True,
+    )
+
+
+@pytest.fixture(params=["local", S3])
+async def blob_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[BlobStore]:
+    if request.param == "local":
+        from core.blobstore.local import LocalBlobStore
+
+        store: BlobStore = LocalBlobStore(tmp_path / "blobs")
+    else:
+        endpoint: S3Endpoint = request.getfixturevalue("s3_endpoint")
+        store = _s3_store(endpoint, prefix=f"t-{uuid.uuid4().hex[:12]}")
+    try:
+        yield store
+    finally:
+        await store.aclose()
+
+
+@pytest.fixture(params=["memory", RABBITMQ])
+async def job_queue(request: pytest.FixtureRequest) -> AsyncIterator[JobQueue]:
+    queue: JobQueue
+    if request.param == "memory":
+        from core.queue.memory import MemoryJobQueue
+
+        queue = MemoryJobQueue(max_attempts=MAX_ATTEMPTS, retry_delays=RETRY_DELAYS)
+        try:
+            yield queue
+        finally:
+            await queue.aclose()
+        return
+    from core.queue.rabbitmq import RabbitJobQueue
+
+    rabbit = RabbitJobQueue(
+        request.getfixturevalue("rabbitmq_url"),
+        prefix=f"test-{uuid.uuid4().hex[:12]}.consulta",
+        prefetch=8,
+        max_attempts=MAX_ATTEMPTS,
+        retry_delays=RETRY_DELAYS,
+        publish_timeout=2.0,
+    )
+    try:
+        yield rabbit
+    finally:
+        await rabbit.delete_queues()
+        await rabbit.aclose()
+
+
+@pytest.fixture(params=["memory", RABBITMQ])
+async def event_bus(request: pytest.FixtureRequest) -> AsyncIterator[EventBus]:
+    bus: EventBus
+    if request.param == "memory":
+        from core.events.memory import MemoryEventBus
+
+        bus = MemoryEventBus()
+        try:
+            yield bus
+        finally:
+            await bus.aclose()
+        return
+    from core.events.rabbitmq import RabbitEventBus
+
+    rabbit = RabbitEventBus(
+        request.getfixturevalue("rabbitmq_url"),
+        exchange=f"test-{uuid.uuid4().hex[:12]}.consulta.events",
+    )
+    try:
+        yield rabbit
+    finally:
+        await rabbit.delete_exchange()
+        await rabbit.aclose()
