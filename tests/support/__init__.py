@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 from collections.abc import Awaitable, Callable
-import inspect
 from typing import TypeVar, overload
 
 T = TypeVar("T")

@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-
 ACCESS_KEY = "consulta-dev"
 SECRET_KEY = "consulta-dev-secret"
 START_TIMEOUT = 30.0
