@@ -1,0 +1,1 @@
+"""Cloud engine adapters against loopback fakes of each provider."""

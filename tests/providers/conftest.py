@@ -1,0 +1,42 @@
+"""Fixtures of the provider tests: fake provider servers on 127.0.0.1, keys, settings.
+
+Servers live for the session (one port each) and are reset before every test, so faults or
+requests of one test never leak into the next. Keys are fake but shaped like real ones, so
+tests can prove they never reach an error message or a log line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from .fakes.openai_api import FakeOpenAI
+from .support import GROQ_KEY, OPENAI_KEY
+
+
+@pytest.fixture(scope="session")
+async def openai_server() -> AsyncIterator[FakeOpenAI]:
+    server = FakeOpenAI()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+def fake_openai(openai_server: FakeOpenAI) -> Iterator[FakeOpenAI]:
+    openai_server.reset()
+    yield openai_server
+    openai_server.reset()
+
+
+@pytest.fixture(autouse=True)
+def provider_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fake keys in the environment, and nothing that could reach a real provider."""
+    monkeypatch.setenv("OPENAI_API_KEY", OPENAI_KEY)
+    monkeypatch.setenv("GROQ_API_KEY", GROQ_KEY)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIATESTDONOTLEAK000")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test-secret-access-key")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    for name in ("OPENAI_BASE_URL", "GROQ_BASE_URL", "CONSULTA_PROVIDER_KEYS_SECRET_ID"):
+        monkeypatch.delenv(name, raising=False)

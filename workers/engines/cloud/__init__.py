@@ -1,0 +1,1 @@
+"""Cloud engines' shared plumbing: settings, keys, retries, rate limits, prompts."""

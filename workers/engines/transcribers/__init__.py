@@ -1,0 +1,1 @@
+"""Transcription engines: local and cloud adapters of the Transcriber port."""

@@ -1,0 +1,122 @@
+"""Who speaks: channels of a multi-channel recording, and diarization labels, as roles.
+
+A telehealth or dictation setup often records the clinician and the patient on separate
+channels. :class:`ChannelTranscriber` wraps any engine (local or cloud): it transcribes each
+channel alone and labels its segments with that channel's role, which beats any diarizer.
+A recording whose channels carry the same signal is treated as mono.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from core import audio as decoding
+from core.domain import Segment, Speaker
+from workers.engines.base import (
+    AudioFile,
+    DetectedLanguage,
+    Progress,
+    TranscribeOptions,
+    Transcriber,
+    TranscriptionUpdate,
+)
+from workers.engines.transcribers.chunking import SAMPLE_RATE, encode_flac
+
+
+def assign_roles(turns: Sequence[tuple[str, str]]) -> dict[str, Speaker]:
+    """Roles for diarization labels ("A", "B"), from (label, text) turns in time order.
+
+    Clinicians ask: the label with the most questions is the clinician (the first speaker
+    on a tie, since clinicians usually open). The most talkative other label is the patient;
+    everyone else is OTHER.
+    """
+    order: list[str] = []
+    questions: dict[str, int] = {}
+    words: dict[str, int] = {}
+    for label, text in turns:
+        if label not in questions:
+            order.append(label)
+            questions[label] = 0
+            words[label] = 0
+        questions[label] += text.count("?")
+        words[label] += len(text.split())
+    if not order:
+        return {}
+    clinician = max(order, key=lambda lb: (questions[lb], -order.index(lb)))
+    roles = {label: Speaker.OTHER for label in order}
+    roles[clinician] = Speaker.CLINICIAN
+    others = [lb for lb in order if lb != clinician]
+    if others:
+        roles[max(others, key=lambda lb: (words[lb], -order.index(lb)))] = Speaker.PATIENT
+    return roles
+
+
+def _roles(names: Sequence[str], count: int) -> list[Speaker]:
+    roles = []
+    for i in range(count):
+        try:
+            roles.append(Speaker(names[i]) if i < len(names) else Speaker.OTHER)
+        except ValueError:
+            roles.append(Speaker.OTHER)
+    return roles
+
+
+def _same_signal(pcm: npt.NDArray[np.float32]) -> bool:
+    return all(np.allclose(pcm[0], pcm[c], atol=1e-3) for c in range(1, pcm.shape[0]))
+
+
+class ChannelTranscriber(Transcriber):
+    """Transcribes each channel with ``inner`` and labels segments with the channel's role."""
+
+    def __init__(self, inner: Transcriber, roles: Sequence[str]) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self._roles = tuple(roles)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+    async def transcribe(
+        self, audio: AudioFile, options: TranscribeOptions
+    ) -> AsyncIterator[TranscriptionUpdate]:
+        if audio.channels < 2:
+            async for update in self.inner.transcribe(audio, options):
+                yield update
+            return
+        pcm = await asyncio.to_thread(
+            decoding.decode_pcm, audio.path, sample_rate=SAMPLE_RATE, mono=False
+        )
+        if _same_signal(pcm):
+            async for update in self.inner.transcribe(audio, options):
+                yield update
+            return
+        roles = _roles(self._roles, pcm.shape[0])
+        total = audio.duration * len(roles)
+        segments: list[Segment] = []
+        language_told = False
+        with tempfile.TemporaryDirectory(prefix="consulta-channels-") as folder:
+            for channel, role in enumerate(roles):
+                path = Path(folder) / f"channel{channel}.flac"
+                data = await asyncio.to_thread(encode_flac, pcm[channel])
+                await asyncio.to_thread(path.write_bytes, data)
+                mono = AudioFile(path=path, duration=audio.duration, channels=1)
+                done = channel * audio.duration
+                async for update in self.inner.transcribe(mono, options):
+                    if isinstance(update, Segment):
+                        segments.append(
+                            Segment(0, update.start, update.end, update.text, speaker=role)
+                        )
+                    elif isinstance(update, Progress):
+                        yield Progress(done + update.processed_seconds, total, update.text_delta)
+                    elif isinstance(update, DetectedLanguage) and not language_told:
+                        language_told = True
+                        yield update
+        segments.sort(key=lambda s: (s.start, s.end))
+        for i, segment in enumerate(segments):
+            yield Segment(i, segment.start, segment.end, segment.text, segment.speaker)

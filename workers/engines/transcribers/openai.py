@@ -1,0 +1,149 @@
+"""OpenAI speech to text: gpt-4o-transcribe (or -mini) and gpt-4o-transcribe-diarize.
+
+Both are called with ``stream=True``: each ``transcript.text.delta`` becomes interim text on
+WatchJob as the model writes it. gpt-4o-transcribe returns text without times, so a chunk's
+text is cut into sentences with times shared out over the chunk; the diarizing model returns
+segments with times and speaker labels (``diarized_json``), which are mapped to roles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any, cast
+
+import openai
+from openai import AsyncStream
+from openai.types.audio import (
+    TranscriptionStreamEvent,
+    TranscriptionTextDeltaEvent,
+    TranscriptionTextDoneEvent,
+    TranscriptionTextSegmentEvent,
+)
+
+from workers.engines.base import TranscribeOptions
+from workers.engines.cloud.context import ProviderContext
+from workers.engines.cloud.limits import limiter_for
+from workers.engines.cloud.retry import open_stream
+from workers.engines.errors import PermanentEngineError
+from workers.engines.transcribers.channels import assign_roles
+from workers.engines.transcribers.chunking import (
+    Chunk,
+    ChunkedTranscriber,
+    ChunkEvent,
+    ChunkResult,
+    Piece,
+    spread_sentences,
+)
+
+PROVIDER = "OpenAI"
+
+
+def vocabulary_prompt(vocabulary: tuple[str, ...]) -> str:
+    """A prompt that primes spelling of expected terms (the model follows a prompt's style)."""
+    terms = [t.strip() for t in vocabulary if t.strip()]
+    return ("Medical consultation. Terms: " + ", ".join(terms) + ".") if terms else ""
+
+
+def openai_client(context: ProviderContext, key: str, base_url: str) -> openai.AsyncOpenAI:
+    """An SDK client without its own retries (ours decide) and with our timeouts."""
+    s = context.settings
+    return openai.AsyncOpenAI(
+        api_key=key,
+        base_url=base_url or None,
+        max_retries=0,
+        timeout=openai.Timeout(
+            s.provider_timeout_seconds, connect=s.provider_connect_timeout_seconds
+        ),
+    )
+
+
+class OpenAITranscriber(ChunkedTranscriber):
+    """gpt-4o-transcribe family; ``diarize`` selects the speaker-labelling model."""
+
+    def __init__(self, context: ProviderContext, *, diarize: bool = False) -> None:
+        s = context.settings
+        super().__init__(
+            max_bytes=s.transcribe_max_chunk_bytes,
+            max_seconds=s.transcribe_max_chunk_seconds,
+            min_silence_seconds=s.transcribe_min_silence_seconds,
+            concurrency=s.transcribe_concurrency,
+        )
+        self._context = context
+        self._diarize = diarize
+        self._model = s.openai_diarize_model if diarize else s.openai_transcribe_model
+        self.name = f"openai:{self._model}"
+        self._limiter = limiter_for(
+            "openai", s.openai_requests_per_minute, s.openai_tokens_per_minute
+        )
+        self._client: openai.AsyncOpenAI | None = None
+
+    async def _get_client(self) -> openai.AsyncOpenAI:
+        if self._client is None:
+            key = await self._context.keys.get("OPENAI_API_KEY")
+            self._client = openai_client(self._context, key, self._context.settings.openai_base_url)
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+    def _params(self, chunk: Chunk, options: TranscribeOptions) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "file": (chunk.filename, chunk.data),
+            "model": self._model,
+            "stream": True,
+        }
+        if options.language:
+            params["language"] = options.language.split("-")[0]
+        if self._diarize:
+            # The diarizing model needs a chunking strategy for audio over 30 s and takes
+            # no prompt.
+            params["response_format"] = "diarized_json"
+            params["chunking_strategy"] = "auto"
+        else:
+            prompt = vocabulary_prompt(options.vocabulary)
+            if prompt:
+                params["prompt"] = prompt
+        return params
+
+    async def transcribe_chunk(
+        self, chunk: Chunk, options: TranscribeOptions
+    ) -> AsyncIterator[ChunkEvent]:
+        client = await self._get_client()
+        params = self._params(chunk, options)
+
+        async def start() -> AsyncIterator[TranscriptionStreamEvent]:
+            await self._limiter.acquire()
+            # Parameters differ by model, so the SDK's overloads cannot type the call.
+            stream = await client.audio.transcriptions.create(**params)
+            return cast(AsyncStream[TranscriptionStreamEvent], stream)
+
+        turns: list[Piece] = []
+        labels: list[str] = []
+        done: TranscriptionTextDoneEvent | None = None
+        stream = open_stream(
+            PROVIDER, self._context.policy, start, secrets=self._context.keys.known()
+        )
+        async for event in stream:
+            if isinstance(event, TranscriptionTextDeltaEvent):
+                yield event.delta
+            elif isinstance(event, TranscriptionTextSegmentEvent):
+                turns.append(Piece(event.start, event.end, event.text))
+                labels.append(event.speaker)
+            elif isinstance(event, TranscriptionTextDoneEvent):
+                done = event
+            else:
+                raise PermanentEngineError(f"{PROVIDER} sent a stream event we do not know.")
+        if done is None:
+            raise PermanentEngineError(f"{PROVIDER} ended the transcription without its text.")
+        language = done.languages[0].code if done.languages else options.language
+        if self._diarize:
+            roles = assign_roles([(lb, p.text) for lb, p in zip(labels, turns, strict=True)])
+            pieces = [
+                Piece(p.start, p.end, p.text, roles[lb])
+                for lb, p in zip(labels, turns, strict=True)
+            ]
+        else:
+            pieces = spread_sentences(done.text, 0.0, chunk.end - chunk.start)
+        yield ChunkResult(pieces=pieces, language=language)
