@@ -7,7 +7,7 @@ sentence went where it did. Cue lists were drawn from ACI-Bench's train and vali
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 # The note parts a sentence can be assigned to. Templates group them into their sections.
 CC = "cc"
@@ -21,7 +21,8 @@ RESPONSE = "response"
 PARTS = (CC, HPI, ROS, EXAM, RESULTS, ASSESSMENT, PLAN, RESPONSE)
 
 
-@dataclass(frozen=True, slots=True)
+# eq=False: compared and hashed by identity, so compiled patterns can be cached per lexicon.
+@dataclass(frozen=True, slots=True, eq=False)
 class Lexicon:
     """The language-specific knowledge of the engine."""
 
@@ -44,8 +45,16 @@ class Lexicon:
     #: Words that show the patient's gender in the clinician's speech.
     female: tuple[str, ...]
     male: tuple[str, ...]
-    #: Titles of the note parts' sections, by section key.
-    titles: dict[str, str] = field(default_factory=dict)
+    #: Spoken forms written out (whole words): "gon na" -> "going to".
+    spoken: dict[str, str]
+    #: Words a sentence may open with that add nothing to a note ("and", "but").
+    openers: tuple[str, ...]
+    #: Sentences starting with these are addressed to a dictation assistant, not the note.
+    commands: tuple[str, ...]
+    #: Words where unpunctuated speech (ASR output) is cut into sentences.
+    breaks: tuple[str, ...] = ()
+    #: Words that open a question, for speech without question marks.
+    question_starts: tuple[str, ...] = ()
 
 
 _EN_FILLERS = (
@@ -402,6 +411,64 @@ EN = Lexicon(
     reports="The patient reports {}.",
     female=(" she ", " her ", " female", " woman", "mrs.", "mrs ", "ms.", "ms ", " lady"),
     male=(" he ", " his ", " him ", " male", " man ", "mr.", "mr ", " gentleman"),
+    spoken={
+        "gon na": "going to",
+        "gonna": "going to",
+        "wan na": "want to",
+        "wanna": "want to",
+        "got ta": "have to",
+        "gotta": "have to",
+        "kinda": "kind of",
+        "'cause": "because",
+        "cause": "because",
+        "ca n't": "cannot",
+        "can't": "cannot",
+        "wo n't": "will not",
+        "won't": "will not",
+        "n't": "not",
+    },
+    openers=("and then", "and", "but", "so", "also", "then", "or", "because", "just"),
+    commands=("hey dragon", "dragon", "hey computer"),
+    breaks=(
+        "okay",
+        "ok",
+        "alright",
+        "all right",
+        "so",
+        "now",
+        "and then",
+        "um",
+        "uh",
+        "well",
+        "anyway",
+        "hey",
+        "but",
+    ),
+    question_starts=(
+        "do",
+        "does",
+        "did",
+        "are",
+        "is",
+        "was",
+        "were",
+        "have",
+        "has",
+        "had",
+        "can",
+        "could",
+        "would",
+        "will",
+        "any",
+        "what",
+        "how",
+        "when",
+        "where",
+        "why",
+        "who",
+        "which",
+        "tell me",
+    ),
 )
 
 
@@ -597,6 +664,27 @@ ES = Lexicon(
         "noto": "nota",
         "creo": "cree",
     },
+    spoken={"pa'": "para"},
+    openers=("y", "pero", "pues", "entonces", "también", "o"),
+    commands=(),
+    breaks=("bueno", "vale", "entonces", "pues", "y luego", "eh", "mire", "a ver"),
+    question_starts=(
+        "ha",
+        "tiene",
+        "le",
+        "está",
+        "es",
+        "qué",
+        "cómo",
+        "cuándo",
+        "dónde",
+        "por qué",
+        "cuánto",
+        "cuántos",
+        "algún",
+        "alguna",
+        "puede",
+    ),
     denies="Niega {}.",
     reports="Refiere {}.",
     female=(" ella ", " señora", " paciente femenina", " mujer", "sra."),

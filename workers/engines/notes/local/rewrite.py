@@ -130,10 +130,32 @@ def second_to_third(text: str, pronouns: Pronouns, lexicon: Lexicon) -> str:
     if lexicon.denies.startswith("Niega"):
         return text
     text = re.sub(r"\byour\b", pronouns.possessive, text, flags=re.IGNORECASE)
+    for said, written in _YOU_VERBS.items():
+        text = re.sub(rf"\b{said}\b", f"{pronouns.subject} {written}", text, flags=re.IGNORECASE)
     text = re.sub(r"\byou're\b", f"{pronouns.subject} is", text, flags=re.IGNORECASE)
     text = re.sub(r"\byou've\b", f"{pronouns.subject} has", text, flags=re.IGNORECASE)
     return _YOU.sub(lambda m: m.group(1) + _you(m, pronouns), text)
 
+
+# Verbs after "you" that change with a third-person subject.
+_YOU_VERBS = {
+    "you have": "has",
+    "you are": "is",
+    "you were": "was",
+    "you do not": "does not",
+    "you don't": "does not",
+    "you do": "does",
+    "you need": "needs",
+    "you want": "wants",
+    "you take": "takes",
+    "you feel": "feels",
+    "you get": "gets",
+    "you go": "goes",
+    "you seem": "seems",
+    "you say": "says",
+    "you said": "said",
+    "you know": "knows",
+}
 
 # "you" is a subject at the start of a clause, an object elsewhere ("refer you to").
 _YOU = re.compile(r"(^|\W)you\b", re.IGNORECASE)

@@ -18,6 +18,9 @@ _CUT_WORD = re.compile(r"\b\w+-(?=\s|$)")
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.?!;:%])")
 _DOUBLE_COMMA = re.compile(r"(,\s*)+,")
 _NUMBER = re.compile(r"\d")
+_PUNCTUATED = re.compile(r"[.?!]")
+# Pieces of unpunctuated speech shorter than this are joined to the next one.
+_MIN_ASR_WORDS = 6
 _WORDS = re.compile(r"[\w'-]+")
 
 
@@ -43,6 +46,24 @@ def _boundary_fillers(fillers: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(rf"(^|,)\s*(?:{names})\s*(?=,|[.?!]|$)", re.IGNORECASE)
 
 
+@cache
+def _spoken_pattern(lexicon: Lexicon) -> re.Pattern[str]:
+    names = "|".join(re.escape(k) for k in sorted(lexicon.spoken, key=len, reverse=True))
+    return re.compile(rf"(?<![\w'])(?:{names})(?![\w'])", re.IGNORECASE)
+
+
+@cache
+def _openers_pattern(lexicon: Lexicon) -> re.Pattern[str]:
+    names = "|".join(re.escape(k) for k in sorted(lexicon.openers, key=len, reverse=True))
+    return re.compile(rf"^(?:{names})\b\s*,?", re.IGNORECASE)
+
+
+def is_command(text: str, lexicon: Lexicon) -> bool:
+    """Speech addressed to a dictation assistant ("hey dragon, show me the x-ray")."""
+    lowered = text.lower()
+    return any(lowered.startswith(c) for c in lexicon.commands)
+
+
 def clean(text: str, lexicon: Lexicon) -> str:
     """Drop fillers, stutters and cut-off words; tidy the spacing of punctuation."""
     words = [w for w in text.split() if w.lower().strip(",.") not in _ALWAYS]
@@ -54,6 +75,12 @@ def clean(text: str, lexicon: Lexicon) -> str:
         previous = text
         text = pattern.sub(r"\1", text).strip(" ,")
         text = _REPEAT.sub(r"\1", text)
+    text = _spoken_pattern(lexicon).sub(lambda m: lexicon.spoken[m.group(0).lower()], text)
+    openers = _openers_pattern(lexicon)
+    previous = None
+    while previous != text:
+        previous = text
+        text = openers.sub("", text).strip(" ,")
     text = _SPACE_BEFORE_PUNCT.sub(r"\1", text)
     text = _DOUBLE_COMMA.sub(",", text)
     text = " ".join(text.split()).strip(" ,;")
@@ -100,7 +127,9 @@ def units_of(transcript: Transcript, lexicon: Lexicon) -> list[Unit]:
     units: list[Unit] = []
     speakers = _guess_speakers(transcript)
     for segment, speaker in zip(transcript.segments, speakers, strict=True):
-        for raw in _SENTENCE_END.split(segment.text.strip()):
+        for raw, question in _sentences(segment.text, lexicon):
+            if is_command(raw, lexicon):
+                continue
             text = clean(raw, lexicon)
             if not text or not _WORDS.search(text):
                 continue
@@ -110,10 +139,40 @@ def units_of(transcript: Transcript, lexicon: Lexicon) -> list[Unit]:
                     segment=segment.id,
                     speaker=speaker,
                     text=text,
-                    question=raw.rstrip().endswith("?"),
+                    question=question,
                 )
             )
     return units
+
+
+@cache
+def _asr_patterns(lexicon: Lexicon) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    breaks = "|".join(re.escape(b) for b in sorted(lexicon.breaks, key=len, reverse=True))
+    starts = "|".join(re.escape(q) for q in lexicon.question_starts)
+    return (
+        re.compile(rf"\s+(?=(?:{breaks})\b)", re.IGNORECASE),
+        re.compile(rf"^(?:(?:{breaks})\s+)*(?:{starts})\b", re.IGNORECASE),
+    )
+
+
+def _sentences(text: str, lexicon: Lexicon) -> list[tuple[str, bool]]:
+    """A segment's sentences and whether each is a question.
+
+    Punctuated text splits at full stops. ASR output often has none, so it is cut before
+    discourse words ("okay", "so", "now" ...) into pieces of at least a few words, and a piece
+    is a question when it opens like one ("do you", "any", "how").
+    """
+    text = text.strip()
+    if _PUNCTUATED.search(text):
+        return [(s, s.rstrip().endswith("?")) for s in _SENTENCE_END.split(text)]
+    breaks, question = _asr_patterns(lexicon)
+    pieces: list[str] = []
+    for chunk in breaks.split(text):
+        if pieces and len(pieces[-1].split()) < _MIN_ASR_WORDS:
+            pieces[-1] = f"{pieces[-1]} {chunk}"
+        else:
+            pieces.append(chunk)
+    return [(p, bool(question.match(p))) for p in pieces]
 
 
 def is_empty(unit: Unit, lexicon: Lexicon) -> bool:
