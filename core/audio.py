@@ -56,8 +56,7 @@ def probe(path: Path) -> AudioInfo:
         container = av.open(str(path), mode="r")
     except av.error.InvalidDataError as exc:
         raise AudioError(
-            "The file is not audio in a format we can read (wav, mp3, m4a, ogg/opus, webm, "
-            "flac).",
+            "The file is not audio in a format we can read (wav, mp3, m4a, ogg/opus, webm, flac).",
             reason="UNSUPPORTED_AUDIO",
         ) from exc
     except av.error.FFmpegError as exc:

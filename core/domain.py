@@ -1,7 +1,7 @@
 """The domain's plain types, shared by the server, the workers and the engines.
 
 They are frozen dataclasses with no I/O; conversion to and from protobuf lives in
-``server/convert.py`` and ``core/codec.py``.
+``core/codec.py``.
 """
 
 from __future__ import annotations

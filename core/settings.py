@@ -52,9 +52,7 @@ class Settings(BaseSettings):
         "memory://",
         description="memory:// (in-process) or amqp://user:pass@host:5672/vhost (RabbitMQ).",
     )
-    events_url: str = Field(
-        "", description="Event bus URL; empty: the same as queue_url."
-    )
+    events_url: str = Field("", description="Event bus URL; empty: the same as queue_url.")
     queue_prefetch: int = Field(4, description="RabbitMQ prefetch per worker process.")
     queue_max_attempts: int = Field(
         5, description="Deliveries of one job message before it is dead-lettered."
@@ -66,6 +64,10 @@ class Settings(BaseSettings):
     http_listen: str = Field(
         "127.0.0.1:8081", description="Side port for /healthz, /readyz and /metrics, host:port."
     )
+    tls_cert_file: str = Field(
+        "", description="PEM certificate chain for gRPC over TLS; empty serves plaintext."
+    )
+    tls_key_file: str = Field("", description="PEM private key for tls_cert_file.")
     jwt_secret: str = Field(
         "",
         description="HS256 signing secret for bearer tokens. Empty: read or create "

@@ -27,7 +27,7 @@ class Delivery:
     final_attempt: bool = False
 
 
-class Retry(Exception):  # noqa: N818 - a signal to the consumer, not an error condition
+class Retry(Exception):
     """Raised by a handler: try this message again after ``defer`` seconds."""
 
     def __init__(self, defer: float, reason: str = "") -> None:

@@ -73,7 +73,8 @@ class UploadConfig(_message.Message):
     resume_upload_id: _builtins.str
     """Optional. The id of an interrupted upload to resume. When set, the other fields must be
     empty: the upload keeps the configuration it was started with. NOT_FOUND when the
-    upload does not exist or belongs to someone else; FAILED_PRECONDITION when it finished.
+    upload does not exist or belongs to someone else. When the upload already finished, the
+    server answers with its status and its job and ends the stream.
     """
     mime_type: _builtins.str
     """Optional. MIME type of the audio, for example "audio/mpeg"; the server detects the format

@@ -1,0 +1,164 @@
+"""Conversions between domain values, database rows and ``consulta.v1`` messages."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from consulta.v1 import job_pb2
+from consulta.v1 import transcription_service_pb2 as pb
+from google.protobuf import json_format
+from google.rpc import status_pb2
+
+from core.db.models import JobRow, SummaryRow, TranscriptRow
+from core.db.serialize import note_from_json, transcript_from_json
+from core.domain import JobState, Note, Segment, Speaker, Template, Transcript
+
+STATE_TO_PB = {
+    JobState.QUEUED: job_pb2.JOB_STATE_QUEUED,
+    JobState.TRANSCRIBING: job_pb2.JOB_STATE_TRANSCRIBING,
+    JobState.SUMMARIZING: job_pb2.JOB_STATE_SUMMARIZING,
+    JobState.COMPLETED: job_pb2.JOB_STATE_COMPLETED,
+    JobState.FAILED: job_pb2.JOB_STATE_FAILED,
+    JobState.CANCELLED: job_pb2.JOB_STATE_CANCELLED,
+}
+STATE_FROM_PB = {v: k for k, v in STATE_TO_PB.items()}
+TERMINAL_PB_STATES = frozenset(STATE_TO_PB[s] for s in JobState if s.terminal)
+
+SPEAKER_TO_PB = {
+    Speaker.UNKNOWN: job_pb2.SPEAKER_ROLE_UNSPECIFIED,
+    Speaker.CLINICIAN: job_pb2.SPEAKER_ROLE_CLINICIAN,
+    Speaker.PATIENT: job_pb2.SPEAKER_ROLE_PATIENT,
+    Speaker.OTHER: job_pb2.SPEAKER_ROLE_OTHER,
+}
+
+TEMPLATE_TO_PB = {
+    Template.SOAP: job_pb2.NOTE_TEMPLATE_SOAP,
+    Template.HISTORY_AND_PHYSICAL: job_pb2.NOTE_TEMPLATE_HISTORY_AND_PHYSICAL,
+    Template.DAP: job_pb2.NOTE_TEMPLATE_DAP,
+    Template.BIRP: job_pb2.NOTE_TEMPLATE_BIRP,
+}
+TEMPLATE_FROM_PB = {v: k for k, v in TEMPLATE_TO_PB.items()}
+TEMPLATE_FROM_PB[job_pb2.NOTE_TEMPLATE_UNSPECIFIED] = Template.SOAP
+
+# google.rpc.Code numbers for the reasons a job can fail with.
+_CODES = {"INVALID_ARGUMENT": 3, "CANCELLED": 1, "INTERNAL": 13, "UNAVAILABLE": 14}
+
+
+def _timestamp(value: datetime, target: object) -> None:
+    target.FromDatetime(value.replace(tzinfo=UTC))  # type: ignore[attr-defined]
+
+
+def config_to_json(config: job_pb2.JobConfig) -> str:
+    return json_format.MessageToJson(config, indent=None)
+
+
+def config_from_json(raw: str) -> job_pb2.JobConfig:
+    return json_format.Parse(raw, job_pb2.JobConfig())
+
+
+def job_to_pb(row: JobRow) -> job_pb2.Job:
+    job = job_pb2.Job(
+        name=f"jobs/{row.id}",
+        job_id=row.id,
+        state=STATE_TO_PB[JobState(row.state)],
+        config=config_from_json(row.config_json),
+        progress=row.progress,
+        audio_size_bytes=row.audio_size,
+        audio_sha256=row.audio_sha256,
+        audio_duration_seconds=row.audio_duration,
+        language_code=row.language,
+        last_event_sequence=row.event_seq,
+    )
+    _timestamp(row.created_at, job.create_time)
+    _timestamp(row.updated_at, job.update_time)
+    if row.state == JobState.FAILED.value:
+        job.error.CopyFrom(
+            status_pb2.Status(code=_CODES.get(row.error_code, 13), message=row.error_message)
+        )
+    return job
+
+
+def segment_to_pb(segment: Segment) -> job_pb2.TranscriptSegment:
+    return job_pb2.TranscriptSegment(
+        segment_id=segment.id,
+        start_seconds=segment.start,
+        end_seconds=segment.end,
+        speaker=SPEAKER_TO_PB[segment.speaker],
+        text=segment.text,
+    )
+
+
+def transcript_to_pb(transcript: Transcript) -> job_pb2.Transcript:
+    return job_pb2.Transcript(
+        segments=[segment_to_pb(s) for s in transcript.segments],
+        language_code=transcript.language,
+        engine=transcript.engine,
+    )
+
+
+def transcript_row_to_domain(row: TranscriptRow) -> Transcript:
+    return transcript_from_json(row.segments_json, language=row.language, engine=row.engine)
+
+
+def note_to_pb(note: Note) -> job_pb2.Summary:
+    return job_pb2.Summary(
+        template=TEMPLATE_TO_PB[note.template],
+        language_code=note.language,
+        sections=[
+            job_pb2.NoteSection(
+                key=section.key,
+                title=section.title,
+                sentences=[
+                    job_pb2.NoteSentence(text=s.text, evidence_segment_ids=list(s.evidence))
+                    for s in section.sentences
+                ],
+            )
+            for section in note.sections
+        ],
+        rendered_text=note.render(),
+        engine=note.engine,
+    )
+
+
+def summary_row_to_domain(row: SummaryRow) -> Note:
+    return note_from_json(
+        row.sections_json,
+        template=row.template,
+        language=row.language,
+        engine=row.engine,
+        rendered=row.rendered,
+    )
+
+
+# -- events ---------------------------------------------------------------------------------
+
+
+def state_event(state: JobState, reason: str = "") -> pb.JobEvent:
+    return pb.JobEvent(state_changed=pb.StateChanged(state=STATE_TO_PB[state], reason=reason))
+
+
+def progress_event(processed: float, total: float, text_delta: str = "") -> pb.JobEvent:
+    return pb.JobEvent(
+        progress=pb.TranscriptionProgress(
+            processed_seconds=processed, total_seconds=total, text_delta=text_delta
+        )
+    )
+
+
+def segment_event(segment: Segment) -> pb.JobEvent:
+    return pb.JobEvent(segment=segment_to_pb(segment))
+
+
+def note_delta_event(section_key: str, text: str) -> pb.JobEvent:
+    return pb.JobEvent(note_delta=pb.NoteDelta(section_key=section_key, text=text))
+
+
+def note_completed_event(note: Note) -> pb.JobEvent:
+    return pb.JobEvent(note_completed=note_to_pb(note))
+
+
+def is_terminal_event(event: pb.JobEvent) -> bool:
+    return (
+        event.WhichOneof("payload") == "state_changed"
+        and event.state_changed.state in TERMINAL_PB_STATES
+    )

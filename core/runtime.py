@@ -1,0 +1,81 @@
+"""The adapters one process runs with, built from settings alone.
+
+The server and the worker both open a :class:`Runtime`; which database, blob store, queue and
+event bus it holds is decided by URLs in :class:`~core.settings.Settings`, never by branches in
+the code above the ports.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from core.blobstore.base import BlobStore
+from core.blobstore.factory import build_blob_store
+from core.db.engine import create_engine
+from core.db.migrate import upgrade_engine
+from core.db.store import JobStore, Recorded
+from core.events.base import EventBus
+from core.events.factory import build_event_bus
+from core.queue.base import JobQueue
+from core.queue.factory import build_job_queue
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """Settings plus the four ports' adapters."""
+
+    settings: Settings
+    store: JobStore
+    blobs: BlobStore
+    queue: JobQueue
+    bus: EventBus
+
+    async def publish_events(self, recorded: Recorded | None) -> None:
+        """Send stored events on the bus. A failure only delays watchers: they read the
+        database when the bus is quiet, so it is logged, not raised."""
+        if recorded is None:
+            return
+        for payload in recorded.events:
+            try:
+                await self.bus.publish(recorded.job_id, payload)
+            except Exception:  # the database already holds the event
+                log.warning("event bus publish failed for job %s", recorded.job_id, exc_info=True)
+
+    async def enqueue(self, job_id: str) -> bool:
+        """Publish "look at job X". On failure the job stays QUEUED in the database and the
+        sweeper publishes it again, so the caller is not failed for it."""
+        try:
+            await self.queue.publish(job_id)
+        except Exception:  # the sweeper republishes QUEUED jobs
+            log.warning("queue publish failed for job %s; the sweeper will retry", job_id)
+            return False
+        return True
+
+    async def aclose(self) -> None:
+        for closer in (self.queue.aclose, self.bus.aclose, self.blobs.aclose):
+            try:
+                await closer()
+            except Exception:  # closing must go on
+                log.warning("error while closing", exc_info=True)
+        await self.store.engine.dispose()
+
+
+async def open_runtime(settings: Settings, *, migrate: bool | None = None) -> Runtime:
+    """Build the adapters. ``migrate`` defaults to True for SQLite (the embedded default
+    migrates its own file) and False elsewhere (``consulta db upgrade`` is a deploy step)."""
+    engine = create_engine(settings)
+    if migrate is None:
+        migrate = settings.resolved_database_url.startswith("sqlite")
+    if migrate:
+        await upgrade_engine(engine)
+    return Runtime(
+        settings=settings,
+        store=JobStore(engine),
+        blobs=build_blob_store(settings),
+        queue=build_job_queue(settings),
+        bus=build_event_bus(settings),
+    )

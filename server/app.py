@@ -1,0 +1,163 @@
+"""The server's life: start (gRPC with health and reflection, the HTTP side port, embedded
+workers when configured), serve, and drain on SIGTERM.
+
+Shutdown order: health goes NOT_SERVING (load balancers stop sending), in-flight RPCs get
+``shutdown_grace_seconds`` to finish, workers finish or hand back their jobs, then the
+adapters close.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+from aiohttp import web
+from consulta.v1 import transcription_service_pb2 as pb
+from consulta.v1 import transcription_service_pb2_grpc as pb_grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from core.auth import load_or_create_secret
+from core.runtime import Runtime, open_runtime
+from core.settings import Settings
+from server.http_side import build_app, start_side_port
+from server.interceptors import AuthInterceptor, ErrorInterceptor
+from server.service import TranscriptionService
+from workers.app import WorkerGroup
+
+log = logging.getLogger(__name__)
+
+# grpc-stubs predate the asyncio health servicer.
+AsyncHealthServicer: Any = health.aio.HealthServicer  # type: ignore[attr-defined]
+
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["TranscriptionService"].full_name
+
+
+def _split(address: str) -> tuple[str, int]:
+    host, _, port = address.rpartition(":")
+    return host.strip("[]") or "0.0.0.0", int(port)
+
+
+def signing_secret(settings: Settings) -> str:
+    """The JWT secret: from settings, else the embedded default's file under data_dir."""
+    return settings.jwt_secret or load_or_create_secret(settings.data_dir / "jwt.secret")
+
+
+@dataclass
+class RunningServer:
+    settings: Settings
+    runtime: Runtime
+    server: grpc.aio.Server
+    health: Any
+    http: web.AppRunner
+    workers: WorkerGroup | None
+    port: int
+    http_port: int
+    serving: bool = False
+
+    async def stop(self, grace: float | None = None) -> None:
+        grace = self.settings.shutdown_grace_seconds if grace is None else grace
+        self.serving = False
+        await self.health.enter_graceful_shutdown()
+        log.info("draining: NOT_SERVING, in-flight calls get %.0fs", grace)
+        if self.workers is not None:
+            worker_stop = asyncio.create_task(self.workers.stop(grace))
+        await self.server.stop(grace)
+        if self.workers is not None:
+            await worker_stop
+        await self.http.cleanup()
+        await self.runtime.aclose()
+
+
+def _credentials(settings: Settings) -> grpc.ServerCredentials | None:
+    if not settings.tls_cert_file:
+        return None
+    return grpc.ssl_server_credentials(
+        [(Path(settings.tls_key_file).read_bytes(), Path(settings.tls_cert_file).read_bytes())]
+    )
+
+
+async def start_server(settings: Settings, *, run_worker: bool | None = None) -> RunningServer:
+    """Start everything; returns once SERVING. Port 0 in settings binds a free port."""
+    runtime = await open_runtime(settings)
+    server = grpc.aio.server(
+        interceptors=[
+            ErrorInterceptor(),
+            AuthInterceptor(signing_secret(settings), settings.jwt_issuer),
+        ],
+        options=[
+            ("grpc.max_receive_message_length", 5 << 20),
+            ("grpc.keepalive_time_ms", 30_000),
+        ],
+    )
+    pb_grpc.add_TranscriptionServiceServicer_to_server(TranscriptionService(runtime), server)
+    health_servicer = AsyncHealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        (
+            SERVICE_NAME,
+            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            reflection.SERVICE_NAME,
+        ),
+        server,
+    )
+    credentials = _credentials(settings)
+    if credentials is None:
+        port = server.add_insecure_port(settings.grpc_listen)
+    else:
+        port = server.add_secure_port(settings.grpc_listen, credentials)
+    await server.start()
+
+    running: RunningServer | None = None
+
+    def is_serving() -> bool:
+        return running is not None and running.serving
+
+    host, http_port = _split(settings.http_listen)
+    http, bound_http = await start_side_port(build_app(is_serving), host, http_port)
+    workers = None
+    if settings.run_worker if run_worker is None else run_worker:
+        workers = WorkerGroup(runtime)
+        workers.start()
+    running = RunningServer(
+        settings=settings,
+        runtime=runtime,
+        server=server,
+        health=health_servicer,
+        http=http,
+        workers=workers,
+        port=port,
+        http_port=bound_http,
+    )
+    for name in ("", SERVICE_NAME):
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    running.serving = True
+    log.info(
+        "serving gRPC on %s (port %d), HTTP side port %d, workers %s",
+        settings.grpc_listen,
+        port,
+        bound_http,
+        "on" if workers else "off",
+    )
+    return running
+
+
+def run_server(settings: Settings, *, run_worker: bool | None = None) -> None:
+    """``consulta serve``: blocks until SIGTERM or SIGINT, then drains."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        running = await start_server(settings, run_worker=run_worker)
+        await stop.wait()
+        await running.stop()
+
+    asyncio.run(main())

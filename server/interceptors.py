@@ -1,0 +1,216 @@
+"""Two interceptors: authentication and the one place domain errors become status codes.
+
+Each wraps the handler's behaviour function, so the wrapped code runs in the same task as the
+handler: the caller's principal is a context variable the handler reads with
+:func:`current_principal`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextvars import ContextVar
+from typing import Any
+
+import grpc
+from google.protobuf import any_pb2, duration_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from core import errors
+from core.auth import Principal, verify_token
+from server import metrics
+
+log = logging.getLogger(__name__)
+
+_principal: ContextVar[Principal | None] = ContextVar("principal", default=None)
+
+#: Methods anyone may call: load balancers and grpcurl have no token.
+PUBLIC_PREFIXES = ("/grpc.health.v1.", "/grpc.reflection.")
+DOMAIN = "consulta.v1"
+
+Behaviour = Callable[..., Any]
+Wrap = Callable[[Behaviour, bool, str], Behaviour]
+
+
+def current_principal() -> Principal:
+    principal = _principal.get()
+    if principal is None:  # only reachable if a public method asks for a caller
+        raise errors.Unauthenticated("This call needs a bearer token.")
+    return principal
+
+
+def _wrap_handler(handler: Any, wrap: Wrap, method: str) -> Any:
+    if handler.unary_unary:
+        return grpc.unary_unary_rpc_method_handler(
+            wrap(handler.unary_unary, False, method),
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+    if handler.unary_stream:
+        return grpc.unary_stream_rpc_method_handler(
+            wrap(handler.unary_stream, True, method),
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+    if handler.stream_unary:
+        return grpc.stream_unary_rpc_method_handler(
+            wrap(handler.stream_unary, False, method),
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+    return grpc.stream_stream_rpc_method_handler(
+        wrap(handler.stream_stream, True, method),
+        request_deserializer=handler.request_deserializer,
+        response_serializer=handler.response_serializer,
+    )
+
+
+class _WrappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
+    def wrap(self, behaviour: Behaviour, streaming: bool, method: str) -> Behaviour:
+        raise NotImplementedError
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Any]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> Any:
+        handler = await continuation(handler_call_details)
+        method: str = handler_call_details.method
+        if handler is None or method.startswith(PUBLIC_PREFIXES):
+            return handler
+        return _wrap_handler(handler, self.wrap, method)
+
+
+def _bearer(context: grpc.aio.ServicerContext[Any, Any]) -> str:
+    for key, value in context.invocation_metadata() or ():
+        if key == "authorization" and isinstance(value, str):
+            scheme, _, token = value.partition(" ")
+            if scheme.lower() == "bearer" and token:
+                return token.strip()
+            raise errors.Unauthenticated("The authorization header must be 'Bearer <token>'.")
+    raise errors.Unauthenticated("This call needs an 'authorization: Bearer <token>' header.")
+
+
+class AuthInterceptor(_WrappingInterceptor):
+    """Verifies the bearer token of every non-public call and records its principal."""
+
+    def __init__(self, secret: str, issuer: str) -> None:
+        self._secret = secret
+        self._issuer = issuer
+
+    def _authenticate(self, context: grpc.aio.ServicerContext[Any, Any]) -> None:
+        _principal.set(verify_token(_bearer(context), self._secret, issuer=self._issuer))
+
+    def wrap(self, behaviour: Behaviour, streaming: bool, method: str) -> Behaviour:
+        if streaming:
+
+            async def stream(request: Any, context: Any) -> AsyncIterator[Any]:
+                self._authenticate(context)
+                async for response in behaviour(request, context):
+                    yield response
+
+            return stream
+
+        async def unary(request: Any, context: Any) -> Any:
+            self._authenticate(context)
+            return await behaviour(request, context)
+
+        return unary
+
+
+_CODES: list[tuple[type[errors.ConsultaError], int]] = [
+    (errors.ResourceExhausted, code_pb2.RESOURCE_EXHAUSTED),
+    (errors.Unavailable, code_pb2.UNAVAILABLE),
+    (errors.InvalidArgument, code_pb2.INVALID_ARGUMENT),
+    (errors.Unauthenticated, code_pb2.UNAUTHENTICATED),
+    (errors.PermissionDenied, code_pb2.PERMISSION_DENIED),
+    (errors.NotFound, code_pb2.NOT_FOUND),
+    (errors.AlreadyExists, code_pb2.ALREADY_EXISTS),
+    (errors.FailedPrecondition, code_pb2.FAILED_PRECONDITION),
+    (errors.OutOfRange, code_pb2.OUT_OF_RANGE),
+    (errors.DataLoss, code_pb2.DATA_LOSS),
+]
+
+
+def to_status(exc: errors.ConsultaError) -> status_pb2.Status:
+    """The google.rpc.Status for a domain error, with ErrorInfo, BadRequest and RetryInfo."""
+    code = next((c for cls, c in _CODES if isinstance(exc, cls)), code_pb2.INTERNAL)
+    details: list[any_pb2.Any] = []
+    info = any_pb2.Any()
+    info.Pack(
+        error_details_pb2.ErrorInfo(reason=exc.reason or code_pb2.Code.Name(code), domain=DOMAIN)
+    )
+    details.append(info)
+    if isinstance(exc, errors.InvalidArgument) and exc.violations:
+        bad = any_pb2.Any()
+        bad.Pack(
+            error_details_pb2.BadRequest(
+                field_violations=[
+                    error_details_pb2.BadRequest.FieldViolation(
+                        field=v.field, description=v.description
+                    )
+                    for v in exc.violations
+                ]
+            )
+        )
+        details.append(bad)
+    if isinstance(exc, errors.Unavailable):
+        retry = any_pb2.Any()
+        delay = duration_pb2.Duration()
+        delay.FromMilliseconds(int(exc.retry_after * 1000))
+        retry.Pack(error_details_pb2.RetryInfo(retry_delay=delay))
+        details.append(retry)
+    return status_pb2.Status(code=code, message=exc.message, details=details)
+
+
+class ErrorInterceptor(_WrappingInterceptor):
+    """Turns domain errors into status codes with details; anything unexpected is logged
+    and becomes INTERNAL with a message that leaks nothing. Counts every call."""
+
+    async def _abort(self, context: Any, exc: BaseException, method: str) -> None:
+        if isinstance(exc, errors.ConsultaError):
+            status = to_status(exc)
+        else:
+            log.exception("unexpected error in %s", method)
+            status = status_pb2.Status(
+                code=code_pb2.INTERNAL, message="Internal error; it has been logged."
+            )
+        metrics.RPCS.labels(method=method, code=code_pb2.Code.Name(status.code)).inc()
+        await context.abort_with_status(rpc_status.to_status(status))
+
+    def wrap(self, behaviour: Behaviour, streaming: bool, method: str) -> Behaviour:
+        if streaming:
+
+            async def stream(request: Any, context: Any) -> AsyncIterator[Any]:
+                start = time.perf_counter()
+                try:
+                    async for response in behaviour(request, context):
+                        yield response
+                except grpc.aio.AbortError:
+                    raise
+                except Exception as exc:
+                    await self._abort(context, exc, method)
+                else:
+                    metrics.RPCS.labels(method=method, code="OK").inc()
+                finally:
+                    metrics.RPC_SECONDS.labels(method=method).observe(time.perf_counter() - start)
+
+            return stream
+
+        async def unary(request: Any, context: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                response = await behaviour(request, context)
+            except grpc.aio.AbortError:
+                raise
+            except Exception as exc:
+                await self._abort(context, exc, method)
+            else:
+                metrics.RPCS.labels(method=method, code="OK").inc()
+                return response
+            finally:
+                metrics.RPC_SECONDS.labels(method=method).observe(time.perf_counter() - start)
+
+        return unary

@@ -1,0 +1,214 @@
+"""The TranscriptionService servicer: each RPC checks its request and delegates.
+
+Errors are raised as ``core.errors`` exceptions; ``server/interceptors.py`` turns them into
+status codes. The caller is ``current_principal()``, set by the auth interceptor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+from consulta.v1 import transcription_service_pb2 as pb
+from consulta.v1 import transcription_service_pb2_grpc as pb_grpc
+
+from core.codec import (
+    STATE_FROM_PB,
+    job_to_pb,
+    note_to_pb,
+    summary_row_to_domain,
+    transcript_row_to_domain,
+    transcript_to_pb,
+)
+from core.errors import FailedPrecondition, FieldViolation, InvalidArgument
+from core.language import guess_language
+from core.runtime import Runtime
+from core.transcript_text import parse_transcript_text
+from server.interceptors import current_principal
+from server.jobs import audio_key, check_stored_audio, create_job, new_job_id
+from server.uploads import UploadHandler, upload_status
+from server.validation import require_id, validate_job_config
+from server.watch import watch_job
+
+Context = grpc.aio.ServicerContext[Any, Any]
+
+MAX_INLINE_AUDIO = 3 << 20
+MAX_TRANSCRIPT_TEXT = 1 << 20
+
+
+class TranscriptionService(pb_grpc.TranscriptionServiceServicer):
+    def __init__(self, runtime: Runtime) -> None:
+        self.rt = runtime
+
+    async def UploadAudio(
+        self, request_iterator: AsyncIterator[pb.UploadAudioRequest], context: Context
+    ) -> AsyncIterator[pb.UploadAudioResponse]:
+        handler = UploadHandler(self.rt, current_principal())
+        async for response in handler.run(request_iterator):
+            yield response
+
+    async def GetUploadStatus(
+        self, request: pb.GetUploadStatusRequest, context: Context
+    ) -> pb.GetUploadStatusResponse:
+        upload_id = require_id(request.upload_id, "upload_id")
+        return await upload_status(self.rt, current_principal(), upload_id)
+
+    async def CreateJob(
+        self, request: pb.CreateJobRequest, context: Context
+    ) -> pb.CreateJobResponse:
+        principal = current_principal()
+        validate_job_config(request.config, self.rt.settings, "config")
+        if request.config.idempotency_key:
+            existing = await self.rt.store.find_by_idempotency_key(
+                principal, request.config.idempotency_key
+            )
+            if existing is not None:
+                return pb.CreateJobResponse(job=job_to_pb(existing))
+        source = request.WhichOneof("source")
+        if source == "transcript_text":
+            text = request.transcript_text
+            if len(text.encode()) > MAX_TRANSCRIPT_TEXT:
+                raise InvalidArgument(
+                    "transcript_text holds at most 1 MiB.",
+                    reason="TRANSCRIPT_TOO_LARGE",
+                    violations=(FieldViolation("transcript_text", "At most 1 MiB of UTF-8."),),
+                )
+            language = request.config.language_code or guess_language(text)
+            transcript = parse_transcript_text(text, language=language)
+            job, _ = await create_job(self.rt, principal, request.config, transcript=transcript)
+            return pb.CreateJobResponse(job=job)
+        job_id = new_job_id()
+        key = audio_key(job_id)
+        if source == "audio_content":
+            if len(request.audio_content) > MAX_INLINE_AUDIO:
+                raise InvalidArgument(
+                    "audio_content holds at most 3 MiB; use UploadAudio for larger files.",
+                    reason="INLINE_AUDIO_TOO_LARGE",
+                    violations=(FieldViolation("audio_content", "At most 3 MiB."),),
+                )
+            if not request.audio_content:
+                raise InvalidArgument(
+                    "The audio is empty (0 bytes).",
+                    reason="EMPTY_AUDIO",
+                    violations=(FieldViolation("audio_content", "Must not be empty."),),
+                )
+            await self.rt.blobs.put(key, request.audio_content)
+        elif source == "audio_uri":
+            await self.rt.blobs.import_uri(request.audio_uri, key)
+        else:
+            raise InvalidArgument(
+                "Say where the consultation comes from: audio_uri, audio_content or "
+                "transcript_text.",
+                reason="MISSING_SOURCE",
+                violations=(FieldViolation("source", "One of the three is required."),),
+            )
+        try:
+            checked = await check_stored_audio(self.rt.blobs, key)
+            job, created = await create_job(
+                self.rt, principal, request.config, job_id=job_id, audio=checked
+            )
+        except BaseException:
+            await self.rt.blobs.delete(key)
+            raise
+        if not created:
+            await self.rt.blobs.delete(key)
+        return pb.CreateJobResponse(job=job)
+
+    async def GetJob(self, request: pb.GetJobRequest, context: Context) -> pb.GetJobResponse:
+        row = await self.rt.store.get_visible(
+            require_id(request.job_id, "job_id"), current_principal()
+        )
+        job = job_to_pb(row)
+        if request.include_audio_url and row.audio_key:
+            job.audio_download_url = await self.rt.blobs.presign_get(row.audio_key) or ""
+        return pb.GetJobResponse(job=job)
+
+    async def ListJobs(self, request: pb.ListJobsRequest, context: Context) -> pb.ListJobsResponse:
+        if not 0 <= request.page_size <= 100:
+            raise InvalidArgument(
+                "page_size must be from 1 to 100 (0 means 20).",
+                reason="MALFORMED_FIELD",
+                violations=(FieldViolation("page_size", "From 1 to 100."),),
+            )
+        states = []
+        for value in request.states:
+            if value not in STATE_FROM_PB:
+                raise InvalidArgument(
+                    f"Unknown job state {value}.",
+                    reason="MALFORMED_FIELD",
+                    violations=(FieldViolation("states", f"Unknown state {value}."),),
+                )
+            states.append(STATE_FROM_PB[value])
+        rows, token = await self.rt.store.list_visible(
+            current_principal(),
+            states=states,
+            limit=request.page_size or 20,
+            page_token=request.page_token,
+        )
+        return pb.ListJobsResponse(jobs=[job_to_pb(r) for r in rows], next_page_token=token)
+
+    async def GetTranscript(
+        self, request: pb.GetTranscriptRequest, context: Context
+    ) -> pb.GetTranscriptResponse:
+        row = await self.rt.store.get_visible(
+            require_id(request.job_id, "job_id"), current_principal()
+        )
+        transcript = await self.rt.store.transcript(row.id)
+        if transcript is None:
+            raise FailedPrecondition(
+                f"Job {row.id} has no transcript yet (state {row.state}).",
+                reason="TRANSCRIPT_NOT_READY",
+            )
+        return pb.GetTranscriptResponse(
+            transcript=transcript_to_pb(transcript_row_to_domain(transcript))
+        )
+
+    async def GetSummary(
+        self, request: pb.GetSummaryRequest, context: Context
+    ) -> pb.GetSummaryResponse:
+        row = await self.rt.store.get_visible(
+            require_id(request.job_id, "job_id"), current_principal()
+        )
+        summary = await self.rt.store.summary(row.id)
+        if summary is None:
+            raise FailedPrecondition(
+                f"Job {row.id} has no note yet (state {row.state}).", reason="SUMMARY_NOT_READY"
+            )
+        return pb.GetSummaryResponse(summary=note_to_pb(summary_row_to_domain(summary)))
+
+    async def WatchJob(
+        self, request: pb.WatchJobRequest, context: Context
+    ) -> AsyncIterator[pb.WatchJobResponse]:
+        async for response in watch_job(
+            self.rt,
+            current_principal(),
+            require_id(request.job_id, "job_id"),
+            request.after_sequence,
+        ):
+            yield response
+
+    async def CancelJob(
+        self, request: pb.CancelJobRequest, context: Context
+    ) -> pb.CancelJobResponse:
+        principal = current_principal()
+        job_id = require_id(request.job_id, "job_id")
+        recorded = await self.rt.store.cancel(job_id, principal, "Cancelled by its owner.")
+        await self.rt.publish_events(recorded)
+        return pb.CancelJobResponse(
+            job=job_to_pb(await self.rt.store.get_visible(job_id, principal))
+        )
+
+    async def DeleteJob(
+        self, request: pb.DeleteJobRequest, context: Context
+    ) -> pb.DeleteJobResponse:
+        principal = current_principal()
+        job_id = require_id(request.job_id, "job_id")
+        recorded = await self.rt.store.cancel(job_id, principal, "Deleted by its owner.")
+        await self.rt.publish_events(recorded)
+        row = await self.rt.store.delete(job_id, principal)
+        if row.audio_key:
+            await self.rt.blobs.delete(row.audio_key)
+        response = pb.DeleteJobResponse()
+        response.delete_time.GetCurrentTime()
+        return response

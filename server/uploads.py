@@ -1,0 +1,293 @@
+"""UploadAudio: bytes stream into the blob store in parts; nothing is queued until the whole
+file is stored, hashed and decoded.
+
+Committed offsets are the bytes of parts the store has written durably. Bytes after the last
+part live only in this stream's buffer (at most one part), so a broken stream loses them and
+the client resends from the committed offset, which the database records for any server.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from consulta.v1 import job_pb2
+from consulta.v1 import transcription_service_pb2 as pb
+from sqlalchemy import delete, update
+
+from core.auth import Principal
+from core.blobstore.base import Part
+from core.codec import job_to_pb
+from core.db.models import UploadRow
+from core.db.store import utcnow
+from core.errors import (
+    AudioError,
+    DataLoss,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    OutOfRange,
+)
+from core.runtime import Runtime
+from server import metrics
+from server.jobs import audio_key, check_stored_audio, create_job, new_job_id
+from server.validation import job_config_violations, raise_if, sha256_violations
+
+log = logging.getLogger(__name__)
+
+MAX_CHUNK_BYTES = 1 << 20
+
+
+@dataclass
+class _Upload:
+    row: UploadRow
+    config: pb.UploadConfig
+    parts: list[Part] = field(default_factory=list)
+
+
+def _status(upload: _Upload) -> pb.UploadAudioResponse:
+    return pb.UploadAudioResponse(
+        status=pb.UploadStatus(
+            upload_id=upload.row.id, committed_offset=upload.row.committed_offset
+        )
+    )
+
+
+class UploadHandler:
+    """One UploadAudio stream."""
+
+    def __init__(self, runtime: Runtime, principal: Principal) -> None:
+        self.rt = runtime
+        self.principal = principal
+        self.settings = runtime.settings
+
+    async def run(
+        self, requests: AsyncIterator[pb.UploadAudioRequest]
+    ) -> AsyncIterator[pb.UploadAudioResponse]:
+        first = await anext(requests, None)
+        if first is None or first.WhichOneof("request") != "config":
+            raise InvalidArgument(
+                "The first UploadAudio message must carry `config`.",
+                reason="CONFIG_FIRST",
+                violations=(FieldViolation("config", "Required in the first message."),),
+            )
+        config = first.config
+        if config.resume_upload_id:
+            upload = await self._resume(config)
+            if upload.row.complete and upload.row.job_id:
+                row = await self.rt.store.get_visible(upload.row.job_id, self.principal)
+                yield _status(upload)
+                yield pb.UploadAudioResponse(job=job_to_pb(row))
+                return
+        else:
+            self._validate(config)
+            if config.job.idempotency_key:
+                existing = await self.rt.store.find_by_idempotency_key(
+                    self.principal, config.job.idempotency_key
+                )
+                if existing is not None:
+                    yield pb.UploadAudioResponse(job=job_to_pb(existing))
+                    return
+            upload = await self._start(config)
+        yield _status(upload)
+        async for response in self._receive(upload, requests):
+            yield response
+
+    # -- set-up ---------------------------------------------------------------------------
+
+    def _validate(self, config: pb.UploadConfig) -> None:
+        violations = job_config_violations(config.job, self.settings, "config.job")
+        violations += sha256_violations(config.sha256, "config.sha256")
+        if config.declared_size_bytes < 0:
+            violations.append(FieldViolation("config.declared_size_bytes", "Must not be negative."))
+        if len(config.filename) > 255:
+            violations.append(FieldViolation("config.filename", "At most 255 characters."))
+        raise_if(violations)
+        if config.declared_size_bytes > self.settings.max_audio_bytes:
+            raise OutOfRange(
+                f"The audio is {config.declared_size_bytes} bytes; this deployment takes at "
+                f"most {self.settings.max_audio_bytes}.",
+                reason="AUDIO_TOO_LARGE",
+            )
+
+    async def _start(self, config: pb.UploadConfig) -> _Upload:
+        upload_id = new_job_id()
+        key = audio_key(upload_id)
+        handle = await self.rt.blobs.start_multipart(key)
+        now = utcnow()
+        row = UploadRow(
+            id=upload_id,
+            owner=self.principal.subject,
+            tenant=self.principal.tenant,
+            config=config.SerializeToString(),
+            blob_key=key,
+            multipart_handle=handle,
+            parts_json="[]",
+            committed_offset=0,
+            complete=False,
+            job_id=None,
+            created_at=now,
+            updated_at=now,
+        )
+        async with self.rt.store.sessions.begin() as session:
+            session.add(row)
+        return _Upload(row=row, config=config)
+
+    async def _resume(self, config: pb.UploadConfig) -> _Upload:
+        if config.HasField("job") or config.sha256 or config.declared_size_bytes:
+            raise InvalidArgument(
+                "A resumed upload keeps its first configuration; send only resume_upload_id.",
+                reason="RESUME_WITH_CONFIG",
+                violations=(FieldViolation("config", "Only resume_upload_id may be set."),),
+            )
+        async with self.rt.store.sessions() as session:
+            row = await session.get(UploadRow, config.resume_upload_id)
+        if (
+            row is None
+            or row.owner != self.principal.subject
+            or row.tenant != (self.principal.tenant)
+        ):
+            raise NotFound(
+                f"Upload {config.resume_upload_id} was not found.", reason="UPLOAD_NOT_FOUND"
+            )
+        parts = [Part(number=n, token=t) for n, t in json.loads(row.parts_json)]
+        return _Upload(row=row, config=pb.UploadConfig.FromString(row.config), parts=parts)
+
+    # -- bytes ----------------------------------------------------------------------------
+
+    async def _receive(
+        self, upload: _Upload, requests: AsyncIterator[pb.UploadAudioRequest]
+    ) -> AsyncIterator[pb.UploadAudioResponse]:
+        limit = upload.config.declared_size_bytes or self.settings.max_audio_bytes
+        part_size = self.rt.blobs.part_size
+        buffer = bytearray()
+        received = upload.row.committed_offset
+        finished = False
+        async for message in requests:
+            if message.WhichOneof("request") != "chunk":
+                raise InvalidArgument(
+                    "`config` may only be the first message of an upload.",
+                    reason="CONFIG_TWICE",
+                    violations=(FieldViolation("config", "Only allowed in the first message."),),
+                )
+            chunk = message.chunk
+            if len(chunk.data) > MAX_CHUNK_BYTES:
+                raise InvalidArgument(
+                    f"A chunk holds at most {MAX_CHUNK_BYTES} bytes (got {len(chunk.data)}).",
+                    reason="CHUNK_TOO_LARGE",
+                    violations=(FieldViolation("chunk.data", "At most 1 MiB."),),
+                )
+            if chunk.offset != received:
+                raise InvalidArgument(
+                    f"Chunk offset {chunk.offset} does not follow the bytes received "
+                    f"({received}); resume upload {upload.row.id} from offset "
+                    f"{upload.row.committed_offset}.",
+                    reason="OFFSET_MISMATCH",
+                    violations=(FieldViolation("chunk.offset", f"Expected {received}."),),
+                )
+            if received + len(chunk.data) > limit:
+                raise OutOfRange(
+                    f"The audio passes {limit} bytes, the "
+                    + ("declared size." if upload.config.declared_size_bytes else "largest taken."),
+                    reason="AUDIO_TOO_LARGE",
+                )
+            buffer += chunk.data
+            received += len(chunk.data)
+            metrics.UPLOAD_BYTES.inc(len(chunk.data))
+            while len(buffer) >= part_size:
+                await self._write_part(upload, bytes(buffer[:part_size]))
+                del buffer[:part_size]
+                yield _status(upload)
+            if chunk.finish:
+                finished = True
+                break
+        if not finished:
+            raise InvalidArgument(
+                f"The stream ended without a chunk that sets `finish`; resume upload "
+                f"{upload.row.id} from offset {upload.row.committed_offset}.",
+                reason="UPLOAD_INCOMPLETE",
+            )
+        if buffer:
+            await self._write_part(upload, bytes(buffer))
+            buffer.clear()
+        yield _status(upload)
+        job = await self._finish(upload)
+        yield pb.UploadAudioResponse(job=job)
+
+    async def _write_part(self, upload: _Upload, data: bytes) -> None:
+        number = len(upload.parts) + 1
+        part = await self.rt.blobs.upload_part(
+            upload.row.blob_key, upload.row.multipart_handle, number, data
+        )
+        upload.parts.append(part)
+        upload.row.committed_offset += len(data)
+        upload.row.parts_json = json.dumps([[p.number, p.token] for p in upload.parts])
+        async with self.rt.store.sessions.begin() as session:
+            await session.execute(
+                update(UploadRow)
+                .where(UploadRow.id == upload.row.id, UploadRow.complete.is_(False))
+                .values(
+                    committed_offset=upload.row.committed_offset,
+                    parts_json=upload.row.parts_json,
+                    updated_at=utcnow(),
+                )
+            )
+
+    async def _finish(self, upload: _Upload) -> job_pb2.Job:
+        row, config = upload.row, upload.config
+        if row.committed_offset == 0:
+            await self._discard(upload)
+            raise AudioError("The audio is empty (0 bytes).", reason="EMPTY_AUDIO")
+        if config.declared_size_bytes and row.committed_offset != config.declared_size_bytes:
+            await self._discard(upload)
+            raise DataLoss(
+                f"Received {row.committed_offset} bytes but {config.declared_size_bytes} were "
+                "declared; the upload was discarded.",
+                reason="SIZE_MISMATCH",
+            )
+        await self.rt.blobs.complete_multipart(row.blob_key, row.multipart_handle, upload.parts)
+        try:
+            checked = await check_stored_audio(self.rt.blobs, row.blob_key)
+            if config.sha256 and checked.sha256 != config.sha256:
+                raise DataLoss(
+                    "The audio's SHA-256 does not match the declared one; the upload was "
+                    "discarded.",
+                    reason="SHA256_MISMATCH",
+                )
+        except (AudioError, DataLoss):
+            await self.rt.blobs.delete(row.blob_key)
+            await self._forget(upload)
+            raise
+        job, _ = await create_job(self.rt, self.principal, config.job, job_id=row.id, audio=checked)
+        async with self.rt.store.sessions.begin() as session:
+            await session.execute(
+                update(UploadRow)
+                .where(UploadRow.id == row.id)
+                .values(complete=True, job_id=job.job_id, updated_at=utcnow())
+            )
+        return job
+
+    async def _discard(self, upload: _Upload) -> None:
+        await self.rt.blobs.abort_multipart(upload.row.blob_key, upload.row.multipart_handle)
+        await self._forget(upload)
+
+    async def _forget(self, upload: _Upload) -> None:
+        async with self.rt.store.sessions.begin() as session:
+            await session.execute(delete(UploadRow).where(UploadRow.id == upload.row.id))
+
+
+async def upload_status(
+    runtime: Runtime, principal: Principal, upload_id: str
+) -> pb.GetUploadStatusResponse:
+    async with runtime.store.sessions() as session:
+        row = await session.get(UploadRow, upload_id)
+    if row is None or row.owner != principal.subject or row.tenant != principal.tenant:
+        raise NotFound(f"Upload {upload_id} was not found.", reason="UPLOAD_NOT_FOUND")
+    return pb.GetUploadStatusResponse(
+        upload_id=row.id,
+        committed_offset=row.committed_offset,
+        complete=row.complete,
+        job_id=row.job_id or "",
+    )

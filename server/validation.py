@@ -1,0 +1,111 @@
+"""Checks of caller-supplied fields, each failure naming its field (google.rpc.BadRequest)."""
+
+from __future__ import annotations
+
+import re
+
+from consulta.v1 import job_pb2
+
+from core.errors import FieldViolation, InvalidArgument
+from core.settings import Settings
+
+_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _check_len(out: list[FieldViolation], field: str, value: str, limit: int) -> None:
+    if len(value) > limit:
+        out.append(FieldViolation(field, f"At most {limit} characters (got {len(value)})."))
+
+
+def job_config_violations(
+    config: job_pb2.JobConfig, settings: Settings, prefix: str
+) -> list[FieldViolation]:
+    out: list[FieldViolation] = []
+    enc = config.encounter
+    _check_len(out, f"{prefix}.encounter.external_encounter_id", enc.external_encounter_id, 128)
+    _check_len(out, f"{prefix}.encounter.patient_reference", enc.patient_reference, 128)
+    _check_len(out, f"{prefix}.encounter.clinician_reference", enc.clinician_reference, 128)
+    if len(enc.labels) > 16:
+        out.append(FieldViolation(f"{prefix}.encounter.labels", "At most 16 labels."))
+    for key, value in enc.labels.items():
+        if not key or len(key) > 64 or len(value) > 64:
+            out.append(
+                FieldViolation(
+                    f"{prefix}.encounter.labels[{key[:64]}]",
+                    "Label keys must be 1-64 characters and values at most 64.",
+                )
+            )
+    if config.language_code and not _LANGUAGE.match(config.language_code):
+        out.append(
+            FieldViolation(
+                f"{prefix}.language_code",
+                f"{config.language_code[:40]!r} is not a BCP-47 language code such as 'en' or "
+                "'es-MX'.",
+            )
+        )
+    if config.template not in job_pb2.NoteTemplate.values():
+        out.append(FieldViolation(f"{prefix}.template", f"Unknown template {config.template}."))
+    _check_len(out, f"{prefix}.idempotency_key", config.idempotency_key, 128)
+    hints = config.engine_hints
+    if hints.transcriber and hints.transcriber not in settings.allowed_transcribers:
+        out.append(
+            FieldViolation(
+                f"{prefix}.engine_hints.transcriber",
+                f"Engine {hints.transcriber[:64]!r} is not allowed here; allowed: "
+                f"{', '.join(settings.allowed_transcribers)}.",
+            )
+        )
+    if hints.summarizer and hints.summarizer not in settings.allowed_summarizers:
+        out.append(
+            FieldViolation(
+                f"{prefix}.engine_hints.summarizer",
+                f"Engine {hints.summarizer[:64]!r} is not allowed here; allowed: "
+                f"{', '.join(settings.allowed_summarizers)}.",
+            )
+        )
+    if len(hints.vocabulary) > 100 or any(len(w) > 64 for w in hints.vocabulary):
+        out.append(
+            FieldViolation(
+                f"{prefix}.engine_hints.vocabulary", "At most 100 words of at most 64 characters."
+            )
+        )
+    return out
+
+
+def raise_if(violations: list[FieldViolation]) -> None:
+    if not violations:
+        return
+    engine = any("engine_hints." in v.field and "not allowed" in v.description for v in violations)
+    summary = "; ".join(f"{v.field}: {v.description}" for v in violations[:3])
+    raise InvalidArgument(
+        f"The request has malformed fields: {summary}",
+        reason="ENGINE_NOT_ALLOWED" if engine else "MALFORMED_FIELD",
+        violations=tuple(violations),
+    )
+
+
+def validate_job_config(config: job_pb2.JobConfig, settings: Settings, prefix: str) -> None:
+    raise_if(job_config_violations(config, settings, prefix))
+
+
+def sha256_violations(value: str, field: str) -> list[FieldViolation]:
+    if value and not _SHA256.match(value):
+        return [FieldViolation(field, "Must be 64 lowercase hex characters.")]
+    return []
+
+
+def require_id(value: str, field: str) -> str:
+    if not value:
+        raise InvalidArgument(
+            f"{field} is required.",
+            reason="MALFORMED_FIELD",
+            violations=(FieldViolation(field, "Required."),),
+        )
+    if len(value) > 64 or not re.fullmatch(r"[0-9a-fA-F-]+", value):
+        raise InvalidArgument(
+            f"{field} is not an id this service issues.",
+            reason="MALFORMED_FIELD",
+            violations=(FieldViolation(field, "Must be a UUID."),),
+        )
+    return value

@@ -1,0 +1,65 @@
+"""Engines by name: "local" runs here; other names come from the cloud factory.
+
+Engines are built once per process and shared by its jobs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from core.settings import Settings
+from workers.engines.base import Summarizer, Transcriber
+from workers.engines.errors import PermanentEngineError
+
+
+class Engines:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._transcribers: dict[str, Transcriber] = {}
+        self._summarizers: dict[str, Summarizer] = {}
+
+    def transcriber(self, name: str) -> Transcriber:
+        if name not in self._transcribers:
+            self._transcribers[name] = self._build_transcriber(name)
+        return self._transcribers[name]
+
+    def summarizer(self, name: str) -> Summarizer:
+        if name not in self._summarizers:
+            self._summarizers[name] = self._build_summarizer(name)
+        return self._summarizers[name]
+
+    def _build_transcriber(self, name: str) -> Transcriber:
+        if name == "local":
+            from workers.engines.transcribers.local import LocalWhisperTranscriber
+
+            path = self.settings.whisper_model_path
+            return LocalWhisperTranscriber(
+                Path(path) if path else None,
+                threads=self.settings.whisper_threads,
+                beam_size=self.settings.whisper_beam_size,
+                workers=self.settings.worker_concurrency,
+            )
+        from workers.engines.cloud.factory import build_transcriber
+
+        try:
+            return build_transcriber(name)
+        except ValueError as exc:
+            raise PermanentEngineError(f"Unknown transcription engine {name!r}.") from exc
+
+    def _build_summarizer(self, name: str) -> Summarizer:
+        if name == "local":
+            from workers.engines.notes.local import LocalSummarizer
+
+            return LocalSummarizer()
+        from workers.engines.cloud.factory import build_summarizer
+
+        try:
+            return build_summarizer(name)
+        except ValueError as exc:
+            raise PermanentEngineError(f"Unknown note engine {name!r}.") from exc
+
+    async def aclose(self) -> None:
+        for transcriber in self._transcribers.values():
+            await transcriber.aclose()
+        for summarizer in self._summarizers.values():
+            await summarizer.aclose()

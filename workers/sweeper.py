@@ -1,0 +1,43 @@
+"""Publishes again the jobs the queue lost track of: QUEUED ones nobody picked up in time
+(a publish that failed, a broker that lost a message) and running ones whose worker died
+(lease expired). Duplicates are harmless: claiming is conditional."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import timedelta
+
+from core.db.store import utcnow
+from core.runtime import Runtime
+from workers import metrics
+
+log = logging.getLogger(__name__)
+
+
+async def sweep_once(runtime: Runtime, limit: int = 500) -> tuple[int, int]:
+    settings = runtime.settings
+    stale, expired = await runtime.store.due_for_republish(
+        queued_before=utcnow() - timedelta(seconds=settings.requeue_after_seconds), limit=limit
+    )
+    for job_id in stale:
+        if await runtime.enqueue(job_id):
+            metrics.REPUBLISHED.labels(kind="queued").inc()
+    for job_id in expired:
+        if await runtime.enqueue(job_id):
+            metrics.REPUBLISHED.labels(kind="expired").inc()
+    if stale or expired:
+        log.info("sweeper republished %d queued and %d expired jobs", len(stale), len(expired))
+    return len(stale), len(expired)
+
+
+async def run_sweeper(runtime: Runtime, stop: asyncio.Event) -> None:
+    interval = runtime.settings.sweep_interval_seconds
+    while not stop.is_set():
+        try:
+            await sweep_once(runtime)
+        except Exception:
+            log.warning("sweep failed; trying again in %.0fs", interval, exc_info=True)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval)

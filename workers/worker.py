@@ -1,0 +1,91 @@
+"""The consumer's handler: claims a job and decides, in this one place, what each outcome
+means for the job and for the message."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+import uuid
+
+from core.errors import AudioError
+from core.queue.base import Delivery, Retry
+from core.runtime import Runtime
+from workers import metrics
+from workers.engines.errors import PermanentEngineError, RetryableEngineError
+from workers.engines.registry import Engines
+from workers.pipeline import JobRun, LeaseLost
+
+log = logging.getLogger(__name__)
+
+#: Delay before another attempt when a provider gave no retry-after.
+DEFAULT_RETRY_SECONDS = 5.0
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class Worker:
+    def __init__(self, runtime: Runtime, engines: Engines, worker_id: str | None = None) -> None:
+        self.rt = runtime
+        self.engines = engines
+        self.worker_id = worker_id or new_worker_id()
+
+    async def handle(self, delivery: Delivery) -> None:
+        store = self.rt.store
+        job = await store.claim(delivery.job_id, self.worker_id, self.rt.settings.lease_seconds)
+        if job is None:
+            return  # finished, cancelled, deleted or someone else's: the message is spent
+        if job.attempts > self.rt.settings.queue_max_attempts:
+            await self._fail(
+                job.id,
+                "INTERNAL",
+                "The job was tried too many times without "
+                "finishing (its worker stopped each time).",
+            )
+            return
+        started = time.monotonic()
+        try:
+            await JobRun(self.rt, self.engines, job, self.worker_id).run()
+        except LeaseLost:
+            log.info("job %s was cancelled or taken over; stopping", job.id)
+            return
+        except RetryableEngineError as exc:
+            if delivery.final_attempt:
+                await self._fail(
+                    job.id,
+                    "UNAVAILABLE",
+                    f"{exc.message} (gave up after {delivery.attempt} attempts)",
+                )
+                return
+            await store.release(job.id, self.worker_id)
+            metrics.JOBS_RETRIED.inc()
+            raise Retry(exc.retry_after or DEFAULT_RETRY_SECONDS, exc.message) from exc
+        except AudioError as exc:
+            await self._fail(job.id, "INVALID_ARGUMENT", exc.message)
+            return
+        except PermanentEngineError as exc:
+            await self._fail(job.id, "INTERNAL", exc.message)
+            return
+        except asyncio.CancelledError:
+            # Shutting down: hand the job back so another worker starts it at once.
+            await asyncio.shield(store.release(job.id, self.worker_id))
+            raise
+        except Exception:
+            log.exception("job %s failed unexpectedly", job.id)
+            await self._fail(
+                job.id,
+                "INTERNAL",
+                "An internal error stopped the job; it has been logged for the operators.",
+            )
+            return
+        metrics.JOBS_FINISHED.labels(state="completed").inc()
+        metrics.JOB_SECONDS.observe(time.monotonic() - started)
+
+    async def _fail(self, job_id: str, code: str, reason: str) -> None:
+        recorded = await asyncio.shield(self.rt.store.fail(job_id, code, reason))
+        await self.rt.publish_events(recorded)
+        metrics.JOBS_FINISHED.labels(state="failed").inc()
