@@ -1,0 +1,86 @@
+"""Notes from any OpenAI-compatible chat endpoint (vLLM, Ollama, llama.cpp server, OpenAI).
+
+The official ``openai`` SDK pointed at the server's base URL. Servers that split a reasoning
+model's thinking into ``reasoning_content`` keep it out of ``content``, which is all we read;
+servers that leave ``<think>`` blocks in the content have them stripped by the shared loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import openai
+from openai.types.chat import ChatCompletionChunk, ChatCompletionMessageParam
+
+from workers.engines.cloud.context import ProviderContext
+from workers.engines.cloud.limits import limiter_for
+from workers.engines.errors import PermanentEngineError
+from workers.engines.notes.prompting import ChatMessage, ChatSummarizer
+from workers.engines.transcribers.openai import openai_client
+
+
+def as_params(messages: list[ChatMessage]) -> list[ChatCompletionMessageParam]:
+    params: list[ChatCompletionMessageParam] = []
+    for m in messages:
+        if m.role == "system":
+            params.append({"role": "system", "content": m.content})
+        else:
+            params.append({"role": "user", "content": m.content})
+    return params
+
+
+async def chunk_text(stream: AsyncIterator[ChatCompletionChunk]) -> AsyncIterator[str]:
+    """The answer text of a chat completion stream (``content`` of the first choice)."""
+    async for chunk in stream:
+        if chunk.choices and chunk.choices[0].delta.content:
+            yield chunk.choices[0].delta.content
+
+
+class OpenAICompatibleSummarizer(ChatSummarizer):
+    """A note engine over ``/v1/chat/completions`` of a configurable server."""
+
+    provider = "The OpenAI-compatible note server"
+
+    def __init__(self, context: ProviderContext) -> None:
+        s = context.settings
+        super().__init__(
+            context,
+            limiter_for(
+                f"openai_compatible:{s.openai_compatible_base_url}",
+                s.openai_compatible_requests_per_minute,
+                s.openai_compatible_tokens_per_minute,
+            ),
+        )
+        if not s.openai_compatible_model:
+            raise PermanentEngineError(
+                "No model is set for the OpenAI-compatible note engine "
+                "(CONSULTA_OPENAI_COMPATIBLE_MODEL)."
+            )
+        self._model = s.openai_compatible_model
+        self.name = f"openai_compatible:{self._model}"
+        self._client: openai.AsyncOpenAI | None = None
+
+    async def _get_client(self) -> openai.AsyncOpenAI:
+        if self._client is None:
+            s = self._context.settings
+            # Local servers usually take no key; the SDK insists on one, so send a dummy.
+            key = await self._context.keys.get(s.openai_compatible_key_env, required=False)
+            self._client = openai_client(self._context, key or "none", s.openai_compatible_base_url)
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+    async def open_text_stream(self, messages: list[ChatMessage]) -> AsyncIterator[str]:
+        client = await self._get_client()
+        s = self._context.settings
+        stream = await client.chat.completions.create(
+            model=self._model,
+            messages=as_params(messages),
+            stream=True,
+            temperature=s.note_temperature,
+            max_tokens=s.note_max_tokens,
+        )
+        return chunk_text(stream)
