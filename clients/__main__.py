@@ -1,0 +1,5 @@
+"""``python -m clients``: the consulta CLI."""
+
+from clients.cli import main
+
+main()

@@ -1,0 +1,121 @@
+"""What every `consulta` command shares: the global options, the client they make, and one
+place that turns errors into a message on stderr and an exit code."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+from rich.console import Console
+
+from clients.client import ConsultaClient
+from clients.errors import ConfigurationError, ConsultaClientError
+from clients.token import resolve_token
+
+T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Exit codes, so that scripts can tell a failed job from a failed call.
+EXIT_OK = 0
+EXIT_ERROR = 1  # the call failed, or health is not SERVING
+EXIT_USAGE = 2  # click's own code for bad options
+EXIT_JOB_FAILED = 3
+EXIT_JOB_CANCELLED = 4
+EXIT_INTERRUPTED = 130
+
+
+def local_address(address: str) -> str:
+    """Where to connect for a listen address: a wildcard host means this machine."""
+    host, sep, port = address.rpartition(":")
+    if sep and host in ("", "0.0.0.0", "[::]", "::"):
+        return f"127.0.0.1:{port}"
+    return address
+
+
+@dataclass
+class CliState:
+    """The global options, as given or from CONSULTA_* variables."""
+
+    server: str
+    http: str
+    token: str | None
+    user: str | None
+    tenant: str
+    json: bool
+    tls: bool
+    ca_file: Path | None
+    timeout: float
+
+    def client(self) -> ConsultaClient:
+        token = resolve_token(token=self.token, user=self.user, tenant=self.tenant)
+        return self.anonymous_client(token)
+
+    def anonymous_client(self, token: str | None = None) -> ConsultaClient:
+        root = None
+        if self.ca_file is not None:
+            try:
+                root = self.ca_file.read_bytes()
+            except OSError as exc:
+                raise ConfigurationError(f"Cannot read {self.ca_file}: {exc}") from exc
+        return ConsultaClient(
+            local_address(self.server),
+            token=token,
+            tls=self.tls or root is not None,
+            root_certificates=root,
+            timeout=self.timeout,
+        )
+
+
+def stdout() -> Console:
+    # Wide when not a terminal, so piped tables keep whole job ids on one line.
+    return Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 200)
+
+
+def stderr() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
+    stderr().print(f"[red]error:[/] {message}", markup=True, soft_wrap=True)
+    raise SystemExit(code)
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a command's coroutine; client errors become a message and exit code 1."""
+    try:
+        return asyncio.run(coro)
+    except ConsultaClientError as exc:
+        stderr().print("[red]error:[/] ", end="")
+        stderr().print(exc.explain(), markup=False, soft_wrap=True)
+        raise SystemExit(EXIT_ERROR) from exc
+    except KeyboardInterrupt:
+        stderr().print("interrupted")
+        raise SystemExit(EXIT_INTERRUPTED) from None
+
+
+def json_option(command: F) -> F:
+    """``--json`` on a command, the same as ``consulta --json``."""
+
+    def remember(ctx: click.Context, _: click.Parameter, value: bool) -> bool:
+        if value:
+            state = ctx.find_object(CliState)
+            if state is not None:
+                state.json = True
+        return value
+
+    return click.option(
+        "--json",
+        "as_json",
+        is_flag=True,
+        expose_value=False,
+        callback=remember,
+        help="Print JSON lines instead of text.",
+    )(command)
+
+
+pass_state = click.make_pass_decorator(CliState)

@@ -1,0 +1,184 @@
+"""`consulta transcribe` (upload audio, optionally follow the job) and `consulta note`
+(write a note from a text transcript on stdin), both ending in the job's final state."""
+
+from __future__ import annotations
+
+import mimetypes
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+from consulta.v1 import job_pb2
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+from clients.cli_common import (
+    EXIT_JOB_CANCELLED,
+    EXIT_JOB_FAILED,
+    EXIT_OK,
+    CliState,
+    json_option,
+    pass_state,
+    run,
+    stderr,
+)
+from clients.client import ConsultaClient
+from clients.render import TEMPLATES, FollowPrinter, json_line, note_text, state_name, to_dict
+from clients.upload import UploadProgress
+
+template_option = click.option(
+    "--template",
+    type=click.Choice(sorted(TEMPLATES)),
+    default="soap",
+    show_default=True,
+    help="The kind of note to write.",
+)
+language_option = click.option(
+    "--language",
+    default="",
+    metavar="BCP47",
+    help="Language of the consultation, e.g. en or es-MX; detected when empty.",
+)
+
+
+def job_config(
+    template: str,
+    language: str,
+    *,
+    idempotency_key: str = "",
+    transcriber: str = "",
+    summarizer: str = "",
+) -> job_pb2.JobConfig:
+    return job_pb2.JobConfig(
+        template=TEMPLATES[template],
+        language_code=language,
+        idempotency_key=idempotency_key,
+        engine_hints=job_pb2.EngineHints(transcriber=transcriber, summarizer=summarizer),
+    )
+
+
+def exit_code(state: int) -> int:
+    if state == job_pb2.JOB_STATE_FAILED:
+        return EXIT_JOB_FAILED
+    if state == job_pb2.JOB_STATE_CANCELLED:
+        return EXIT_JOB_CANCELLED
+    return EXIT_OK
+
+
+@contextmanager
+def upload_bar(name: str) -> Iterator[Callable[[UploadProgress], None]]:
+    """A progress bar on stderr, fed by the upload's progress reports."""
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=stderr(),
+        transient=False,
+    ) as progress:
+        task = progress.add_task(f"uploading {name}", total=None)
+
+        def update(report: UploadProgress) -> None:
+            label = f"uploading {name}" + (
+                f" (resumed x{report.resumes})" if report.resumes else ""
+            )
+            progress.update(task, completed=report.sent, total=report.total, description=label)
+
+        yield update
+
+
+async def follow(client: ConsultaClient, job_id: str, as_json: bool) -> FollowPrinter:
+    printer = FollowPrinter(sys.stdout, stderr(), as_json=as_json)
+    async for message in client.watch(job_id):
+        printer.show(message)
+    return printer
+
+
+@click.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@template_option
+@language_option
+@click.option("--follow", is_flag=True, help="Stream the transcript and the note as written.")
+@click.option("--idempotency-key", default="", help="Makes a repeated upload return one job.")
+@click.option("--transcriber", default="", help="Transcription engine, e.g. local or openai.")
+@click.option("--summarizer", default="", help="Note engine, e.g. local or groq.")
+@json_option
+@pass_state
+def transcribe(
+    state: CliState,
+    file: Path,
+    template: str,
+    language: str,
+    follow: bool,
+    idempotency_key: str,
+    transcriber: str,
+    summarizer: str,
+) -> None:
+    """Upload FILE (audio) and print the job id; with --follow, watch the job to its end.
+
+    Exits 3 when the job failed and 4 when it was cancelled."""
+    config = job_config(
+        template,
+        language,
+        idempotency_key=idempotency_key,
+        transcriber=transcriber,
+        summarizer=summarizer,
+    )
+    raise SystemExit(run(_transcribe(state, file, config, follow)))
+
+
+async def _transcribe(state: CliState, file: Path, config: job_pb2.JobConfig, watch: bool) -> int:
+    mime_type = mimetypes.guess_type(file.name)[0] or ""
+    async with state.client() as client:
+        with upload_bar(file.name) as on_progress:
+            job = await client.upload(file, config, mime_type=mime_type, on_progress=on_progress)
+        if state.json:
+            print(json_line({"job": to_dict(job)}), flush=True)
+        else:
+            print(job.job_id, flush=True)
+        if not watch:
+            return EXIT_OK
+        printer = await follow(client, job.job_id, state.json)
+        return exit_code(printer.state)
+
+
+@click.command()
+@template_option
+@language_option
+@json_option
+@pass_state
+def note(state: CliState, template: str, language: str) -> None:
+    """Write a note from a text transcript read on stdin; print only the note.
+
+    One turn per line, optionally starting with a speaker ("Doctor:", "Patient:").
+    --json prints the structured note. Exits 3 when the job failed."""
+    text = sys.stdin.read()
+    raise SystemExit(run(_note(state, text, job_config(template, language))))
+
+
+async def _note(state: CliState, text: str, config: job_pb2.JobConfig) -> int:
+    async with state.client() as client:
+        job = await client.create_job(config, transcript_text=text)
+        printer = FollowPrinter(sys.stdout, stderr(), as_json=False)
+        async for message in client.watch(job.job_id):
+            # Only tracked here: stdout is kept for the note itself.
+            printer.track(message)
+        if printer.state != job_pb2.JOB_STATE_COMPLETED:
+            reason = printer.reason or "no reason given"
+            stderr().print(f"[red]job {job.job_id} {state_name(printer.state)}:[/] {reason}")
+            return exit_code(printer.state) or EXIT_JOB_FAILED
+        summary = printer.summary or await client.get_summary(job.job_id)
+        if state.json:
+            print(json_line(summary))
+        else:
+            sys.stdout.write(note_text(summary))
+        return EXIT_OK

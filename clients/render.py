@@ -1,0 +1,220 @@
+"""How the CLI shows jobs, transcripts, notes and watch events to a person, or as JSON lines.
+
+Text goes to stdout only when it is the product (transcript lines, the note, tables, ids);
+what happens along the way (state changes, failures) goes to stderr, so that
+``consulta note < visit.txt > note.txt`` writes just the note.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC
+from typing import IO
+
+from consulta.v1 import job_pb2
+from consulta.v1 import transcription_service_pb2 as pb
+from google.protobuf import json_format, timestamp_pb2
+from google.protobuf.message import Message
+from rich.console import Console
+from rich.table import Table
+
+TEMPLATES = {
+    "soap": job_pb2.NOTE_TEMPLATE_SOAP,
+    "history_and_physical": job_pb2.NOTE_TEMPLATE_HISTORY_AND_PHYSICAL,
+    "dap": job_pb2.NOTE_TEMPLATE_DAP,
+    "birp": job_pb2.NOTE_TEMPLATE_BIRP,
+}
+STATES = {
+    "queued": job_pb2.JOB_STATE_QUEUED,
+    "transcribing": job_pb2.JOB_STATE_TRANSCRIBING,
+    "summarizing": job_pb2.JOB_STATE_SUMMARIZING,
+    "completed": job_pb2.JOB_STATE_COMPLETED,
+    "failed": job_pb2.JOB_STATE_FAILED,
+    "cancelled": job_pb2.JOB_STATE_CANCELLED,
+}
+SPEAKERS = {
+    job_pb2.SPEAKER_ROLE_CLINICIAN: "Clinician",
+    job_pb2.SPEAKER_ROLE_PATIENT: "Patient",
+    job_pb2.SPEAKER_ROLE_OTHER: "Other",
+}
+
+
+def state_name(state: int) -> str:
+    """ "completed" for JOB_STATE_COMPLETED."""
+    name = job_pb2.JobState.Name(state)  # type: ignore[arg-type]
+    return name.removeprefix("JOB_STATE_").lower()
+
+
+def template_name(template: int) -> str:
+    if template == job_pb2.NOTE_TEMPLATE_UNSPECIFIED:
+        return "soap"
+    name = job_pb2.NoteTemplate.Name(template)  # type: ignore[arg-type]
+    return name.removeprefix("NOTE_TEMPLATE_").lower()
+
+
+def timestamp(ts: timestamp_pb2.Timestamp) -> str:
+    if ts.seconds == 0 and ts.nanos == 0:
+        return ""
+    return ts.ToDatetime(tzinfo=UTC).isoformat(timespec="seconds")
+
+
+def clock(seconds: float) -> str:
+    """ "01:02.5" for 62.5 seconds; hours when there are any."""
+    minutes, secs = divmod(max(seconds, 0.0), 60)
+    hours, minutes = divmod(int(minutes), 60)
+    if hours:
+        return f"{hours}:{minutes:02d}:{secs:04.1f}"
+    return f"{minutes:02d}:{secs:04.1f}"
+
+
+def segment_line(segment: job_pb2.TranscriptSegment) -> str:
+    speaker = SPEAKERS.get(segment.speaker)
+    who = f"{speaker}: " if speaker else ""
+    span = f"[{clock(segment.start_seconds)} - {clock(segment.end_seconds)}]"
+    return f"{span} {who}{segment.text}"
+
+
+def note_text(summary: job_pb2.Summary) -> str:
+    """The rendered note, or one built from its sections when the server sent none."""
+    if summary.rendered_text:
+        return summary.rendered_text.rstrip("\n") + "\n"
+    lines: list[str] = []
+    for section in summary.sections:
+        lines.append(section.title or section.key)
+        lines.extend(sentence.text for sentence in section.sentences)
+    return "\n".join(lines) + "\n"
+
+
+def to_dict(message: Message) -> dict[str, object]:
+    return json_format.MessageToDict(message, preserving_proto_field_name=True)
+
+
+def json_line(message: Message | dict[str, object]) -> str:
+    data = message if isinstance(message, dict) else to_dict(message)
+    return json.dumps(data, ensure_ascii=False, sort_keys=True)
+
+
+def jobs_table(jobs: list[job_pb2.Job]) -> Table:
+    table = Table(box=None, pad_edge=False)
+    table.add_column("JOB ID", no_wrap=True, min_width=36)
+    table.add_column("STATE", no_wrap=True)
+    table.add_column("TEMPLATE", no_wrap=True)
+    table.add_column("LANG", no_wrap=True)
+    table.add_column("CREATED", no_wrap=True)
+    table.add_column("AUDIO", justify="right", no_wrap=True)
+    for job in jobs:
+        table.add_row(
+            job.job_id,
+            state_name(job.state),
+            template_name(job.config.template),
+            job.language_code or job.config.language_code,
+            timestamp(job.create_time),
+            human_bytes(job.audio_size_bytes) if job.audio_size_bytes else "text",
+        )
+    return table
+
+
+def job_table(job: job_pb2.Job) -> Table:
+    table = Table(box=None, show_header=False, pad_edge=False)
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")
+    rows = [
+        ("job", job.job_id),
+        ("state", state_name(job.state)),
+        ("progress", f"{job.progress:.0%}"),
+        ("template", template_name(job.config.template)),
+        ("language", job.language_code or job.config.language_code),
+        ("created", timestamp(job.create_time)),
+        ("updated", timestamp(job.update_time)),
+    ]
+    if job.audio_size_bytes:
+        rows.append(("audio", f"{human_bytes(job.audio_size_bytes)} sha256 {job.audio_sha256}"))
+    if job.audio_duration_seconds:
+        rows.append(("duration", clock(job.audio_duration_seconds)))
+    if job.config.encounter.external_encounter_id:
+        rows.append(("encounter", job.config.encounter.external_encounter_id))
+    if job.config.idempotency_key:
+        rows.append(("idempotency key", job.config.idempotency_key))
+    if job.HasField("error") and job.error.message:
+        rows.append(("error", job.error.message))
+    if job.audio_download_url:
+        rows.append(("audio url", job.audio_download_url))
+    for key, value in rows:
+        table.add_row(key, value)
+    return table
+
+
+def human_bytes(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"  # pragma: no cover - the loop always returns
+
+
+class FollowPrinter:
+    """Prints a WatchJob stream as it arrives: transcript lines and the note on stdout,
+    states on stderr; or every message as a JSON line on stdout."""
+
+    def __init__(self, out: IO[str], err: Console, *, as_json: bool) -> None:
+        self._out = out
+        self._err = err
+        self._json = as_json
+        self._note_open = False
+        self._note_shown = False
+        self._note_ends_line = True
+        self.state = job_pb2.JOB_STATE_UNSPECIFIED
+        self.reason = ""
+        self.summary: job_pb2.Summary | None = None
+
+    def show(self, message: pb.WatchJobResponse) -> None:
+        self.track(message)
+        if self._json:
+            self._out.write(json_line(message) + "\n")
+            self._out.flush()
+            return
+        if message.HasField("snapshot"):
+            self._err.print(
+                f"[dim]job {message.snapshot.job_id}: {state_name(message.snapshot.state)}[/]"
+            )
+            return
+        event = message.event
+        kind = event.WhichOneof("payload")
+        if kind == "state_changed":
+            self._close_note()
+            reason = f": {event.state_changed.reason}" if event.state_changed.reason else ""
+            self._err.print(f"[bold]{state_name(event.state_changed.state)}[/]{reason}")
+        elif kind == "segment":
+            self._out.write(segment_line(event.segment) + "\n")
+        elif kind == "note_delta":
+            if not self._note_open:
+                self._out.write("\n")
+                self._note_open = True
+            self._out.write(event.note_delta.text)
+            self._note_shown = True
+            if event.note_delta.text:
+                self._note_ends_line = event.note_delta.text.endswith("\n")
+        elif kind == "note_completed" and not self._note_shown:
+            # No deltas came (a note engine that does not stream): show the note whole.
+            self._out.write("\n" + note_text(event.note_completed))
+            self._note_shown = True
+        self._out.flush()
+
+    def _close_note(self) -> None:
+        if self._note_open and not self._note_ends_line:
+            self._out.write("\n")
+        self._note_open = False
+
+    def track(self, message: pb.WatchJobResponse) -> None:
+        """Note the job's state, failure reason and note without printing anything."""
+        if message.HasField("snapshot"):
+            self.state = message.snapshot.state
+            self.reason = message.snapshot.error.message
+            return
+        event = message.event
+        if event.HasField("state_changed"):
+            self.state = event.state_changed.state
+            self.reason = event.state_changed.reason or self.reason
+        elif event.HasField("note_completed"):
+            self.summary = event.note_completed
