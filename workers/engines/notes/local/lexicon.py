@@ -42,6 +42,15 @@ class Lexicon:
     #: How a finding the patient denied or confirmed is phrased.
     denies: str
     reports: str
+    #: Short forms for lines of a review of systems ("Cardiovascular: Denies chest pain.").
+    denies_short: str
+    reports_short: str
+    #: Clinician questions checking the plan, questions about questions, and assent to them.
+    plan_checks: tuple[str, ...]
+    question_checks: tuple[str, ...]
+    assent: tuple[str, ...]
+    #: What the note says when the patient assented to the plan.
+    agrees: str
     #: Words that show the patient's gender in the clinician's speech.
     female: tuple[str, ...]
     male: tuple[str, ...]
@@ -53,6 +62,8 @@ class Lexicon:
     commands: tuple[str, ...]
     #: Words where unpunctuated speech (ASR output) is cut into sentences.
     breaks: tuple[str, ...] = ()
+    #: Phrases that make unpunctuated clinician speech a question wherever they stand.
+    inner_questions: tuple[str, ...] = ()
     #: Words that open a question, for speech without question marks.
     question_starts: tuple[str, ...] = ()
 
@@ -409,6 +420,49 @@ EN = Lexicon(
     third_person=_EN_THIRD_PERSON,
     denies="The patient denies {}.",
     reports="The patient reports {}.",
+    denies_short="Denies {}.",
+    reports_short="Reports {}.",
+    plan_checks=(
+        "sound good",
+        "sounds good",
+        "sound okay",
+        "sounds okay",
+        "sound like a plan",
+        "sound like a good plan",
+        "questions",
+        "make sense",
+        "okay with",
+        "is that okay",
+        "that okay",
+        "fair",
+        "alright with",
+        "all right with",
+    ),
+    question_checks=("questions",),
+    assent=(
+        "yes",
+        "yeah",
+        "yep",
+        "okay",
+        "ok",
+        "sure",
+        "sounds good",
+        "that sounds good",
+        "alright",
+        "all right",
+        "absolutely",
+        "definitely",
+        "of course",
+        "perfect",
+        "great",
+        "that's fine",
+        "fine",
+        "mm-hmm",
+        "uh-huh",
+        "it does",
+        "that does",
+    ),
+    agrees="The patient understands and agrees with the recommended medical treatment plan.",
     female=(" she ", " her ", " female", " woman", "mrs.", "mrs ", "ms.", "ms ", " lady"),
     male=(" he ", " his ", " him ", " male", " man ", "mr.", "mr ", " gentleman"),
     spoken={
@@ -427,7 +481,27 @@ EN = Lexicon(
         "won't": "will not",
         "n't": "not",
     },
-    openers=("and then", "and", "but", "so", "also", "then", "or", "because", "just"),
+    openers=(
+        "and then",
+        "and",
+        "but",
+        "so",
+        "also",
+        "then",
+        "or",
+        "because",
+        "just",
+        "okay",
+        "ok",
+        "yeah",
+        "yes",
+        "alright",
+        "all right",
+        "now",
+        "you know",
+        "i mean",
+        "hey",
+    ),
     commands=("hey dragon", "dragon", "hey computer"),
     breaks=(
         "okay",
@@ -443,6 +517,36 @@ EN = Lexicon(
         "anyway",
         "hey",
         "but",
+        "and i",
+        "and we",
+        "i'm also",
+        "i also",
+        "i want",
+        "i'd like",
+        "i would like",
+        "i think",
+        "we will",
+        "we'll",
+        "i'm going to",
+    ),
+    inner_questions=(
+        "do you",
+        "did you",
+        "are you",
+        "have you",
+        "is it",
+        "does it",
+        "did it",
+        "can you",
+        "could you",
+        "were you",
+        "has it",
+        "is that",
+        "how about",
+        "what about",
+        "how much",
+        "how many",
+        "how long",
     ),
     question_starts=(
         "do",
@@ -667,6 +771,7 @@ ES = Lexicon(
     spoken={"pa'": "para"},
     openers=("y", "pero", "pues", "entonces", "también", "o"),
     commands=(),
+    inner_questions=("ha tenido", "ha notado", "le duele", "tiene usted", "qué", "cuánto"),
     breaks=("bueno", "vale", "entonces", "pues", "y luego", "eh", "mire", "a ver"),
     question_starts=(
         "ha",
@@ -686,6 +791,12 @@ ES = Lexicon(
         "puede",
     ),
     denies="Niega {}.",
+    denies_short="Niega {}.",
+    reports_short="Refiere {}.",
+    plan_checks=("le parece", "de acuerdo", "alguna pregunta", "alguna duda", "está bien así"),
+    question_checks=("pregunta", "duda"),
+    assent=("sí", "si", "vale", "de acuerdo", "claro", "perfecto", "muy bien", "bien", "bueno"),
+    agrees="El paciente entiende y está de acuerdo con el plan propuesto.",
     reports="Refiere {}.",
     female=(" ella ", " señora", " paciente femenina", " mujer", "sra."),
     male=(" él ", " señor", " paciente masculino", " hombre", "sr."),

@@ -79,6 +79,10 @@ _FINDING_WORDS = (
     "hinchaz",
     "cansancio",
 )
+# A finding left with a question word in it was not a simple "any X?" question.
+_QUESTION_WORDS = re.compile(
+    r"\b(?:what|how|why|when|where|which|who|do|does|did|is it|are|about|qué|cómo|cuándo)\b"
+)
 _NOT_FINDINGS = ("question", "concern", "anything else", "make sense", "sound good", "pregunta")
 
 
@@ -189,7 +193,7 @@ def _finding(question: str, lexicon: Lexicon, pronouns: Pronouns) -> str | None:
                 changed = True
     text = re.sub(r"(?<=, )(?:any|or any|and any) ", "", text)
     text = re.sub(r"\b(?:or|and) any\b", "or", text)
-    if not any(w in text for w in _FINDING_WORDS):
+    if _QUESTION_WORDS.search(text) or not any(w in text for w in _FINDING_WORDS):
         return None
     words = _WORD.findall(text)
     if not 1 <= len(words) <= 14:
@@ -201,7 +205,7 @@ def _finding(question: str, lexicon: Lexicon, pronouns: Pronouns) -> str | None:
 class Answered:
     """A finding from a yes/no question and its answer."""
 
-    text: str
+    finding: str
     evidence: tuple[int, int]
     denied: bool
     index: int
@@ -229,13 +233,35 @@ def answered_questions(
         finding = _finding(unit.text, lexicon, pronouns)
         if finding is None:
             continue
-        phrase = lexicon.denies if denied else lexicon.reports
         found.append(
             Answered(
-                text=phrase.format(finding),
+                finding=finding,
                 evidence=(unit.segment, following.segment),
                 denied=denied,
                 index=unit.index,
             )
         )
+    return found
+
+
+def agreement(units: list[Unit], first_words: dict[int, str], lexicon: Lexicon) -> Answered | None:
+    """The patient's assent when the clinician checked the plan ("does that sound good?").
+
+    Only the last such exchange counts; "any questions?" answered "no" counts as assent.
+    """
+    found: Answered | None = None
+    for unit, following in pairwise(units):
+        if unit.speaker != Speaker.CLINICIAN or following.speaker != Speaker.PATIENT:
+            continue
+        if following.segment == unit.segment or not unit.question:
+            continue
+        asked = unit.text.lower()
+        if not any(cue in asked for cue in lexicon.plan_checks):
+            continue
+        answer = first_words.get(following.segment, "")
+        questions = any(cue in asked for cue in lexicon.question_checks)
+        if _starts_with(answer, lexicon.assent) or (
+            questions and _starts_with(answer, lexicon.no_answers)
+        ):
+            found = Answered("", (unit.segment, following.segment), False, unit.index)
     return found

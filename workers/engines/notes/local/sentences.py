@@ -172,7 +172,14 @@ def _sentences(text: str, lexicon: Lexicon) -> list[tuple[str, bool]]:
             pieces[-1] = f"{pieces[-1]} {chunk}"
         else:
             pieces.append(chunk)
-    return [(p, bool(question.match(p))) for p in pieces]
+    inner = _inner_question_pattern(lexicon)
+    return [(p, bool(question.match(p) or inner.search(p))) for p in pieces]
+
+
+@cache
+def _inner_question_pattern(lexicon: Lexicon) -> re.Pattern[str]:
+    names = "|".join(re.escape(q) for q in lexicon.inner_questions) or "(?!)"
+    return re.compile(rf"\b(?:{names})\b", re.IGNORECASE)
 
 
 def is_empty(unit: Unit, lexicon: Lexicon) -> bool:

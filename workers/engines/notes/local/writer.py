@@ -8,15 +8,24 @@ carries the ids of the segments it came from.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from core.domain import Note, NoteSection, NoteSentence, Speaker, Transcript
 from workers.engines.base import NoteRequest
 
 from .classify import Scored, classify, is_dictation
-from .lexicon import CC, HPI, PLAN, RESPONSE, ROS, Lexicon, lexicon_for
-from .rewrite import Pronouns, answered_questions, second_to_third, third_person
+from .lexicon import CC, EXAM, HPI, PLAN, RESPONSE, ROS, Lexicon, lexicon_for
+from .rewrite import (
+    Answered,
+    Pronouns,
+    agreement,
+    answered_questions,
+    second_to_third,
+    third_person,
+)
 from .sentences import Unit, is_empty, sentence_case, units_of
+from .structure import plan_kind, system_of
 from .templates import SECTIONS, title
 
 ENGINE_NAME = "local:extractive"
@@ -50,6 +59,7 @@ class _Candidate:
     order: float
     score: float
     sentence: NoteSentence
+    answer: Answered | None = None
 
     @property
     def words(self) -> int:
@@ -100,11 +110,14 @@ def _candidates(transcript: Transcript, lexicon: Lexicon) -> list[_Candidate]:
             _Candidate(part, unit.index, scored.score, NoteSentence(text, (unit.segment,)))
         )
     for answer in answered_questions(units, raw, lexicon, pronouns):
-        found.append(
-            _Candidate(
-                ROS, answer.index, 2.0, NoteSentence(sentence_case(answer.text), answer.evidence)
-            )
-        )
+        phrase = lexicon.denies if answer.denied else lexicon.reports
+        sentence = NoteSentence(sentence_case(phrase.format(answer.finding)), answer.evidence)
+        found.append(_Candidate(ROS, answer.index, 2.0, sentence, answer))
+    assent = agreement(units, raw, lexicon)
+    if assent is not None:
+        # Last in the plan, whatever was said after it: it closes the visit's plan.
+        sentence = NoteSentence(lexicon.agrees, assent.evidence)
+        found.append(_Candidate(RESPONSE, float(len(units)), 100.0, sentence))
     cc = _chief_complaint(units, lexicon)
     if cc is not None:
         found.append(_Candidate(CC, -1, 100.0, cc))
@@ -130,6 +143,65 @@ def _select(candidates: list[_Candidate], transcript: Transcript) -> list[_Candi
     return sorted(chosen, key=lambda c: c.order)
 
 
+def _review_of_systems(
+    chosen: list[_Candidate], lexicon: Lexicon, language: str
+) -> list[NoteSentence]:
+    """Answered findings grouped by organ system, one line per system, in order of asking."""
+    lines: dict[str, tuple[list[str], set[int]]] = {}
+    loose: list[NoteSentence] = []
+    for candidate in chosen:
+        answer = candidate.answer
+        system = system_of(answer.finding, language) if answer is not None else None
+        if answer is None or system is None:
+            loose.append(candidate.sentence)
+            continue
+        phrase = lexicon.denies_short if answer.denied else lexicon.reports_short
+        phrases, evidence = lines.setdefault(system, ([], set()))
+        phrases.append(sentence_case(phrase.format(answer.finding)))
+        evidence.update(answer.evidence)
+    grouped = [
+        NoteSentence(f"{system}: {' '.join(phrases)}", tuple(sorted(evidence)))
+        for system, (phrases, evidence) in lines.items()
+    ]
+    return grouped + loose
+
+
+def _labelled(sentence: NoteSentence, label: str | None) -> NoteSentence:
+    if label is None:
+        return sentence
+    return NoteSentence(f"{label}: {sentence.text}", sentence.evidence)
+
+
+def _by_part(
+    chosen: list[_Candidate], lexicon: Lexicon, language: str
+) -> dict[str, list[NoteSentence]]:
+    """The chosen sentences of each note part, with systems and plan kinds labelled."""
+    by_part: dict[str, list[NoteSentence]] = {}
+    for candidate in chosen:
+        sentence = candidate.sentence
+        if candidate.part == ROS:
+            continue
+        if candidate.part == EXAM:
+            sentence = _labelled(sentence, system_of(sentence.text, language, exam=True))
+        elif candidate.part == PLAN:
+            sentence = _labelled(sentence, plan_kind(sentence.text, language))
+        by_part.setdefault(candidate.part, []).append(sentence)
+    by_part[ROS] = _review_of_systems([c for c in chosen if c.part == ROS], lexicon, language)
+    return by_part
+
+
+def _unique(sentences: Iterable[NoteSentence]) -> tuple[NoteSentence, ...]:
+    """Sentences without repeats: a chief complaint taken from the history is said once
+    when both land in the same section (SOAP's subjective)."""
+    seen: set[str] = set()
+    kept: list[NoteSentence] = []
+    for sentence in sentences:
+        if sentence.text not in seen:
+            seen.add(sentence.text)
+            kept.append(sentence)
+    return tuple(kept)
+
+
 def write_note(transcript: Transcript, request: NoteRequest) -> Note:
     """A note of ``request.template`` in ``request.language`` from ``transcript``."""
     lexicon = lexicon_for(request.language)
@@ -138,14 +210,12 @@ def write_note(transcript: Transcript, request: NoteRequest) -> Note:
         first = next((c for c in chosen if c.part == HPI), None)
         if first is not None:
             chosen.insert(0, _Candidate(CC, -1, 0.0, first.sentence))
-    by_part: dict[str, list[NoteSentence]] = {}
-    for candidate in chosen:
-        by_part.setdefault(candidate.part, []).append(candidate.sentence)
+    by_part = _by_part(chosen, lexicon, request.language)
     sections = tuple(
         NoteSection(
             key=key,
             title=title(key, request.language),
-            sentences=tuple(s for part in parts for s in by_part.get(part, ())),
+            sentences=_unique(s for part in parts for s in by_part.get(part, ())),
         )
         for key, parts in SECTIONS[request.template]
     )
