@@ -42,6 +42,8 @@ REPLY = (
     "Ibuprofen; review in one week. [3]"
 )
 
+SOAP_EN = NoteRequest()
+
 Build = Callable[[FakeOpenAI, dict[str, object]], Summarizer]
 
 
@@ -63,7 +65,7 @@ def build(request: pytest.FixtureRequest) -> Build:
 
 
 async def summarize(
-    engine: Summarizer, request: NoteRequest = NoteRequest(), transcript: Transcript = TRANSCRIPT
+    engine: Summarizer, request: NoteRequest = SOAP_EN, transcript: Transcript = TRANSCRIPT
 ) -> list[NoteUpdate]:
     try:
         return [u async for u in engine.summarize(transcript, request)]
