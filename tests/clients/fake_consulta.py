@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
+from aiohttp import web
 from consulta.v1 import job_pb2
 from consulta.v1 import transcription_service_pb2 as pb
 from consulta.v1 import transcription_service_pb2_grpc as pb_grpc
@@ -465,11 +466,17 @@ class ServerThread:
         self._stop: asyncio.Event | None = None
         self._thread = threading.Thread(target=self._run, name="fake-consulta", daemon=True)
         self._health: Any = None
+        self.serving = True
+        self.http_port = 0
         self._error: BaseException | None = None
 
     @property
     def target(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def http_target(self) -> str:
+        return f"127.0.0.1:{self.http_port}"
 
     def start(self) -> None:
         self._thread.start()
@@ -479,6 +486,8 @@ class ServerThread:
             raise RuntimeError("The fake server failed to start.") from self._error
 
     def stop(self) -> None:
+        if not self._thread.is_alive():
+            return
         if self._loop is not None and self._stop is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(timeout=10)
@@ -496,6 +505,7 @@ class ServerThread:
 
     async def _set_health(self, status: int) -> None:
         assert self._health is not None
+        self.serving = status == health_pb2.HealthCheckResponse.SERVING
         for name in ("", SERVICE_NAME):
             await self._health.set(name, status)
 
@@ -516,8 +526,27 @@ class ServerThread:
         await self._set_health(health_pb2.HealthCheckResponse.SERVING)
         self.port = server.add_insecure_port("127.0.0.1:0")
         await server.start()
+        http = await self._start_side_port()
         self._ready.set()
         try:
             await self._stop.wait()
         finally:
+            await http.cleanup()
             await server.stop(grace=None)
+
+    async def _start_side_port(self) -> web.AppRunner:
+        """/readyz like the real side port: 200 while SERVING, else 503."""
+
+        async def readyz(_: web.Request) -> web.Response:
+            if self.serving:
+                return web.Response(text="SERVING\n")
+            return web.Response(status=503, text="NOT_SERVING\n")
+
+        app = web.Application()
+        app.router.add_get("/readyz", readyz)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        self.http_port = int(runner.addresses[0][1])  # the real port of port 0
+        return runner
