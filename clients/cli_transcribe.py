@@ -79,7 +79,7 @@ def upload_bar(name: str) -> Iterator[Callable[[UploadProgress], None]]:
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
-        DownloadColumn(),
+        DownloadColumn(binary_units=True),
         TransferSpeedColumn(),
         TimeRemainingColumn(),
         console=stderr(),

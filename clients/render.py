@@ -176,7 +176,8 @@ class FollowPrinter:
             return
         if message.HasField("snapshot"):
             self._err.print(
-                f"[dim]job {message.snapshot.job_id}: {state_name(message.snapshot.state)}[/]"
+                f"[dim]watching job {message.snapshot.job_id} "
+                f"({state_name(message.snapshot.state)})[/]"
             )
             return
         event = message.event
