@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from .fakes.aws import FakeBedrock, FakeSecretsManager
 from .fakes.openai_api import FakeOpenAI
 from .support import GROQ_KEY, OPENAI_KEY
 
@@ -30,6 +31,36 @@ def fake_openai(openai_server: FakeOpenAI) -> Iterator[FakeOpenAI]:
     openai_server.reset()
 
 
+@pytest.fixture(scope="session")
+async def bedrock_server() -> AsyncIterator[FakeBedrock]:
+    server = FakeBedrock()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+def fake_bedrock(bedrock_server: FakeBedrock) -> Iterator[FakeBedrock]:
+    bedrock_server.reset()
+    yield bedrock_server
+    bedrock_server.reset()
+
+
+@pytest.fixture(scope="session")
+async def secrets_server() -> AsyncIterator[FakeSecretsManager]:
+    server = FakeSecretsManager()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+def fake_secrets(secrets_server: FakeSecretsManager) -> Iterator[FakeSecretsManager]:
+    secrets_server.reset()
+    yield secrets_server
+    secrets_server.reset()
+
+
 @pytest.fixture(autouse=True)
 def provider_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fake keys in the environment, and nothing that could reach a real provider."""
@@ -38,5 +69,10 @@ def provider_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIATESTDONOTLEAK000")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test-secret-access-key")
     monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    # No shared config and no instance metadata: nothing may leave loopback.
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/aws-config")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     for name in ("OPENAI_BASE_URL", "GROQ_BASE_URL", "CONSULTA_PROVIDER_KEYS_SECRET_ID"):
         monkeypatch.delenv(name, raising=False)

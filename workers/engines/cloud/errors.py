@@ -13,6 +13,7 @@ import re
 import time
 from collections.abc import Iterable, Mapping
 
+import botocore.eventstream
 import botocore.exceptions
 import groq
 import openai
@@ -125,6 +126,8 @@ def _body_message(body: object) -> str:
 
 
 def _botocore(provider: str, exc: Exception, secrets: Iterable[str]) -> EngineError | None:
+    if isinstance(exc, botocore.eventstream.ParserError):
+        return PermanentEngineError(f"{provider} sent an event stream we could not read.")
     if isinstance(
         exc, botocore.exceptions.ReadTimeoutError | botocore.exceptions.ConnectTimeoutError
     ):
@@ -138,6 +141,8 @@ def _botocore(provider: str, exc: Exception, secrets: Iterable[str]) -> EngineEr
         error = exc.response.get("Error", {})
         meta = exc.response.get("ResponseMetadata", {})
         code = str(error.get("Code", ""))
+        # In-stream exception events name the code in lower camel case (throttlingException).
+        code = code[:1].upper() + code[1:]
         status = int(meta.get("HTTPStatusCode", 0) or 0)
         message = f"{code}: {error.get('Message', '')}".strip(": ")
         if code in ("ThrottlingException", "TooManyRequestsException"):
