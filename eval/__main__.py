@@ -16,10 +16,13 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from core.transcript_text import parse_transcript_text
 from eval.aci import GPT4_TEST1_PUBLISHED, SPLITS, data_dir, encounters, gpt4_test1_predictions
 from eval.results import LATEST, merge_results
 from eval.rouge import Rouge, mean_rouge
-from eval.writers import NoteWriter, make_writer
+from eval.writers import EVAL_TEMPLATE, NoteWriter, make_writer
+from workers.engines.base import NoteRequest
+from workers.engines.notes.local import write_note
 
 #: Published ACI-Bench test1 full-note rows (R-1, R-2, R-Lsum), from the paper's Table 6.
 ANCHORS = (
@@ -63,6 +66,32 @@ async def score_split(writer: NoteWriter, data: Path, split: str) -> tuple[Rouge
     return mean_rouge([r.note for r in rows], notes), cpu
 
 
+#: Speech runs at about 150 words a minute, so a 20-minute consultation is about 3,000 words.
+TWENTY_MINUTES_WORDS = 20 * 150
+
+
+def twenty_minute_cpu(data: Path) -> tuple[int, float]:
+    """Words and CPU seconds of the local engine on a 20-minute consultation.
+
+    The consultation is train dialogues joined until it reaches 3,000 words; the figure is
+    the best of 5 runs, to leave out one-off costs such as compiling patterns.
+    """
+    parts: list[str] = []
+    words = 0
+    for row in encounters(data, "train"):
+        parts.append(row.dialogue)
+        words += len(row.dialogue.split())
+        if words >= TWENTY_MINUTES_WORDS:
+            break
+    transcript = parse_transcript_text("\n".join(parts))
+    best = float("inf")
+    for _ in range(5):
+        start = time.process_time()
+        write_note(transcript, NoteRequest(EVAL_TEMPLATE, "en"))
+        best = min(best, time.process_time() - start)
+    return words, best
+
+
 def _row(name: str, figures: Sequence[float]) -> str:
     return f"| {name:<42} | " + " | ".join(f"{f:6.2f}" for f in figures) + " |"
 
@@ -95,6 +124,9 @@ async def run(args: argparse.Namespace) -> int:
         close = getattr(writer, "aclose", None)
         if close is not None:
             await close()
+    words, cpu = twenty_minute_cpu(data)
+    values["notes_local_cpu_seconds_20min"] = round(cpu, 4)
+    print(f"local engine: {cpu * 1000:.1f} ms CPU for a 20-minute consultation ({words} words)")
     if not args.no_write:
         merge_results(values, args.output)
         print(f"wrote {args.output}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
@@ -142,3 +143,14 @@ async def test_summarizer_streams_sections_that_add_up_to_the_note() -> None:
     assert [d.section_key for d in deltas if isinstance(d, NoteDelta)] == KEYS[Template.SOAP]
     assert "".join(d.text for d in deltas if isinstance(d, NoteDelta)) == note.render()
     assert note == write_note(transcript, NoteRequest(Template.SOAP))
+
+
+def test_a_twenty_minute_consultation_takes_well_under_a_second_of_cpu() -> None:
+    # About 150 words a minute: 20 minutes is about 3,000 words.
+    said = len(parse_transcript_text(KNEE).text.split())
+    transcript = parse_transcript_text("\n".join([KNEE] * (3000 // said + 1)))
+    assert sum(len(s.text.split()) for s in transcript.segments) >= 3000
+    start = time.process_time()
+    note = write_note(transcript, NoteRequest(Template.HISTORY_AND_PHYSICAL))
+    assert time.process_time() - start < 0.5
+    assert "naproxen 500 mg twice a day" in note.render()

@@ -43,7 +43,7 @@ class Tuning:
     """Knobs of sentence selection; values chosen on ACI-Bench train and valid."""
 
     #: Words of note per word of transcript, and the bounds of the note's length in words.
-    ratio: float = 0.30
+    ratio: float = 0.35
     min_words: int = 150
     max_words: int = 900
     #: Fewest cue points a patient sentence needs to be kept.
