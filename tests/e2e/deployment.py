@@ -34,8 +34,9 @@ class Deployment:
     def server(self) -> RunningServer:
         return self.servers[0]
 
-    def token(self, user: str = "alice", *, tenant: str = "clinic-a",
-              roles: Sequence[str] = ()) -> str:
+    def token(
+        self, user: str = "alice", *, tenant: str = "clinic-a", roles: Sequence[str] = ()
+    ) -> str:
         return mint_token(signing_secret(self.settings), user, tenant=tenant, roles=tuple(roles))
 
     def auth(self, user: str = "alice", **kwargs: Any) -> tuple[tuple[str, str], ...]:
@@ -85,7 +86,8 @@ async def run_to_end(
     return [
         m
         async for m in stub.WatchJob(
-            pb.WatchJobRequest(job_id=job_id, after_sequence=after), metadata=metadata,
+            pb.WatchJobRequest(job_id=job_id, after_sequence=after),
+            metadata=metadata,
             timeout=120,
         )
     ]

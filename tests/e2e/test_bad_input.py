@@ -165,9 +165,7 @@ async def test_tokens_are_required_and_checked(deployment: Deployment) -> None:
 
     forged = mint_token("another-deployments-secret-of-enough-length", "alice")
     with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await stub.ListJobs(
-            pb.ListJobsRequest(), metadata=(("authorization", f"Bearer {forged}"),)
-        )
+        await stub.ListJobs(pb.ListJobsRequest(), metadata=(("authorization", f"Bearer {forged}"),))
     assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
     expired = mint_token(deployment.settings.jwt_secret, "alice", ttl_seconds=-10)
     with pytest.raises(grpc.aio.AioRpcError) as caught:
@@ -175,5 +173,3 @@ async def test_tokens_are_required_and_checked(deployment: Deployment) -> None:
             pb.ListJobsRequest(), metadata=(("authorization", f"Bearer {expired}"),)
         )
     assert "expired" in (caught.value.details() or "")
-
-

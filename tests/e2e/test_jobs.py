@@ -174,9 +174,7 @@ async def test_delete_erases_audio_and_texts(deployment: Deployment) -> None:
 async def test_inline_audio_job(deployment: Deployment) -> None:
     stub, auth = deployment.stub(), deployment.auth()
     job = (
-        await stub.CreateJob(
-            pb.CreateJobRequest(audio_content=wav_bytes(seconds=6)), metadata=auth
-        )
+        await stub.CreateJob(pb.CreateJobRequest(audio_content=wav_bytes(seconds=6)), metadata=auth)
     ).job
     final = await run_to_end(stub, job.job_id, auth)
     assert final[-1].event.state_changed.state == job_pb2.JOB_STATE_COMPLETED

@@ -21,9 +21,7 @@ async def upload_requests(
     for offset in range(0, len(data), chunk):
         piece = data[offset : offset + chunk]
         yield pb.UploadAudioRequest(
-            chunk=pb.AudioChunk(
-                offset=offset, data=piece, finish=offset + len(piece) >= len(data)
-            )
+            chunk=pb.AudioChunk(offset=offset, data=piece, finish=offset + len(piece) >= len(data))
         )
 
 
@@ -33,7 +31,8 @@ async def upload(
     responses = [
         r
         async for r in deployment.stub().UploadAudio(
-            upload_requests(data, config or pb.UploadConfig()), metadata=deployment.auth(user),
+            upload_requests(data, config or pb.UploadConfig()),
+            metadata=deployment.auth(user),
             timeout=60,
         )
     ]
@@ -108,9 +107,7 @@ async def test_text_transcript_note_in_spanish(deployment: Deployment) -> None:
         "Médico: La presión arterial es 130/85. No tiene fiebre.\n"
         "Médico: Vamos a pedir una analítica y le veo en dos semanas.\n"
     )
-    job = (
-        await stub.CreateJob(pb.CreateJobRequest(transcript_text=text), metadata=auth)
-    ).job
+    job = (await stub.CreateJob(pb.CreateJobRequest(transcript_text=text), metadata=auth)).job
     assert job.language_code == "es"
     messages = await run_to_end(stub, job.job_id, auth)
     assert messages[-1].event.state_changed.state == job_pb2.JOB_STATE_COMPLETED
@@ -120,7 +117,7 @@ async def test_text_transcript_note_in_spanish(deployment: Deployment) -> None:
         await stub.GetSummary(pb.GetSummaryRequest(job_id=job.job_id), metadata=auth)
     ).summary
     assert summary.language_code == "es"
-    assert [s.title for s in summary.sections][0] == "Subjetivo"
+    assert summary.sections[0].title == "Subjetivo"
     assert "400 mg" in summary.rendered_text
     transcript = (
         await stub.GetTranscript(pb.GetTranscriptRequest(job_id=job.job_id), metadata=auth)
