@@ -106,6 +106,7 @@ class StreamSource:
         self._exhausted = False
         self._base = 0  # offset of self._held[0]
         self._held = bytearray()
+        self._gathered = bytearray()  # pulled from the stream, not yet cut into a chunk
 
     async def _pull(self) -> bytes:
         """The next piece of at most CHUNK_SIZE bytes from the stream; b"" at its end."""
@@ -132,15 +133,20 @@ class StreamSource:
         for i in range(start, len(self._held), CHUNK_SIZE):
             yield self._base + i, bytes(self._held[i : i + CHUNK_SIZE])
         position = held_end
+        # Small pieces (a microphone's reads) are gathered into full chunks: fewer messages.
+        # What is gathered lives on the source, not in this generator, so that bytes pulled
+        # by a stream that then broke are still there for the next one.
         while True:
             piece = await self._pull()
-            if not piece:
-                return
-            for i in range(0, len(piece), CHUNK_SIZE):
-                part = piece[i : i + CHUNK_SIZE]
+            self._gathered.extend(piece)
+            while len(self._gathered) >= CHUNK_SIZE or (self._gathered and not piece):
+                part = bytes(self._gathered[:CHUNK_SIZE])
+                del self._gathered[:CHUNK_SIZE]
                 self._held.extend(part)
                 yield position, part
                 position += len(part)
+            if not piece:
+                return
 
     async def chunks_from(self, offset: int) -> AsyncIterator[Chunk]:
         # One piece of look-ahead tells which chunk is the last; an empty stream (or one that
