@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -26,6 +27,12 @@ class FakeOpenAI(FakeServer):
         self.chat_reply = "Hello."
         self.chat_reasoning = ""
         self.chat_piece = 7  # characters per streamed chunk: small, so tags split across them
+        # Transcription requests wait (up to 2 s) until this many are in flight, so a test
+        # can see that requests overlap, and by how much at most.
+        self.hold_until_in_flight = 0
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._more_in_flight = asyncio.Condition()
         for prefix in ("/v1", "/openai/v1"):
             self.app.router.add_post(f"{prefix}/audio/transcriptions", self.transcriptions)
             self.app.router.add_post(f"{prefix}/chat/completions", self.chat)
@@ -34,8 +41,30 @@ class FakeOpenAI(FakeServer):
         super().reset()
         self.chat_reply = "Hello."
         self.chat_reasoning = ""
+        self.hold_until_in_flight = 0
+        self.in_flight = 0
+        self.max_in_flight = 0
 
     async def transcriptions(self, request: web.Request) -> web.StreamResponse:
+        async with self._more_in_flight:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            self._more_in_flight.notify_all()
+            try:
+                await asyncio.wait_for(
+                    self._more_in_flight.wait_for(
+                        lambda: self.in_flight >= self.hold_until_in_flight
+                    ),
+                    timeout=2.0,
+                )
+            except TimeoutError:
+                pass  # the last chunks of a recording never fill the window
+        try:
+            return await self._transcriptions(request)
+        finally:
+            self.in_flight -= 1
+
+    async def _transcriptions(self, request: web.Request) -> web.StreamResponse:
         form = await request.post()
         upload = form.get("file")
         data = upload.file.read() if isinstance(upload, web.FileField) else b""
