@@ -4,10 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-PROTOS := $(shell find protos/consulta -name '*.proto')
-SITE := $(shell $(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])' 2>/dev/null)
 
-.PHONY: install run gen gen-check lint typecheck test test-fast bench eval stack stack-down clean ci infra-test services
+.PHONY: install run gen lint typecheck test test-fast bench eval stack stack-down clean ci infra-test services
 
 install: $(STAMP)
 
@@ -23,19 +21,7 @@ run: install
 # Regenerates gen/ from protos/ (messages, .pyi stubs and gRPC stubs with types).
 gen: install
 	rm -rf gen/consulta
-	$(BIN)/python -m grpc_tools.protoc -Iprotos -I$(SITE) \
-	  --python_out=gen --grpc_python_out=gen \
-	  --mypy_out=gen --mypy_grpc_out=gen \
-	  --plugin=protoc-gen-mypy=$(BIN)/protoc-gen-mypy \
-	  --plugin=protoc-gen-mypy_grpc=$(BIN)/protoc-gen-mypy_grpc \
-	  $(PROTOS)
-	touch gen/consulta/__init__.py gen/consulta/v1/__init__.py gen/consulta/py.typed
-
-# Fails when gen/ differs from what protos/ generate.
-gen-check: install
-	rm -rf /tmp/consulta-gen-check && cp -r gen /tmp/consulta-gen-check
-	$(MAKE) --no-print-directory gen
-	diff -r gen /tmp/consulta-gen-check -x __pycache__ || (echo "gen/ is stale: run make gen and commit" && exit 1)
+	$(BIN)/python protos/generate.py gen
 
 lint: install
 	$(BIN)/buf lint
