@@ -3,6 +3,7 @@ Two-channel recordings: a role per channel."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -51,7 +52,7 @@ def test_cuts_fall_in_pauses_and_cover_everything() -> None:
         pcm[lo : lo + int(b.seconds * RATE)] += 0.5
     cuts = plan_cuts(pcm, RATE, max_seconds=5.0)
     assert cuts[0][0] == 0 and cuts[-1][1] == len(pcm)
-    assert all(a[1] == b[0] for a, b in zip(cuts, cuts[1:], strict=False))
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(cuts))
     assert all(0 < hi - lo <= 5 * RATE for lo, hi in cuts)
     for _, cut in cuts[:-1]:
         t = cut / RATE
