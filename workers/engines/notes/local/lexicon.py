@@ -51,7 +51,7 @@ class Lexicon:
     assent: tuple[str, ...]
     #: What the note says when the patient assented to the plan.
     agrees: str
-    #: Words that show the patient's gender in the clinician's speech.
+    #: Words (whole words or phrases) that show the patient's gender in the clinician's speech.
     female: tuple[str, ...]
     male: tuple[str, ...]
     #: Spoken forms written out (whole words): "gon na" -> "going to".
@@ -463,8 +463,8 @@ EN = Lexicon(
         "that does",
     ),
     agrees="The patient understands and agrees with the recommended medical treatment plan.",
-    female=(" she ", " her ", " female", " woman", "mrs.", "mrs ", "ms.", "ms ", " lady"),
-    male=(" he ", " his ", " him ", " male", " man ", "mr.", "mr ", " gentleman"),
+    female=("she", "her", "hers", "herself", "female", "woman", "lady", "mrs", "ms", "miss"),
+    male=("he", "his", "him", "himself", "male", "man", "gentleman", "mr"),
     spoken={
         "gon na": "going to",
         "gonna": "going to",
@@ -502,7 +502,7 @@ EN = Lexicon(
         "i mean",
         "hey",
     ),
-    commands=("hey dragon", "dragon", "hey computer"),
+    commands=("hey dragon", "dragon", "hey computer", "show me"),
     breaks=(
         "okay",
         "ok",
@@ -798,8 +798,8 @@ ES = Lexicon(
     assent=("sí", "si", "vale", "de acuerdo", "claro", "perfecto", "muy bien", "bien", "bueno"),
     agrees="El paciente entiende y está de acuerdo con el plan propuesto.",
     reports="Refiere {}.",
-    female=(" ella ", " señora", " paciente femenina", " mujer", "sra."),
-    male=(" él ", " señor", " paciente masculino", " hombre", "sr."),
+    female=("ella", "señora", "femenina", "mujer", "sra", "la paciente"),
+    male=("él", "señor", "masculino", "hombre", "sr", "el paciente"),
 )
 
 

@@ -86,6 +86,12 @@ _QUESTION_WORDS = re.compile(
 _NOT_FINDINGS = ("question", "concern", "anything else", "make sense", "sound good", "pregunta")
 
 
+@cache
+def _words_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
+    names = "|".join(re.escape(w) for w in words)
+    return re.compile(rf"(?<![\w'-])(?:{names})(?![\w'-])", re.IGNORECASE)
+
+
 @dataclass(frozen=True, slots=True)
 class Pronouns:
     """How the patient is referred to in the note."""
@@ -97,9 +103,8 @@ class Pronouns:
     @staticmethod
     def guess(clinician_text: str, lexicon: Lexicon) -> Pronouns:
         """From the clinician's words: "she", "her", "female" ... else neutral."""
-        text = f" {clinician_text.lower()} "
-        female = sum(text.count(w) for w in lexicon.female)
-        male = sum(text.count(w) for w in lexicon.male)
+        female = len(_words_pattern(lexicon.female).findall(clinician_text))
+        male = len(_words_pattern(lexicon.male).findall(clinician_text))
         if female > male:
             return Pronouns("she", "her", "her")
         if male > female:
@@ -134,6 +139,8 @@ def second_to_third(text: str, pronouns: Pronouns, lexicon: Lexicon) -> str:
     if lexicon.denies.startswith("Niega"):
         return text
     text = re.sub(r"\byour\b", pronouns.possessive, text, flags=re.IGNORECASE)
+    reflexive = {"her": "herself", "him": "himself"}.get(pronouns.object, "themselves")
+    text = re.sub(r"\byourself\b", reflexive, text, flags=re.IGNORECASE)
     for said, written in _YOU_VERBS.items():
         text = re.sub(rf"\b{said}\b", f"{pronouns.subject} {written}", text, flags=re.IGNORECASE)
     text = re.sub(r"\byou're\b", f"{pronouns.subject} is", text, flags=re.IGNORECASE)
@@ -163,13 +170,77 @@ _YOU_VERBS = {
 
 # "you" is a subject at the start of a clause, an object elsewhere ("refer you to").
 _YOU = re.compile(r"(^|\W)you\b", re.IGNORECASE)
-_CLAUSE_OPENERS = frozenset({"and", "that", "if", "when", "because", "so", "but", "then", "as"})
+_CLAUSE_OPENERS = frozenset(
+    {
+        "and",
+        "that",
+        "if",
+        "when",
+        "because",
+        "so",
+        "but",
+        "then",
+        "as",
+        "since",
+        "while",
+        "until",
+        "before",
+        "after",
+        "where",
+        "know",
+        "think",
+        "hope",
+        "guess",
+        "see",
+        "said",
+    }
+)
+# A verb right after "you" makes it the subject ("I know you did", "if you can").
+_SUBJECT_VERBS = frozenset(
+    {
+        "did",
+        "can",
+        "could",
+        "will",
+        "would",
+        "should",
+        "may",
+        "might",
+        "must",
+        "had",
+        "started",
+        "tried",
+        "mentioned",
+        "noted",
+        "told",
+        "took",
+        "went",
+        "got",
+        "felt",
+        "saw",
+        "also",
+        "still",
+        "just",
+        "really",
+        "already",
+        "never",
+        "always",
+        "usually",
+    }
+)
 
 
 def _you(match: re.Match[str], pronouns: Pronouns) -> str:
     before = match.string[: match.start(0) + len(match.group(1))].rstrip()
     previous = before.split()[-1].lower() if before.split() else ""
-    if not previous or previous.endswith((",", ";", ":")) or previous in _CLAUSE_OPENERS:
+    after = match.string[match.end(0) :].split()
+    following = after[0].lower().strip(",.;") if after else ""
+    if (
+        not previous
+        or previous.endswith((",", ";", ":"))
+        or previous in _CLAUSE_OPENERS
+        or following in _SUBJECT_VERBS
+    ):
         return pronouns.subject
     return pronouns.object
 

@@ -21,6 +21,8 @@ _NUMBER = re.compile(r"\d")
 _PUNCTUATED = re.compile(r"[.?!]")
 # Pieces of unpunctuated speech shorter than this are joined to the next one.
 _MIN_ASR_WORDS = 6
+# Punctuated sentences longer than this are cut as if unpunctuated.
+_LONG_SENTENCE = 40
 _WORDS = re.compile(r"[\w'-]+")
 
 
@@ -164,7 +166,18 @@ def _sentences(text: str, lexicon: Lexicon) -> list[tuple[str, bool]]:
     """
     text = text.strip()
     if _PUNCTUATED.search(text):
-        return [(s, s.rstrip().endswith("?")) for s in _SENTENCE_END.split(text)]
+        found: list[tuple[str, bool]] = []
+        for sentence in _SENTENCE_END.split(text):
+            # A run-on of ASR words between two stray full stops is cut like ASR.
+            if len(sentence.split()) > _LONG_SENTENCE:
+                found.extend(_unpunctuated(sentence, lexicon))
+            else:
+                found.append((sentence, sentence.rstrip().endswith("?")))
+        return found
+    return _unpunctuated(text, lexicon)
+
+
+def _unpunctuated(text: str, lexicon: Lexicon) -> list[tuple[str, bool]]:
     breaks, question = _asr_patterns(lexicon)
     pieces: list[str] = []
     for chunk in breaks.split(text):
