@@ -143,10 +143,17 @@ class FakeConsulta(pb_grpc.TranscriptionServiceServicer):
         self.commit_every = 2 << 20
         # Abort the first upload stream with UNAVAILABLE once this many bytes are committed.
         self.break_upload_at: int | None = None
+        # Hold the first upload stream once this many bytes are committed, and set
+        # ``upload_paused``, so that a test can take the whole server down under it.
+        self.pause_upload_at: int | None = None
+        self.upload_paused = threading.Event()
         # End the first upload stream cleanly (no job, no error) at this committed offset.
         self.end_upload_at: int | None = None
         # Abort the first watch stream with UNAVAILABLE after this many events.
         self.break_watch_after: int | None = None
+        # Hold the first watch stream after this many events and set ``watch_paused``.
+        self.pause_watch_after: int | None = None
+        self.watch_paused = threading.Event()
         # On a reconnect, send events from the start again, ignoring after_sequence (a
         # misbehaving server; the client must still not repeat events).
         self.replay_on_reconnect = False
@@ -314,6 +321,10 @@ class FakeConsulta(pb_grpc.TranscriptionServiceServicer):
                 if self.break_upload_at is not None and len(upload.data) >= self.break_upload_at:
                     self._upload_broken = True
                     await context.abort(grpc.StatusCode.UNAVAILABLE, "fake: connection lost")
+                if self.pause_upload_at is not None and len(upload.data) >= self.pause_upload_at:
+                    self._upload_broken = True
+                    self.upload_paused.set()
+                    await asyncio.Event().wait()  # until the server stops and cancels us
                 if self.end_upload_at is not None and len(upload.data) >= self.end_upload_at:
                     self._upload_broken = True
                     return
@@ -433,6 +444,14 @@ class FakeConsulta(pb_grpc.TranscriptionServiceServicer):
             ):
                 self._watch_broken = True
                 await context.abort(grpc.StatusCode.UNAVAILABLE, "fake: server restarting")
+            if (
+                not self._watch_broken
+                and self.pause_watch_after is not None
+                and sent >= self.pause_watch_after
+            ):
+                self._watch_broken = True
+                self.watch_paused.set()
+                await asyncio.Event().wait()  # until the server stops and cancels us
 
     async def CancelJob(
         self, request: pb.CancelJobRequest, context: Context
@@ -458,9 +477,9 @@ class FakeConsulta(pb_grpc.TranscriptionServiceServicer):
 class ServerThread:
     """A grpc.aio server with the fake and grpc.health.v1, on its own loop in a thread."""
 
-    def __init__(self, fake: FakeConsulta) -> None:
+    def __init__(self, fake: FakeConsulta, port: int = 0) -> None:
         self.fake = fake
-        self.port = 0
+        self.port = port
         self._ready = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
@@ -524,7 +543,7 @@ class ServerThread:
         self._health = health.aio.HealthServicer()  # type: ignore[attr-defined]
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         await self._set_health(health_pb2.HealthCheckResponse.SERVING)
-        self.port = server.add_insecure_port("127.0.0.1:0")
+        self.port = server.add_insecure_port(f"127.0.0.1:{self.port}")
         await server.start()
         http = await self._start_side_port()
         self._ready.set()

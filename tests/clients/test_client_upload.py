@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 from collections.abc import AsyncIterator
@@ -132,3 +133,27 @@ async def test_upload_of_a_file_that_changed_fails_with_data_loss(
         with pytest.raises(DataLoss):
             await client.upload(source)
     assert not fake.jobs
+
+
+async def test_upload_survives_the_server_going_down_and_coming_back(
+    server: ServerThread, fake: FakeConsulta, token: str, audio: Path
+) -> None:
+    fake.pause_upload_at = 2 << 20
+    # Patient enough for a restart: up to 40 reopenings, 20 to 100 ms apart.
+    patient = RetryPolicy(attempts=40, initial_backoff=0.02, max_backoff=0.1)
+    async with ConsultaClient(server.target, token=token, retry=patient) as client:
+        upload = asyncio.ensure_future(client.upload(audio))
+        assert await asyncio.to_thread(fake.upload_paused.wait, 10), "the upload never paused"
+        # The process dies mid-stream; a new one comes up on the same port with the same store.
+        await asyncio.to_thread(server.stop)
+        restarted = ServerThread(fake, port=server.port)
+        await asyncio.to_thread(restarted.start)
+        try:
+            job = await asyncio.wait_for(upload, timeout=20)
+        finally:
+            await asyncio.to_thread(restarted.stop)
+
+    (stored,) = fake.uploads.values()
+    assert bytes(stored.data) == AUDIO
+    assert job.job_id == stored.job_id
+    assert fake.upload_streams >= 2

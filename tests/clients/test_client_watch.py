@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from consulta.v1 import job_pb2
 from consulta.v1 import transcription_service_pb2 as pb
@@ -96,3 +98,24 @@ async def test_watch_of_an_unknown_job_raises_not_found_without_retrying(
             await _watch_all(client, "00000000-0000-0000-0000-000000000000")
     assert caught.value.reason == "JOB_NOT_FOUND"
     assert fake.watch_requests == []
+
+
+async def test_watch_survives_the_server_going_down_and_coming_back(
+    server: ServerThread, fake: FakeConsulta, token: str
+) -> None:
+    fake.pause_watch_after = 2
+    patient = RetryPolicy(attempts=40, initial_backoff=0.02, max_backoff=0.1)
+    async with ConsultaClient(server.target, token=token, retry=patient) as client:
+        job = await client.create_job(transcript_text="Doctor: hello")
+        watching = asyncio.ensure_future(_watch_all(client, job.job_id))
+        assert await asyncio.to_thread(fake.watch_paused.wait, 10), "the watch never paused"
+        await asyncio.to_thread(server.stop)
+        restarted = ServerThread(fake, port=server.port)
+        await asyncio.to_thread(restarted.start)
+        try:
+            messages = await asyncio.wait_for(watching, timeout=20)
+        finally:
+            await asyncio.to_thread(restarted.stop)
+
+    assert _sequences(messages) == list(range(1, len(fake.jobs[job.job_id].events) + 1))
+    assert fake.watch_requests[-1].after_sequence == 2
