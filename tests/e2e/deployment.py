@@ -42,7 +42,7 @@ class Deployment:
     def auth(self, user: str = "alice", **kwargs: Any) -> tuple[tuple[str, str], ...]:
         return (("authorization", f"Bearer {self.token(user, **kwargs)}"),)
 
-    def stub(self, index: int = 0) -> pb_grpc.TranscriptionServiceStub:
+    def stub(self, index: int = 0) -> pb_grpc.TranscriptionServiceAsyncStub:
         channel = grpc.aio.insecure_channel(f"127.0.0.1:{self.servers[index].port}")
         self.channels.append(channel)
         return pb_grpc.TranscriptionServiceStub(channel)
@@ -61,7 +61,7 @@ class Deployment:
 
     async def stop(self) -> None:
         for channel in self.channels:
-            await channel.close()
+            await channel.close(None)
         for group in self.workers:
             await group.stop(5)
             await group.rt.aclose()
@@ -80,7 +80,7 @@ async def start_deployment(kind: str, settings: Settings, *, servers: int = 1) -
 
 
 async def run_to_end(
-    stub: pb_grpc.TranscriptionServiceStub, job_id: str, metadata: Any, after: int = 0
+    stub: pb_grpc.TranscriptionServiceAsyncStub, job_id: str, metadata: Any, after: int = 0
 ) -> list[pb.WatchJobResponse]:
     """Every WatchJob message until the stream ends (bounded by a deadline)."""
     return [

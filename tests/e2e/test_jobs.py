@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 import grpc
 import pytest
 from consulta.v1 import job_pb2
@@ -33,7 +35,7 @@ async def test_someone_elses_job_is_not_found(deployment: Deployment) -> None:
     stub = deployment.stub()
     await run_to_end(stub, job.job_id, deployment.auth("alice"))
     bob = deployment.auth("bob")
-    calls = [
+    calls: list[Awaitable[object]] = [
         stub.GetJob(pb.GetJobRequest(job_id=job.job_id), metadata=bob),
         stub.GetTranscript(pb.GetTranscriptRequest(job_id=job.job_id), metadata=bob),
         stub.GetSummary(pb.GetSummaryRequest(job_id=job.job_id), metadata=bob),
