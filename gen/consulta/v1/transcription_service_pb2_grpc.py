@@ -44,7 +44,7 @@ class TranscriptionServiceStub:
     - NOT_FOUND: the job or upload does not exist or belongs to someone else (the two are
     indistinguishable on purpose).
     - FAILED_PRECONDITION: the job is not in a state that allows the call (for example the
-    transcript is asked for before it exists), or its upload is already finished.
+    transcript is asked for before it exists).
     - OUT_OF_RANGE: the audio is larger than the deployment allows.
     - DATA_LOSS: the uploaded bytes do not match the declared SHA-256 or size.
     - RESOURCE_EXHAUSTED: the server is at capacity; google.rpc.RetryInfo says when to retry.
@@ -128,7 +128,7 @@ class TranscriptionServiceServicer:
     - NOT_FOUND: the job or upload does not exist or belongs to someone else (the two are
     indistinguishable on purpose).
     - FAILED_PRECONDITION: the job is not in a state that allows the call (for example the
-    transcript is asked for before it exists), or its upload is already finished.
+    transcript is asked for before it exists).
     - OUT_OF_RANGE: the audio is larger than the deployment allows.
     - DATA_LOSS: the uploaded bytes do not match the declared SHA-256 or size.
     - RESOURCE_EXHAUSTED: the server is at capacity; google.rpc.RetryInfo says when to retry.
@@ -295,7 +295,7 @@ class TranscriptionService:
     - NOT_FOUND: the job or upload does not exist or belongs to someone else (the two are
     indistinguishable on purpose).
     - FAILED_PRECONDITION: the job is not in a state that allows the call (for example the
-    transcript is asked for before it exists), or its upload is already finished.
+    transcript is asked for before it exists).
     - OUT_OF_RANGE: the audio is larger than the deployment allows.
     - DATA_LOSS: the uploaded bytes do not match the declared SHA-256 or size.
     - RESOURCE_EXHAUSTED: the server is at capacity; google.rpc.RetryInfo says when to retry.

@@ -45,7 +45,7 @@ class TranscriptionServiceStub:
     - NOT_FOUND: the job or upload does not exist or belongs to someone else (the two are
       indistinguishable on purpose).
     - FAILED_PRECONDITION: the job is not in a state that allows the call (for example the
-      transcript is asked for before it exists), or its upload is already finished.
+      transcript is asked for before it exists).
     - OUT_OF_RANGE: the audio is larger than the deployment allows.
     - DATA_LOSS: the uploaded bytes do not match the declared SHA-256 or size.
     - RESOURCE_EXHAUSTED: the server is at capacity; google.rpc.RetryInfo says when to retry.
@@ -111,7 +111,7 @@ class TranscriptionServiceAsyncStub(TranscriptionServiceStub):
     - NOT_FOUND: the job or upload does not exist or belongs to someone else (the two are
       indistinguishable on purpose).
     - FAILED_PRECONDITION: the job is not in a state that allows the call (for example the
-      transcript is asked for before it exists), or its upload is already finished.
+      transcript is asked for before it exists).
     - OUT_OF_RANGE: the audio is larger than the deployment allows.
     - DATA_LOSS: the uploaded bytes do not match the declared SHA-256 or size.
     - RESOURCE_EXHAUSTED: the server is at capacity; google.rpc.RetryInfo says when to retry.
@@ -173,7 +173,7 @@ class TranscriptionServiceServicer(metaclass=_abc_1.ABCMeta):
     - NOT_FOUND: the job or upload does not exist or belongs to someone else (the two are
       indistinguishable on purpose).
     - FAILED_PRECONDITION: the job is not in a state that allows the call (for example the
-      transcript is asked for before it exists), or its upload is already finished.
+      transcript is asked for before it exists).
     - OUT_OF_RANGE: the audio is larger than the deployment allows.
     - DATA_LOSS: the uploaded bytes do not match the declared SHA-256 or size.
     - RESOURCE_EXHAUSTED: the server is at capacity; google.rpc.RetryInfo says when to retry.
