@@ -1,0 +1,1 @@
+"""AWS CDK app that deploys Consulta's scaled-out shape: NLB, servers, workers, RDS, MQ, S3."""
