@@ -169,9 +169,10 @@ async def _note(state: CliState, text: str, config: job_pb2.JobConfig) -> int:
     async with state.client() as client:
         job = await client.create_job(config, transcript_text=text)
         printer = FollowPrinter(sys.stdout, stderr(), as_json=False)
-        async for message in client.watch(job.job_id):
-            # Only tracked here: stdout is kept for the note itself.
-            printer.track(message)
+        with stderr().status(f"writing the note (job {job.job_id})"):
+            async for message in client.watch(job.job_id):
+                # Only tracked here: stdout is kept for the note itself.
+                printer.track(message)
         if printer.state != job_pb2.JOB_STATE_COMPLETED:
             reason = printer.reason or "no reason given"
             stderr().print(f"[red]job {job.job_id} {state_name(printer.state)}:[/] {reason}")

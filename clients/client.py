@@ -8,7 +8,6 @@ after the last event it delivered, so callers see neither gaps nor repeats.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -285,10 +284,3 @@ class ConsultaClient:
             health_pb2.HealthCheckResponse,
         )
         return str(health_pb2.HealthCheckResponse.ServingStatus.Name(response.status))
-
-
-@contextlib.asynccontextmanager
-async def connect(target: str, token: str | None, **kwargs: Any) -> AsyncIterator[ConsultaClient]:
-    """``async with connect(target, token) as client``: a ConsultaClient, closed after."""
-    async with ConsultaClient(target, token=token, **kwargs) as client:
-        yield client

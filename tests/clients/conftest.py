@@ -8,9 +8,9 @@ from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 import pytest
-from fake_consulta import SECRET, FakeConsulta, ServerThread
 
 from core.auth import mint_token
+from tests.clients.fake_consulta import SECRET, FakeConsulta, ServerThread
 
 T = TypeVar("T")
 

@@ -4,14 +4,6 @@ from __future__ import annotations
 
 import grpc
 import pytest
-from fake_consulta import (
-    FakeConsulta,
-    Injected,
-    ServerThread,
-    bad_request,
-    error_info,
-    retry_info,
-)
 
 from clients.client import ConsultaClient
 from clients.errors import (
@@ -22,6 +14,14 @@ from clients.errors import (
     Unauthenticated,
 )
 from core.auth import mint_token
+from tests.clients.fake_consulta import (
+    FakeConsulta,
+    Injected,
+    ServerThread,
+    bad_request,
+    error_info,
+    retry_info,
+)
 
 
 async def test_bad_request_becomes_invalid_argument_with_field_violations(

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from consulta.v1 import job_pb2
-from fake_consulta import SEGMENTS, FakeConsulta, ServerThread
 
 from clients.client import SERVICE_NAME, ConsultaClient
 from clients.errors import NotFound
+from tests.clients.fake_consulta import SEGMENTS, FakeConsulta, ServerThread
 
 
 async def test_list_jobs_walks_every_page_newest_first(

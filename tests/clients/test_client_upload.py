@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 from consulta.v1 import job_pb2
-from fake_consulta import FakeConsulta, ServerThread
 
 from clients.client import ConsultaClient
 from clients.errors import ConsultaClientError, DataLoss
 from clients.retry import RESUMABLE_CODES, RetryPolicy
 from clients.sources import CHUNK_SIZE
 from clients.upload import UploadProgress
+from tests.clients.fake_consulta import FakeConsulta, ServerThread
 
 NO_WAIT = RetryPolicy(attempts=3, initial_backoff=0.0, max_backoff=0.0)
 

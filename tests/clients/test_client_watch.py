@@ -7,11 +7,11 @@ import asyncio
 import pytest
 from consulta.v1 import job_pb2
 from consulta.v1 import transcription_service_pb2 as pb
-from fake_consulta import FakeConsulta, ServerThread
 
 from clients.client import ConsultaClient
 from clients.errors import NotFound, Unavailable
 from clients.retry import RetryPolicy
+from tests.clients.fake_consulta import FakeConsulta, ServerThread
 
 NO_WAIT = RetryPolicy(attempts=3, initial_backoff=0.0, max_backoff=0.0)
 

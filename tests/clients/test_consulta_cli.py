@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 from consulta.v1 import job_pb2
-from fake_consulta import NOTE_TEXT, SECRET, FakeConsulta, ServerThread
 
 from clients.cli import cli
 from core.auth import verify_token
+from tests.clients.fake_consulta import NOTE_TEXT, SECRET, FakeConsulta, ServerThread
 
 # Variables of the developer's shell must not change what the tests see.
 CLEAN_ENV: dict[str, str | None] = {
