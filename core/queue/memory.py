@@ -54,6 +54,10 @@ class MemoryJobQueue(JobQueue):
     async def depth(self) -> int:
         return self._ready.qsize()
 
+    async def peek_dead_letters(self) -> list[DeadLetter]:
+        """The dead-lettered messages so far (for inspection and tests)."""
+        return list(self.dead_letters)
+
     async def consume(self, handler: Handler, *, concurrency: int, stop: asyncio.Event) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")

@@ -27,16 +27,13 @@ async def consuming(
 
 def dead_job_ids(queue: JobQueue) -> Callable[[], Awaitable[list[str]]]:
     """A probe listing dead-lettered job ids, whichever adapter ``queue`` is."""
+    from core.queue.memory import MemoryJobQueue
+    from core.queue.rabbitmq import RabbitJobQueue
+
+    assert isinstance(queue, MemoryJobQueue | RabbitJobQueue)
 
     async def probe() -> list[str]:
-        from core.queue.memory import MemoryJobQueue
-
-        if isinstance(queue, MemoryJobQueue):
-            return [d.job_id for d in queue.dead_letters]
-        from core.queue.rabbitmq import RabbitJobQueue
-
-        assert isinstance(queue, RabbitJobQueue)
-        return await queue.dead_letter_job_ids()
+        return [d.job_id for d in await queue.peek_dead_letters()]
 
     return probe
 

@@ -7,8 +7,10 @@ checks both for ``make services``.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
+import subprocess
 import sys
 from urllib.parse import urlsplit
 
@@ -23,6 +25,14 @@ RABBITMQ_URL = os.environ.get("CONSULTA_TEST_AMQP_URL", "amqp://guest:guest@127.
 
 START_POSTGRES = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
 START_RABBITMQ = "rabbitmq-server -detached"
+LIST_CONNECTIONS = [
+    "rabbitmqctl",
+    "list_connections",
+    "pid",
+    "client_properties",
+    "--quiet",
+    "--no-table-headers",
+]
 
 
 def _reachable(url: str, default_port: int, timeout: float = 2.0) -> str | None:
@@ -60,6 +70,32 @@ def require_rabbitmq() -> str:
     if problem := rabbitmq_problem():
         pytest.fail(problem, pytrace=False)
     return RABBITMQ_URL
+
+
+def close_rabbitmq_connections(connection_name: str) -> int:
+    """Close, from the broker's side, every connection whose client named itself
+    ``connection_name`` (as a broker restart or a network cut would); return how many.
+
+    Uses ``rabbitmqctl``, so it needs no management plugin; other connections are untouched.
+    """
+    listed = subprocess.run(
+        LIST_CONNECTIONS,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    # Each line: "<rabbit@host.1.2.0>\t[..., {"connection_name","<name>"}, ...]".
+    wanted = '{"connection_name",' + json.dumps(connection_name) + "}"
+    pids = [line.split("\t", 1)[0] for line in listed.stdout.splitlines() if wanted in line]
+    for pid in pids:
+        subprocess.run(
+            ["rabbitmqctl", "close_connection", pid, "closed by a test"],
+            capture_output=True,
+            timeout=30,
+            check=True,
+        )
+    return len(pids)
 
 
 def check() -> int:

@@ -1,0 +1,189 @@
+"""The scaled-out stack on this machine: SeaweedFS, 2 servers and 2 workers against the local
+PostgreSQL and RabbitMQ, as separate processes configured by environment variables alone.
+
+``python -m tests.support.stack up`` (what ``make stack`` runs) starts everything, writes each
+process's pid to ``var/stack/<name>.pid`` and its log to ``var/stack/<name>.log``, and stops
+them all on Ctrl-C or SIGTERM. ``python -m tests.support.stack down`` (``make stack-down``)
+stops them from another shell. Servers listen on gRPC 50051/50052 and HTTP 8081/8082.
+
+The signing secret is ``var/jwt.secret``, the same file the CLI reads, so ``consulta
+--server 127.0.0.1:50051 ...`` works against the stack as it is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from core.auth import load_or_create_secret
+
+ROOT = Path(__file__).resolve().parents[2]
+STACK = ROOT / "var" / "stack"
+BIN = Path(sys.executable).parent
+DATABASE = "consulta"
+S3_PORT = 8333
+SERVERS = {"server-1": (50051, 8081), "server-2": (50052, 8082)}
+WORKERS = ("worker-1", "worker-2")
+
+
+def stack_env(data_dir: Path = STACK) -> dict[str, str]:
+    """The settings every stack process shares (CONSULTA_* variables)."""
+    from tests.support.seaweed import ACCESS_KEY, SECRET_KEY
+
+    secret = load_or_create_secret(ROOT / "var" / "jwt.secret")
+    return {
+        **os.environ,
+        "CONSULTA_DATA_DIR": str(data_dir),
+        "CONSULTA_DATABASE_URL": f"postgresql+asyncpg://postgres@127.0.0.1:5432/{DATABASE}",
+        "CONSULTA_BLOB_URL": "s3://consulta/audio",
+        "CONSULTA_S3_ENDPOINT_URL": f"http://127.0.0.1:{S3_PORT}",
+        "CONSULTA_S3_ACCESS_KEY_ID": ACCESS_KEY,
+        "CONSULTA_S3_SECRET_ACCESS_KEY": SECRET_KEY,
+        "CONSULTA_S3_CREATE_BUCKET": "true",
+        "CONSULTA_QUEUE_URL": "amqp://guest:guest@127.0.0.1:5672/",
+        "CONSULTA_JWT_SECRET": secret,
+        "CONSULTA_WORKER_CONCURRENCY": os.environ.get("CONSULTA_WORKER_CONCURRENCY", "2"),
+        "CONSULTA_LEASE_SECONDS": os.environ.get("CONSULTA_LEASE_SECONDS", "15"),
+        "CONSULTA_REQUEUE_AFTER_SECONDS": os.environ.get("CONSULTA_REQUEUE_AFTER_SECONDS", "20"),
+    }
+
+
+async def ensure_database() -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
+    try:
+        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", DATABASE)
+        if not exists:
+            await conn.execute(f'CREATE DATABASE "{DATABASE}"')
+    finally:
+        await conn.close()
+
+
+def _start(name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    log = (STACK / f"{name}.log").open("ab")
+    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+    (STACK / f"{name}.pid").write_text(f"{proc.pid}\n")
+    return proc
+
+
+def _wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"process {proc.pid} exited early; see var/stack/*.log")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"nothing answered /readyz on port {port} within {timeout:.0f}s")
+
+
+def up() -> int:
+    from tests.support.services import require_postgres, require_rabbitmq
+
+    require_postgres()
+    require_rabbitmq()
+    STACK.mkdir(parents=True, exist_ok=True)
+    env = stack_env()
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        procs["seaweed"] = _start(
+            "seaweed",
+            [
+                sys.executable,
+                "-m",
+                "tests.support.seaweed",
+                "serve",
+                "--port",
+                str(S3_PORT),
+                "--dir",
+                str(STACK / "seaweed"),
+            ],
+            env,
+        )
+        asyncio.run(ensure_database())
+        subprocess.run([str(BIN / "consulta"), "db", "upgrade"], env=env, check=True, cwd=ROOT)
+        for name, (grpc_port, http_port) in SERVERS.items():
+            server_env = {
+                **env,
+                "CONSULTA_GRPC_LISTEN": f"127.0.0.1:{grpc_port}",
+                "CONSULTA_HTTP_LISTEN": f"127.0.0.1:{http_port}",
+            }
+            procs[name] = _start(name, [str(BIN / "consulta"), "serve", "--no-worker"], server_env)
+        for name in WORKERS:
+            procs[name] = _start(name, [str(BIN / "consulta"), "worker"], env)
+        for name, (_, http_port) in SERVERS.items():
+            _wait_ready(http_port, procs[name])
+        print("stack up: gRPC 127.0.0.1:50051 and :50052; logs and pids in var/stack; Ctrl-C stops")
+        while not stopping:
+            for name, proc in procs.items():
+                if proc.poll() is not None and name.startswith("server"):
+                    print(f"{name} exited ({proc.returncode}); stopping the stack")
+                    stopping = True
+            time.sleep(0.5)
+    finally:
+        _stop_all(procs)
+    return 0
+
+
+def _stop_all(procs: dict[str, subprocess.Popen[bytes]]) -> None:
+    order = [n for n in procs if n != "seaweed"] + (["seaweed"] if "seaweed" in procs else [])
+    for name in order:
+        if procs[name].poll() is None:
+            procs[name].send_signal(signal.SIGTERM)
+    for name in order:
+        try:
+            procs[name].wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            procs[name].kill()
+        (STACK / f"{name}.pid").unlink(missing_ok=True)
+
+
+def down() -> int:
+    pids = sorted(STACK.glob("*.pid"))
+    for pid_file in pids:
+        try:
+            os.kill(int(pid_file.read_text()), signal.SIGTERM)
+        except (ProcessLookupError, ValueError):
+            pid_file.unlink(missing_ok=True)
+    deadline = time.monotonic() + 45
+    for pid_file in pids:
+        while pid_file.exists() and time.monotonic() < deadline:
+            try:
+                os.kill(int(pid_file.read_text()), 0)
+            except (ProcessLookupError, ValueError, FileNotFoundError):
+                pid_file.unlink(missing_ok=True)
+                break
+            time.sleep(0.2)
+    print(f"stopped {len(pids)} processes")
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.support.stack")
+    parser.add_argument("command", choices=["up", "down"])
+    args = parser.parse_args()
+    return up() if args.command == "up" else down()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
