@@ -4,8 +4,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TYPED := core server workers clients eval tests protos
 
-.PHONY: install run gen lint typecheck test test-fast bench eval stack stack-down clean ci infra-test services
+.PHONY: install run gen lint typecheck test bench eval stack stack-down clean ci infra-test services
 
 install: $(STAMP)
 
@@ -29,23 +30,39 @@ lint: install
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy core server workers clients bench eval tests
+	$(BIN)/mypy $(TYPED)
 
+# Fails (never skips) when PostgreSQL or RabbitMQ is not running, with the command to start it.
 services: install
 	$(BIN)/python -m tests.support.services check
 
+# Everything CI checks: the contract, lint, types, every test (real PostgreSQL, RabbitMQ and
+# SeaweedFS included) and the infrastructure app.
 test: install
 	$(BIN)/buf lint
 	$(BIN)/ruff check .
-	$(BIN)/mypy core server workers clients bench eval tests
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/mypy $(TYPED)
+	$(BIN)/python -m tests.support.services check
+	$(BIN)/pytest -p no:cacheprovider
+	$(MAKE) --no-print-directory infra-test
 
 ci: test
+
+infra-test:
+	$(MAKE) -C infra test
+
+# The scaled-out stack: SeaweedFS, 2 servers (gRPC 50051/50052, HTTP 8081/8082), 2 workers.
+stack: install
+	$(BIN)/python -m tests.support.stack up
+
+stack-down:
+	$(BIN)/python -m tests.support.stack down
 
 bench: install
 	$(BIN)/python -m bench
 
 eval: install
+	command -v espeak-ng >/dev/null || (apt-get update -qq && apt-get install -y -qq espeak-ng)
 	$(BIN)/python -m eval
 
 clean:
