@@ -43,3 +43,16 @@ Médico: En la exploración, la presión arterial es de 150/95 y la temperatura 
 Médico: Creo que es una cefalea tensional.
 Médico: Vamos a indicar ibuprofeno 600 mg cada 8 horas y control en 2 semanas.
 """
+
+# ACI-Bench style ASR output: inline markers, lower case, no punctuation, numbers in words.
+ASR = (
+    "[doctor] hi mister green how are you doing today [patient] i'm okay my back has been"
+    " hurting for about two weeks now since i lifted a heavy box at work"
+    " [doctor] okay do you have any numbness or tingling in your legs [patient] no"
+    " [doctor] okay and any fever [patient] no"
+    " [doctor] okay so on exam you have tenderness over the lower lumbar spine and your"
+    " blood pressure is one twenty over eighty"
+    " [doctor] okay so i think you have a lumbar strain i'm going to prescribe cyclobenzaprine"
+    " ten milligrams at night and i want you to take ibuprofen six hundred milligrams three"
+    " times a day with food does that sound good [patient] yes that sounds good"
+)

@@ -12,7 +12,7 @@ from core.transcript_text import parse_transcript_text
 from workers.engines.base import NoteDelta, NoteRequest, Summarizer
 from workers.engines.notes.local import LocalSummarizer, write_note
 
-from .dialogues import KNEE, SPANISH, UNLABELLED
+from .dialogues import ASR, KNEE, SPANISH, UNLABELLED
 
 KEYS = {
     Template.SOAP: ["subjective", "objective", "assessment", "plan"],
@@ -154,3 +154,21 @@ def test_a_twenty_minute_consultation_takes_well_under_a_second_of_cpu() -> None
     note = write_note(transcript, NoteRequest(Template.HISTORY_AND_PHYSICAL))
     assert time.process_time() - start < 0.5
     assert "naproxen 500 mg twice a day" in note.render()
+
+
+def test_asr_output_without_punctuation_or_labels_per_line() -> None:
+    note = _note(ASR)
+    rendered = note.render()
+    # Questions are not findings; their answers are.
+    assert "do you have" not in rendered.lower()
+    ros = _section(note, "review_of_systems")
+    assert "Denies numbness or tingling in his legs." in ros
+    assert "120/80" in _section(note, "physical_examination")
+    assert "Denies fever." in ros
+    assert "2 weeks" in _section(note, "history_of_present_illness")
+    assert "tenderness over the lower lumbar spine" in _section(note, "physical_examination")
+    plan = _section(note, "assessment_and_plan")
+    # Spelled-out doses are written in digits with their unit, the drug names untouched.
+    assert "cyclobenzaprine 10 mg at night" in plan
+    assert "ibuprofen 600 mg 3 times a day with food" in plan
+    assert "The patient understands and agrees with the recommended medical treatment plan." in plan

@@ -17,7 +17,7 @@ from .lexicon import ASSESSMENT, EXAM, HPI, PLAN, RESULTS, ROS, Lexicon
 from .sentences import Unit
 
 _NUMBER = re.compile(r"\d")
-_DICTATION = re.compile(r"\b\d+[- ]year[- ]old\b|\b\d+ años\b", re.IGNORECASE)
+_DICTATION = re.compile(r"\b\d+\s*-?\s*years?[- ]old\b|\b\d+ años\b", re.IGNORECASE)
 # Ties between the clinician's parts go to the more specific one.
 _CLINICIAN_PARTS = (RESULTS, EXAM, PLAN, ASSESSMENT)
 

@@ -26,6 +26,9 @@ PARTS = (CC, HPI, ROS, EXAM, RESULTS, ASSESSMENT, PLAN, RESPONSE)
 class Lexicon:
     """The language-specific knowledge of the engine."""
 
+    #: The language's BCP-47 primary code ("en", "es").
+    language: str
+
     #: Words and phrases that carry nothing (removed wherever they occur).
     fillers: tuple[str, ...]
     #: Whole sentences that carry nothing once lower-cased (greetings, back-channels).
@@ -397,6 +400,7 @@ _EN_THIRD_PERSON = {
 }
 
 EN = Lexicon(
+    language="en",
     fillers=_EN_FILLERS,
     empty_sentences=_EN_EMPTY,
     cues=_EN_CUES,
@@ -464,7 +468,7 @@ EN = Lexicon(
     ),
     agrees="The patient understands and agrees with the recommended medical treatment plan.",
     female=("she", "her", "hers", "herself", "female", "woman", "lady", "mrs", "ms", "miss"),
-    male=("he", "his", "him", "himself", "male", "man", "gentleman", "mr"),
+    male=("he", "his", "him", "himself", "male", "man", "gentleman", "mr", "mister", "sir"),
     spoken={
         "gon na": "going to",
         "gonna": "going to",
@@ -528,6 +532,13 @@ EN = Lexicon(
         "we will",
         "we'll",
         "i'm going to",
+        "do you",
+        "does that",
+        "does it",
+        "is that",
+        "are you",
+        "have you",
+        "any questions",
     ),
     inner_questions=(
         "do you",
@@ -542,6 +553,7 @@ EN = Lexicon(
         "were you",
         "has it",
         "is that",
+        "does that",
         "how about",
         "what about",
         "how much",
@@ -691,6 +703,7 @@ _ES_CUES: dict[str, tuple[str, ...]] = {
 }
 
 ES = Lexicon(
+    language="es",
     fillers=(
         "eh",
         "em",

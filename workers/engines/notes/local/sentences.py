@@ -9,6 +9,7 @@ from functools import cache
 from core.domain import Speaker, Transcript
 
 from .lexicon import Lexicon
+from .numbers import digits
 
 # Fillers removed wherever they stand: they never carry meaning.
 _ALWAYS = frozenset({"um", "umm", "uh", "uhm", "hmm", "mm-hmm", "mhm", "uh-huh", "eh", "em", "mmm"})
@@ -77,6 +78,7 @@ def clean(text: str, lexicon: Lexicon) -> str:
         previous = text
         text = pattern.sub(r"\1", text).strip(" ,")
         text = _REPEAT.sub(r"\1", text)
+    text = digits(text, lexicon.language)
     text = _spoken_pattern(lexicon).sub(lambda m: lexicon.spoken[m.group(0).lower()], text)
     openers = _openers_pattern(lexicon)
     previous = None
@@ -150,10 +152,13 @@ def units_of(transcript: Transcript, lexicon: Lexicon) -> list[Unit]:
 @cache
 def _asr_patterns(lexicon: Lexicon) -> tuple[re.Pattern[str], re.Pattern[str]]:
     breaks = "|".join(re.escape(b) for b in sorted(lexicon.breaks, key=len, reverse=True))
+    lead = "|".join(
+        re.escape(b) for b in sorted({*lexicon.breaks, *lexicon.openers}, key=len, reverse=True)
+    )
     starts = "|".join(re.escape(q) for q in lexicon.question_starts)
     return (
         re.compile(rf"\s+(?=(?:{breaks})\b)", re.IGNORECASE),
-        re.compile(rf"^(?:(?:{breaks})\s+)*(?:{starts})\b", re.IGNORECASE),
+        re.compile(rf"^(?:(?:{lead})\s+)*(?:{starts})\b", re.IGNORECASE),
     )
 
 
