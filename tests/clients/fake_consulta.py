@@ -143,6 +143,8 @@ class FakeConsulta(pb_grpc.TranscriptionServiceServicer):
         self.commit_every = 2 << 20
         # Abort the first upload stream with UNAVAILABLE once this many bytes are committed.
         self.break_upload_at: int | None = None
+        # Create the job but lose the response that carries it, once.
+        self.lose_job_response = False
         # Hold the first upload stream once this many bytes are committed, and set
         # ``upload_paused``, so that a test can take the whole server down under it.
         self.pause_upload_at: int | None = None
@@ -286,7 +288,14 @@ class FakeConsulta(pb_grpc.TranscriptionServiceServicer):
             if upload is None or upload.owner != subject:
                 await context.abort(grpc.StatusCode.NOT_FOUND, "No such upload.")
             if upload.job_id:
-                await context.abort(grpc.StatusCode.FAILED_PRECONDITION, "Upload finished.")
+                # A finished upload answers with its status and its job, as the contract says.
+                yield pb.UploadAudioResponse(
+                    status=pb.UploadStatus(
+                        upload_id=upload.upload_id, committed_offset=len(upload.data)
+                    )
+                )
+                yield pb.UploadAudioResponse(job=self.finished(self.jobs[upload.job_id]))
+                return
         else:
             upload = Upload(str(uuid.uuid4()), first.config, subject)
             self.uploads[upload.upload_id] = upload
@@ -345,6 +354,9 @@ class FakeConsulta(pb_grpc.TranscriptionServiceServicer):
             await context.abort(grpc.StatusCode.DATA_LOSS, "The audio does not match its size.")
         job = self._create(upload.owner, upload.config.job, data)
         upload.job_id = job.job_id
+        if self.lose_job_response:
+            self.lose_job_response = False
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "fake: connection lost at the end")
         yield pb.UploadAudioResponse(job=job)
 
     async def GetUploadStatus(

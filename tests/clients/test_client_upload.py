@@ -157,3 +157,17 @@ async def test_upload_survives_the_server_going_down_and_coming_back(
     assert bytes(stored.data) == AUDIO
     assert job.job_id == stored.job_id
     assert fake.upload_streams >= 2
+
+
+async def test_upload_whose_job_response_was_lost_returns_the_job_without_resending(
+    server: ServerThread, fake: FakeConsulta, token: str, audio: Path
+) -> None:
+    fake.lose_job_response = True
+    async with ConsultaClient(server.target, token=token, retry=NO_WAIT) as client:
+        job = await client.upload(audio)
+
+    (upload,) = fake.uploads.values()
+    assert job.job_id == upload.job_id
+    assert len(fake.jobs) == 1
+    # GetUploadStatus said the upload was complete, so no second stream was opened.
+    assert fake.upload_streams == 1
