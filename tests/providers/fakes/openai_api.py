@@ -43,7 +43,7 @@ class FakeOpenAI(FakeServer):
         self.chat_reply = "Hello."
         self.chat_reasoning = ""
         self.hold_until_in_flight = 0
-        self.in_flight = 0
+        # in_flight is a live count (released hangs still finish), so it is never reset.
         self.max_in_flight = 0
 
     async def transcriptions(self, request: web.Request) -> web.StreamResponse:
