@@ -13,8 +13,8 @@ from contextlib import asynccontextmanager
 
 from core.events.base import EventBus
 
-# Put on a subscriber's queue when the bus closes, so that its ``async for`` ends.
-_CLOSED = b""
+#: A subscriber's local queue: events, then None when the bus closes (ending its ``async for``).
+Inbox = asyncio.Queue[bytes | None]
 
 
 class MemoryEventBus(EventBus):
@@ -22,7 +22,7 @@ class MemoryEventBus(EventBus):
 
     def __init__(self, *, max_pending: int = 256) -> None:
         self.max_pending = max_pending
-        self._subscribers: dict[str, set[asyncio.Queue[bytes]]] = {}
+        self._subscribers: dict[str, set[Inbox]] = {}
         self._closed = False
 
     def subscriber_count(self, job_id: str) -> int:
@@ -31,16 +31,16 @@ class MemoryEventBus(EventBus):
 
     async def publish(self, job_id: str, event: bytes) -> None:
         for queue in self._subscribers.get(job_id, ()):
-            _offer(queue, event)
+            offer(queue, event)
 
     @asynccontextmanager
     async def subscribe(self, job_id: str) -> AsyncIterator[AsyncIterator[bytes]]:
-        queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=self.max_pending)
+        queue: Inbox = asyncio.Queue(maxsize=self.max_pending)
         if self._closed:
-            queue.put_nowait(_CLOSED)
+            queue.put_nowait(None)
         self._subscribers.setdefault(job_id, set()).add(queue)
         try:
-            yield _drain(queue)
+            yield drain(queue)
         finally:
             subscribers = self._subscribers.get(job_id)
             if subscribers is not None:
@@ -52,16 +52,17 @@ class MemoryEventBus(EventBus):
         self._closed = True
         for subscribers in self._subscribers.values():
             for queue in subscribers:
-                _offer(queue, _CLOSED)
+                offer(queue, None)
 
 
-def _offer(queue: asyncio.Queue[bytes], event: bytes) -> None:
+def offer(queue: Inbox, event: bytes | None) -> None:
     """Put without waiting; when full, drop the oldest event to make room."""
     if queue.full():
         queue.get_nowait()
     queue.put_nowait(event)
 
 
-async def _drain(queue: asyncio.Queue[bytes]) -> AsyncIterator[bytes]:
-    while (event := await queue.get()) != _CLOSED:
+async def drain(queue: Inbox) -> AsyncIterator[bytes]:
+    """A subscriber's events until the bus closes."""
+    while (event := await queue.get()) is not None:
         yield event
