@@ -172,3 +172,18 @@ def test_asr_output_without_punctuation_or_labels_per_line() -> None:
     assert "cyclobenzaprine 10 mg at night" in plan
     assert "ibuprofen 600 mg 3 times a day with food" in plan
     assert "The patient understands and agrees with the recommended medical treatment plan." in plan
+
+
+@pytest.mark.parametrize("template", list(Template))
+def test_a_transcript_with_nothing_said_gives_empty_sections(template: Template) -> None:
+    note = write_note(Transcript((), "en", "test"), NoteRequest(template))
+    assert [s.key for s in note.sections] == KEYS[template]
+    assert all(not s.sentences for s in note.sections)
+    assert note.render().count("\n-\n") == len(KEYS[template])
+
+
+def test_a_lone_unlabelled_complaint_is_taken_as_the_patients() -> None:
+    note = _note("I have had chest pain for 3 days and it gets worse when I walk.", Template.SOAP)
+    assert _section(note, "subjective") == (
+        "The patient has had chest pain for 3 days and it gets worse when the patient walks."
+    )

@@ -20,6 +20,8 @@ _NUMBER = re.compile(r"\d")
 _DICTATION = re.compile(r"\b\d+\s*-?\s*years?[- ]old\b|\b\d+ años\b", re.IGNORECASE)
 # Ties between the clinician's parts go to the more specific one.
 _CLINICIAN_PARTS = (RESULTS, EXAM, PLAN, ASSESSMENT)
+# History cues a clinician's sentence needs to count as history when nothing else fits.
+_CLINICIAN_HISTORY_POINTS = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,5 +60,9 @@ def classify(unit: Unit, lexicon: Lexicon) -> Scored | None:
     best = max(_CLINICIAN_PARTS, key=lambda p: cue_points(unit.text, p, lexicon))
     points = cue_points(unit.text, best, lexicon)
     if points == 0:
+        # The clinician recapping the history ("so the pain started 2 weeks ago").
+        history = cue_points(unit.text, HPI, lexicon) + cue_points(unit.text, ROS, lexicon)
+        if history >= _CLINICIAN_HISTORY_POINTS:
+            return Scored(HPI, history - 1 + bonus)
         return None
     return Scored(best, points + bonus)

@@ -91,6 +91,24 @@ def clean(text: str, lexicon: Lexicon) -> str:
     return text
 
 
+# First-person words of someone telling their own history (English and Spanish).
+_PATIENT_CUES = (
+    " my ",
+    " i've ",
+    " i have ",
+    " i had ",
+    " i'm ",
+    " i feel ",
+    " i get ",
+    " hurts ",
+    " mi ",
+    " tengo ",
+    " me duele ",
+    " estoy ",
+    " siento ",
+)
+
+
 def _guess_speakers(transcript: Transcript) -> list[Speaker]:
     """Speakers of each segment; unlabelled segments get a guess from their words.
 
@@ -108,7 +126,7 @@ def _guess_speakers(transcript: Transcript) -> list[Speaker]:
             text.count(cue)
             for cue in (" let's ", " we'll ", " i'm going to ", " prescribe", " exam", " vamos a ")
         )
-        score -= 2 * (text.count(" my ") + text.count(" i've been ") + text.count(" mi "))
+        score -= 2 * sum(text.count(cue) for cue in _PATIENT_CUES)
         scores.append(score)
     even = sum(scores[0::2])
     odd = sum(scores[1::2])
