@@ -489,9 +489,12 @@ class FakeConsulta(pb_grpc.TranscriptionServiceServicer):
 class ServerThread:
     """A grpc.aio server with the fake and grpc.health.v1, on its own loop in a thread."""
 
-    def __init__(self, fake: FakeConsulta, port: int = 0) -> None:
+    def __init__(
+        self, fake: FakeConsulta, port: int = 0, *, tls: tuple[bytes, bytes] | None = None
+    ) -> None:
         self.fake = fake
         self.port = port
+        self._tls = tls  # (private key PEM, certificate chain PEM)
         self._ready = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
@@ -555,7 +558,12 @@ class ServerThread:
         self._health = health.aio.HealthServicer()  # type: ignore[attr-defined]
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         await self._set_health(health_pb2.HealthCheckResponse.SERVING)
-        self.port = server.add_insecure_port(f"127.0.0.1:{self.port}")
+        address = f"127.0.0.1:{self.port}"
+        if self._tls is None:
+            self.port = server.add_insecure_port(address)
+        else:
+            credentials = grpc.ssl_server_credentials([self._tls])
+            self.port = server.add_secure_port(address, credentials)
         await server.start()
         http = await self._start_side_port()
         self._ready.set()
