@@ -14,7 +14,7 @@ import click
 from rich.console import Console
 
 from clients.client import ConsultaClient
-from clients.errors import ConfigurationError, ConsultaClientError
+from clients.errors import ConfigurationError, ConsultaClientError, Unavailable
 from clients.token import resolve_token
 
 T = TypeVar("T")
@@ -92,6 +92,13 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
     except ConsultaClientError as exc:
         stderr().print("[red]error:[/] ", end="")
         stderr().print(exc.explain(), markup=False, soft_wrap=True)
+        if type(exc) is Unavailable and "connect" in exc.message:
+            stderr().print(
+                "  Is the server running there? Check --server (CONSULTA_SERVER) and whether it "
+                "expects TLS (--tls, --ca-file).",
+                markup=False,
+                soft_wrap=True,
+            )
         raise SystemExit(EXIT_ERROR) from exc
     except KeyboardInterrupt:
         stderr().print("interrupted")

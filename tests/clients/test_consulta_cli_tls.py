@@ -53,6 +53,7 @@ def test_plaintext_to_a_tls_server_fails_with_unavailable(tls_server: ServerThre
     result = consulta(tls_server, "--timeout", "5", "jobs", "list")
     assert result.exit_code == 1
     assert "unavailable:" in result.stderr
+    assert "Is the server running there?" in result.stderr
 
 
 def test_tls_without_the_private_ca_does_not_trust_the_server(tls_server: ServerThread) -> None:
