@@ -41,7 +41,13 @@ Paciente: No, nada.
 Paciente: Estoy tomando paracetamol 1 g cada 8 horas.
 Médico: En la exploración, la presión arterial es de 150/95 y la temperatura de 36,8.
 Médico: Creo que es una cefalea tensional.
-Médico: Vamos a indicar ibuprofeno 600 mg cada 8 horas y control en 2 semanas.
+Médico: Vamos a indicar ibuprofeno 600 mg cada 8 horas y control en dos semanas.
+Médico: ¿Le duele el pecho?
+Paciente: No.
+Médico: Vamos a pedir una analítica con hemograma.
+Médico: Le recomiendo descansar y beber dos litros de agua al día.
+Médico: ¿Le parece bien?
+Paciente: Sí, de acuerdo.
 """
 
 # ACI-Bench style ASR output: inline markers, lower case, no punctuation, numbers in words.

@@ -122,11 +122,21 @@ def test_spanish_notes_get_spanish_titles_and_phrasing() -> None:
     note = _note(SPANISH, Template.SOAP, "es-ES")
     assert [s.title for s in note.sections] == ["Subjetivo", "Objetivo", "Evaluación", "Plan"]
     subjective = _section(note, "subjective")
-    assert "Niega fiebre." in subjective
+    # Findings by system, negations kept, in Spanish.
+    assert "General: Niega fiebre." in subjective
+    assert "Cardiovascular: Niega dolor en el pecho." in subjective
+    assert "Digestivo: Niega vómito." in subjective
     assert "Tiene dolor de cabeza desde hace 5 días" in subjective
     assert "paracetamol 1 g cada 8 horas" in subjective
     assert "150/95" in _section(note, "objective")
-    assert "ibuprofeno 600 mg cada 8 horas" in _section(note, "plan")
+    plan = _section(note, "plan")
+    assert (
+        "Tratamiento: Vamos a indicar ibuprofeno 600 mg cada 8 horas y control en 2 semanas."
+        in plan
+    )
+    assert "Pruebas complementarias: Vamos a pedir una analítica con hemograma." in plan
+    assert "beber 2 litros de agua al día" in plan
+    assert "El paciente entiende y está de acuerdo con el plan propuesto." in plan
     hp = _note(SPANISH, Template.HISTORY_AND_PHYSICAL, "es")
     assert hp.sections[0].title == "Motivo de consulta"
     assert [s.key for s in hp.sections] == KEYS[Template.HISTORY_AND_PHYSICAL]

@@ -40,6 +40,8 @@ class Lexicon:
     yes_answers: tuple[str, ...]
     #: Question openers stripped before turning a question into a finding ("any", "do you have").
     question_openers: tuple[str, ...]
+    #: Question phrasings turned into the finding's name ("le duele el pecho" -> "dolor en ...").
+    finding_rewrites: dict[str, str]
     #: First-person to third-person rewrites for what the patient says (whole words).
     third_person: dict[str, str]
     #: How a finding the patient denied or confirmed is phrased.
@@ -421,6 +423,7 @@ EN = Lexicon(
         "and",
         "or",
     ),
+    finding_rewrites={},
     third_person=_EN_THIRD_PERSON,
     denies="The patient denies {}.",
     reports="The patient reports {}.",
@@ -756,6 +759,13 @@ ES = Lexicon(
         "y",
         "o",
     ),
+    finding_rewrites={
+        "le duele": "dolor en",
+        "le duelen": "dolor en",
+        "le pica": "picor en",
+        "se ha sentido": "sentirse",
+        "se siente": "sentirse",
+    },
     third_person={
         "yo": "",
         "tengo": "tiene",

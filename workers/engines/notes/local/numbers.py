@@ -29,12 +29,12 @@ _AFTER_EN = (
     "mg", "milligram", "milligrams", "microgram", "micrograms", "gram", "grams", "units",
     "unit", "ml", "milliliters", "cc", "puffs", "puff", "tablets", "tablet", "pills", "pill",
     "capsules", "times", "time", "days", "day", "weeks", "week", "months", "month", "years",
-    "year", "hours", "hour", "minutes", "minute", "pounds", "pound", "degrees", "percent",
+    "year", "hours", "hour", "minutes", "minute", "pounds", "pound", "degrees", "percent", "liters",
     "out", "beers", "drinks", "cigarettes", "packs", "miles", "blocks", "episodes",
 )  # fmt: skip
 _AFTER_ES = (
     "mg", "miligramos", "gramos", "unidades", "ml", "pastillas", "comprimidos", "veces",
-    "días", "semanas", "meses", "años", "horas", "minutos", "kilos", "grados",
+    "días", "semanas", "meses", "años", "horas", "minutos", "kilos", "grados", "litros",
 )  # fmt: skip
 _OUT_OF = re.compile(
     r"(?<=\d )out of ((?:ten|nine|eight|seven|six|five|four|three|two|one)(?: hundred)?)\b",

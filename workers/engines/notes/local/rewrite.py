@@ -69,6 +69,8 @@ _FINDING_WORDS = (
     "mood",
     "harm",
     "dolor",
+    "duele",
+    "pecho",
     "fiebre",
     "náusea",
     "vómito",
@@ -262,6 +264,9 @@ def _finding(question: str, lexicon: Lexicon, pronouns: Pronouns) -> str | None:
             if text.startswith(opener + " "):
                 text = text[len(opener) + 1 :].lstrip(" ,")
                 changed = True
+    for said, named in lexicon.finding_rewrites.items():
+        if text.startswith(said + " "):
+            text = named + text[len(said) :]
     text = re.sub(r"(?<=, )(?:any|or any|and any) ", "", text)
     text = re.sub(r"\b(?:or|and) any\b", "or", text)
     if _QUESTION_WORDS.search(text) or not any(w in text for w in _FINDING_WORDS):
