@@ -53,8 +53,12 @@ def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:
     try:
         return max(0.0, float(raw))
     except ValueError:
-        parsed = email.utils.parsedate_to_datetime(raw) if raw else None
-        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+        pass
+    try:
+        parsed = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None  # a header we cannot read is no instruction
+    return max(0.0, parsed.timestamp() - time.time())
 
 
 def _detail(text: str, secrets: Iterable[str]) -> str:

@@ -13,10 +13,11 @@ chunk (:meth:`ChunkedTranscriber.transcribe_chunk`).
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import re
 from abc import abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 import av
@@ -25,6 +26,7 @@ import numpy.typing as npt
 
 from core import audio as decoding
 from core.domain import Segment, Speaker
+from core.errors import AudioError
 from workers.engines.base import (
     AudioFile,
     DetectedLanguage,
@@ -33,7 +35,7 @@ from workers.engines.base import (
     Transcriber,
     TranscriptionUpdate,
 )
-from workers.engines.errors import EngineError
+from workers.engines.errors import EngineError, PermanentEngineError
 
 SAMPLE_RATE = 16000
 _FRAME_SECONDS = 0.03
@@ -52,6 +54,21 @@ class Chunk:
     end: float
     data: bytes
     filename: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkPlan:
+    """A chunk not yet encoded: encoding waits for a free request slot, so at most
+    ``concurrency`` chunks' bytes are in memory at once."""
+
+    index: int
+    start: float
+    end: float
+    filename: str
+    encode: Callable[[], bytes]
+
+    def load(self) -> Chunk:
+        return Chunk(self.index, self.start, self.end, self.encode(), self.filename)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,26 +167,28 @@ def spread_sentences(text: str, start: float, end: float) -> list[Piece]:
 
 def split_audio(
     audio: AudioFile, *, max_bytes: int, max_seconds: float, min_silence_seconds: float
-) -> list[Chunk]:
-    """The requests ``audio`` needs: the file as is when it fits, else FLAC chunks."""
+) -> list[ChunkPlan]:
+    """The requests ``audio`` needs: the file as is when it fits, else FLAC chunks.
+
+    The decoded recording stays in memory while its chunks are sent (64 kB a second of
+    audio); the encoded chunks are made one request slot at a time.
+    """
     size = audio.path.stat().st_size
     suffix = audio.path.suffix.lower()
     if size <= max_bytes and audio.duration <= max_seconds and suffix in _PASSTHROUGH_SUFFIXES:
-        return [Chunk(0, 0.0, audio.duration, audio.path.read_bytes(), audio.path.name)]
+        return [ChunkPlan(0, 0.0, audio.duration, audio.path.name, audio.path.read_bytes)]
     pcm = decoding.decode_pcm(audio.path, sample_rate=SAMPLE_RATE, mono=True)
     longest = min(max_seconds, max_bytes / _BYTES_PER_SECOND)
-    chunks: list[Chunk] = []
-    for index, (lo, hi) in enumerate(plan_cuts(pcm, SAMPLE_RATE, longest, min_silence_seconds)):
-        chunks.append(
-            Chunk(
-                index=index,
-                start=lo / SAMPLE_RATE,
-                end=hi / SAMPLE_RATE,
-                data=encode_flac(pcm[lo:hi]),
-                filename=f"chunk{index:04d}.flac",
-            )
+    return [
+        ChunkPlan(
+            index=index,
+            start=lo / SAMPLE_RATE,
+            end=hi / SAMPLE_RATE,
+            filename=f"chunk{index:04d}.flac",
+            encode=functools.partial(encode_flac, pcm[lo:hi]),
         )
-    return chunks
+        for index, (lo, hi) in enumerate(plan_cuts(pcm, SAMPLE_RATE, longest, min_silence_seconds))
+    ]
 
 
 class ChunkedTranscriber(Transcriber):
@@ -201,23 +220,35 @@ class ChunkedTranscriber(Transcriber):
     async def transcribe(
         self, audio: AudioFile, options: TranscribeOptions
     ) -> AsyncIterator[TranscriptionUpdate]:
-        chunks = await asyncio.to_thread(
-            split_audio,
-            audio,
-            max_bytes=self._max_bytes,
-            max_seconds=self._max_seconds,
-            min_silence_seconds=self._min_silence,
-        )
+        try:
+            chunks = await asyncio.to_thread(
+                split_audio,
+                audio,
+                max_bytes=self._max_bytes,
+                max_seconds=self._max_seconds,
+                min_silence_seconds=self._min_silence,
+            )
+        except (OSError, ValueError, av.error.FFmpegError, AudioError) as exc:
+            raise PermanentEngineError(
+                "The audio could not be read to split it for the provider."
+            ) from exc
         events: asyncio.Queue[tuple[int, ChunkEvent | EngineError]] = asyncio.Queue()
         gate = asyncio.Semaphore(self._concurrency)
 
-        async def run(chunk: Chunk) -> None:
+        async def run(plan: ChunkPlan) -> None:
             async with gate:
                 try:
+                    chunk = await asyncio.to_thread(plan.load)
                     async for event in self.transcribe_chunk(chunk, options):
-                        await events.put((chunk.index, event))
+                        await events.put((plan.index, event))
                 except EngineError as exc:
-                    await events.put((chunk.index, exc))
+                    await events.put((plan.index, exc))
+                except Exception as exc:  # anything else would leave _stitch waiting forever
+                    failure = PermanentEngineError(
+                        f"Part {plan.index + 1} of the audio could not be prepared for the "
+                        f"provider ({type(exc).__name__})."
+                    )
+                    await events.put((plan.index, failure))
 
         tasks = [asyncio.create_task(run(c)) for c in chunks]
         try:
@@ -230,7 +261,7 @@ class ChunkedTranscriber(Transcriber):
 
     async def _stitch(
         self,
-        chunks: list[Chunk],
+        chunks: list[ChunkPlan],
         events: asyncio.Queue[tuple[int, ChunkEvent | EngineError]],
         total: float,
     ) -> AsyncIterator[TranscriptionUpdate]:
@@ -266,7 +297,7 @@ class ChunkedTranscriber(Transcriber):
                 yield Progress(done_seconds, total, waiting)
 
 
-def _segment(segment_id: int, chunk: Chunk, piece: Piece) -> Segment:
+def _segment(segment_id: int, chunk: ChunkPlan, piece: Piece) -> Segment:
     start = chunk.start + max(0.0, piece.start)
     end = chunk.start + max(piece.start, piece.end)
     return Segment(
