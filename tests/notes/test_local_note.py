@@ -197,3 +197,13 @@ def test_a_lone_unlabelled_complaint_is_taken_as_the_patients() -> None:
     assert _section(note, "subjective") == (
         "The patient has had chest pain for 3 days and it gets worse when the patient walks."
     )
+
+
+def test_a_hedged_no_is_not_written_as_a_denial() -> None:
+    note = _note(
+        "Doctor: Any chest pain?\nPatient: No, but sometimes it gets tight when I run.\n"
+        "Doctor: Any fever?\nPatient: No."
+    )
+    rendered = note.render()
+    assert "Denies fever." in rendered
+    assert "Denies chest pain" not in rendered

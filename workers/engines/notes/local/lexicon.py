@@ -38,6 +38,8 @@ class Lexicon:
     #: Short answers meaning "no" and "yes".
     no_answers: tuple[str, ...]
     yes_answers: tuple[str, ...]
+    #: Words that make a "no" doubtful ("no, but sometimes").
+    hedges: tuple[str, ...]
     #: Question openers stripped before turning a question into a finding ("any", "do you have").
     question_openers: tuple[str, ...]
     #: Question phrasings turned into the finding's name ("le duele el pecho" -> "dolor en ...").
@@ -408,6 +410,7 @@ EN = Lexicon(
     cues=_EN_CUES,
     no_answers=("no", "nope", "not really", "never", "none", "nah", "i don't", "no ,", "not"),
     yes_answers=("yes", "yeah", "yep", "mm-hmm", "uh-huh", "i do", "sometimes", "a little"),
+    hedges=("but", "sometimes", "except", "maybe", "actually", "not sure", "occasionally"),
     question_openers=(
         "have you had any",
         "have you noticed any",
@@ -748,6 +751,7 @@ ES = Lexicon(
     cues=_ES_CUES,
     no_answers=("no", "nunca", "nada", "para nada", "ninguno", "ninguna"),
     yes_answers=("sí", "si", "a veces", "un poco", "claro"),
+    hedges=("pero", "a veces", "excepto", "quizás", "quizá", "no sé", "no estoy seguro"),
     question_openers=(
         "ha tenido",
         "ha notado",

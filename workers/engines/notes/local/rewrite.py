@@ -17,6 +17,7 @@ from .lexicon import Lexicon
 from .sentences import Unit, clean
 
 _WORD = re.compile(r"[\w'-]+")
+_SENTENCE = re.compile(r"[.?!]")
 
 # A finding must name something clinical before a "no" becomes "denies ...": "any questions?"
 # answered "no" is not a finding.
@@ -252,6 +253,12 @@ def _starts_with(text: str, answers: tuple[str, ...]) -> bool:
     return any(words == a or words.startswith(a + " ") for a in answers)
 
 
+def _hedged(answer: str, lexicon: Lexicon) -> bool:
+    """A "no, but sometimes ..." answer: not a plain denial."""
+    first = " ".join(_WORD.findall(_SENTENCE.split(answer.lower(), maxsplit=1)[0]))
+    return any(f" {word} " in f" {first} " for word in lexicon.hedges)
+
+
 def _finding(question: str, lexicon: Lexicon, pronouns: Pronouns) -> str | None:
     """The thing asked about in a yes/no question, or None when it asks about no finding."""
     text = clean(question.strip(" ?¿"), lexicon).lower().lstrip("¿¡ ")
@@ -304,7 +311,8 @@ def answered_questions(
         answer = first_words.get(following.segment, "")
         denied = _starts_with(answer, lexicon.no_answers)
         confirmed = not denied and _starts_with(answer, lexicon.yes_answers)
-        if not denied and not confirmed:
+        # A hedged "no" is not a denial; a false "denies" is the worst error a note can make.
+        if (not denied and not confirmed) or (denied and _hedged(answer, lexicon)):
             continue
         finding = _finding(unit.text, lexicon, pronouns)
         if finding is None:
