@@ -209,3 +209,13 @@ async def test_failure_after_deltas_is_left_to_the_worker(
     await engine.aclose()
     assert seen  # deltas went out, so replaying them here would duplicate text
     assert len(fake_openai.requests) == 1
+
+
+async def test_a_slow_drip_past_the_deadline_is_retryable(fake_openai: FakeOpenAI) -> None:
+    # Every piece arrives in time for the read timeout, but the whole answer does not.
+    fake_openai.chat_reply = REPLY * 20
+    fake_openai.chat_piece = 1
+    fake_openai.chat_delay = 0.002
+    engine = compatible_engine(fake_openai, {"provider_call_deadline_seconds": 0.3})
+    with pytest.raises(RetryableEngineError, match=r"still answering after 0\.3 s"):
+        await summarize(engine)

@@ -127,3 +127,20 @@ async def test_unreadable_long_audio_is_a_clear_error(
         _ = [u async for u in engine.transcribe(AudioFile(path, 60.0), TranscribeOptions())]
     await engine.aclose()
     assert fake_openai.requests == []
+
+
+async def test_a_call_past_its_deadline_is_a_timeout() -> None:
+    import asyncio
+
+    policy = RetryPolicy(max_attempts=2, initial_backoff_seconds=0.01, call_deadline_seconds=0.1)
+    release = asyncio.Event()
+    calls = 0
+
+    async def never() -> None:
+        nonlocal calls
+        calls += 1
+        await release.wait()
+
+    with pytest.raises(RetryableEngineError, match=r"took longer than 0\.1 s"):
+        await call_with_retries("Test", policy, never)
+    assert calls == 2

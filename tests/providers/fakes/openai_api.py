@@ -28,6 +28,7 @@ class FakeOpenAI(FakeServer):
         self.chat_reply = "Hello."
         self.chat_reasoning = ""
         self.chat_piece = 7  # characters per streamed chunk: small, so tags split across them
+        self.chat_delay = 0.0  # pause between streamed chunks, for a provider that drips
         # Transcription requests wait (up to 2 s) until this many are in flight, so a test
         # can see that requests overlap, and by how much at most.
         self.hold_until_in_flight = 0
@@ -42,6 +43,8 @@ class FakeOpenAI(FakeServer):
         super().reset()
         self.chat_reply = "Hello."
         self.chat_reasoning = ""
+        self.chat_piece = 7
+        self.chat_delay = 0.0
         self.hold_until_in_flight = 0
         # in_flight is a live count (released hangs still finish), so it is never reset.
         self.max_in_flight = 0
@@ -165,10 +168,10 @@ class FakeOpenAI(FakeServer):
                 }
             )
         )
-        return await self._sse(request, chunks, done_marker=True)
+        return await self._sse(request, chunks, done_marker=True, delay=self.chat_delay)
 
     async def _sse(
-        self, request: web.Request, datas: list[str], *, done_marker: bool
+        self, request: web.Request, datas: list[str], *, done_marker: bool, delay: float = 0.0
     ) -> web.StreamResponse:
         broken = self.take_break()
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
@@ -180,6 +183,8 @@ class FakeOpenAI(FakeServer):
                 await response.write_eof()
                 return response
             await response.write(f"data: {data}\n\n".encode())
+            if delay:
+                await asyncio.sleep(delay)  # the fake provider's pace, not the test's
         if done_marker:
             await response.write(b"data: [DONE]\n\n")
         await response.write_eof()

@@ -12,6 +12,7 @@ that this is the only place that decides.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
@@ -42,6 +43,9 @@ class RetryPolicy:
     budget_seconds: float = 90.0
     initial_backoff_seconds: float = 1.0
     max_backoff_seconds: float = 30.0
+    #: Longest one attempt may take from start to last byte. The read timeout catches a
+    #: provider that stalls; this catches one that drips slowly for ever.
+    call_deadline_seconds: float = 900.0
 
     @classmethod
     def from_settings(cls, settings: ProviderSettings) -> RetryPolicy:
@@ -50,6 +54,7 @@ class RetryPolicy:
             budget_seconds=settings.provider_retry_budget_seconds,
             initial_backoff_seconds=settings.provider_backoff_initial_seconds,
             max_backoff_seconds=settings.provider_backoff_max_seconds,
+            call_deadline_seconds=settings.provider_call_deadline_seconds,
         )
 
     def wait(self, state: RetryCallState) -> float:
@@ -77,7 +82,12 @@ async def call_with_retries(
 
     async def attempt() -> T:
         try:
-            return await call()
+            async with asyncio.timeout(policy.call_deadline_seconds):
+                return await call()
+        except TimeoutError as exc:
+            raise RetryableEngineError(
+                f"{provider} took longer than {policy.call_deadline_seconds:g} s to answer."
+            ) from exc
         except Exception as exc:
             raise translate(provider, exc, hidden) from exc
 
@@ -125,12 +135,18 @@ async def open_stream(
         except StopAsyncIteration:
             return stream, _END
 
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + policy.call_deadline_seconds
     stream, head = await call_with_retries(provider, policy, first, secrets=hidden)
     if isinstance(head, _End):
         return
     yield head
     try:
         async for item in stream:
+            if loop.time() > deadline:
+                raise RetryableEngineError(
+                    f"{provider} was still answering after {policy.call_deadline_seconds:g} s."
+                )
             yield item
     except Exception as exc:
         raise translate(provider, exc, hidden) from exc

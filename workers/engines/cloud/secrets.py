@@ -27,9 +27,11 @@ class KeySource:
         self._settings = settings
         self._secret: dict[str, str] | None = None
         self._lock = asyncio.Lock()
+        self._asked = {"OPENAI_API_KEY", "GROQ_API_KEY"}
 
     async def get(self, name: str, *, required: bool = True) -> str:
         """The key called ``name``; PermanentEngineError when required and missing."""
+        self._asked.add(name)
         if self._settings.provider_keys_secret_id:
             value = (await self._load_secret()).get(name, "")
             where = f"the Secrets Manager secret {self._settings.provider_keys_secret_id!r}"
@@ -42,7 +44,7 @@ class KeySource:
 
     def known(self) -> tuple[str, ...]:
         """Every key loaded so far, for scrubbing error text."""
-        env = [os.environ.get(n, "") for n in ("OPENAI_API_KEY", "GROQ_API_KEY")]
+        env = [os.environ.get(n, "") for n in sorted(self._asked)]
         return tuple(v for v in [*env, *(self._secret or {}).values()] if v)
 
     async def _load_secret(self) -> dict[str, str]:

@@ -103,6 +103,11 @@ class ProviderSettings(BaseSettings):
     provider_connect_timeout_seconds: float = Field(
         10.0, description="Longest wait to connect to a provider."
     )
+    provider_call_deadline_seconds: float = Field(
+        900.0,
+        description="Longest one provider call may take from start to last byte, streams "
+        "included; past it the call counts as a timeout.",
+    )
     provider_max_attempts: int = Field(
         4, ge=1, description="Attempts per provider call (first try included)."
     )
