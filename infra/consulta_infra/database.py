@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Resource
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_rds as rds
@@ -79,3 +79,9 @@ class Database(Construct):
         )
         assert self.instance.secret is not None  # from_generated_secret always makes one
         self.secret = self.instance.secret
+        # `secret` is the attachment; the generated secret itself is the instance's child.
+        generated = self.instance.node.find_child("Secret")
+        assert isinstance(generated, Resource)
+        generated.apply_removal_policy(
+            RemovalPolicy.RETAIN if config.deletion_protection else RemovalPolicy.DESTROY
+        )

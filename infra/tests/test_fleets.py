@@ -129,7 +129,7 @@ def test_groups_in_private_subnets_with_capacity_from_context(stack: Synthesized
 
 
 def test_servers_track_cpu(stack: Synthesized) -> None:
-    name, policy = stack.one("AWS::AutoScaling::ScalingPolicy", "ServersGroupScalingPolicyCpu")
+    _, policy = stack.one("AWS::AutoScaling::ScalingPolicy", "ServersGroupScalingPolicyCpu")
     props = policy["Properties"]
     assert ref(props["AutoScalingGroupName"]) == stack.logical(
         "AWS::AutoScaling::AutoScalingGroup", "Servers"
