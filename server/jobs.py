@@ -40,25 +40,47 @@ def audio_key(job_or_upload_id: str) -> str:
     return f"audio/{job_or_upload_id}"
 
 
-async def check_stored_audio(blobs: BlobStore, key: str) -> CheckedAudio:
-    """Read the object back once: hash it and decode it fully (AudioError when bad).
+async def check_stored_audio(
+    blobs: BlobStore, key: str, *, sha256: str | None = None, size: int | None = None
+) -> CheckedAudio:
+    """Decode the stored object fully (AudioError when bad) and know its hash and size.
 
-    The copy goes to a temporary file, never to memory; decoding runs in a thread.
+    A store with local files is decoded in place; otherwise the object is streamed once to a
+    temporary file (never to memory), hashed on the way. ``sha256``/``size`` computed while
+    receiving spare a second read. Decoding runs in a thread.
     """
+    path = blobs.local_path(key)
+    if path is not None:
+        if sha256 is not None and size is not None:
+            known = sha256, size
+        else:
+            known = await asyncio.to_thread(_hash_file, path)
+        info = await asyncio.to_thread(probe, path)
+        return CheckedAudio(key=key, size=known[1], sha256=known[0], info=info)
     digest = hashlib.sha256()
-    size = 0
+    total = 0
     with tempfile.TemporaryDirectory(prefix="consulta-probe-") as folder:
-        path = Path(folder) / "audio"
-        out: BinaryIO = await asyncio.to_thread(path.open, "wb")
+        copy = Path(folder) / "audio"
+        out: BinaryIO = await asyncio.to_thread(copy.open, "wb")
         try:
             async for chunk in blobs.iter_bytes(key):
                 digest.update(chunk)
-                size += len(chunk)
+                total += len(chunk)
                 await asyncio.to_thread(out.write, chunk)
         finally:
             await asyncio.to_thread(out.close)
-        info = await asyncio.to_thread(probe, path)
-    return CheckedAudio(key=key, size=size, sha256=digest.hexdigest(), info=info)
+        info = await asyncio.to_thread(probe, copy)
+    return CheckedAudio(key=key, size=total, sha256=digest.hexdigest(), info=info)
+
+
+def _hash_file(path: Path) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
 
 
 def _engines(config: job_pb2.JobConfig, runtime: Runtime) -> tuple[str, str]:

@@ -8,10 +8,12 @@ the client resends from the committed offset, which the database records for any
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from consulta.v1 import job_pb2
 from consulta.v1 import transcription_service_pb2 as pb
@@ -45,6 +47,7 @@ class _Upload:
     row: UploadRow
     config: pb.UploadConfig
     parts: list[Part] = field(default_factory=list)
+    digest: Any = None  # hashlib.sha256 while receiving a fresh upload
 
 
 def _status(upload: _Upload) -> pb.UploadAudioResponse:
@@ -164,6 +167,9 @@ class UploadHandler:
         part_size = self.rt.blobs.part_size
         buffer = bytearray()
         received = upload.row.committed_offset
+        # Hash on the fly unless resumed (hashlib state cannot be stored; the stored object
+        # is hashed once at the end instead).
+        upload.digest = hashlib.sha256() if received == 0 else None
         finished = False
         async for message in requests:
             if message.WhichOneof("request") != "chunk":
@@ -195,6 +201,8 @@ class UploadHandler:
                 )
             buffer += chunk.data
             received += len(chunk.data)
+            if upload.digest is not None:
+                upload.digest.update(chunk.data)
             metrics.UPLOAD_BYTES.inc(len(chunk.data))
             while len(buffer) >= part_size:
                 await self._write_part(upload, bytes(buffer[:part_size]))
@@ -249,7 +257,12 @@ class UploadHandler:
             )
         await self.rt.blobs.complete_multipart(row.blob_key, row.multipart_handle, upload.parts)
         try:
-            checked = await check_stored_audio(self.rt.blobs, row.blob_key)
+            checked = await check_stored_audio(
+                self.rt.blobs,
+                row.blob_key,
+                sha256=upload.digest.hexdigest() if upload.digest else None,
+                size=row.committed_offset if upload.digest else None,
+            )
             if config.sha256 and checked.sha256 != config.sha256:
                 raise DataLoss(
                     "The audio's SHA-256 does not match the declared one; the upload was "

@@ -76,6 +76,13 @@ class BlobStore(ABC):
         NotFound when the object does not exist.
         """
 
+    def local_path(self, key: str) -> Path | None:
+        """The object's file when the store keeps it on this machine's disk, else None.
+
+        Lets the server decode a just-stored upload in place instead of copying it.
+        """
+        return None
+
     async def presign_get(self, key: str, expires_seconds: int = 300) -> str | None:
         """A URL that downloads the object for a while, or None when the store cannot sign."""
         return None
