@@ -55,7 +55,7 @@ class CliState:
         token = resolve_token(token=self.token, user=self.user, tenant=self.tenant)
         return self.anonymous_client(token)
 
-    def anonymous_client(self, token: str | None = None) -> ConsultaClient:
+    def anonymous_client(self, token: str | Callable[[], str] | None = None) -> ConsultaClient:
         root = None
         if self.ca_file is not None:
             try:

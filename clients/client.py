@@ -42,7 +42,7 @@ class ConsultaClient:
         self,
         target: str = "127.0.0.1:50051",
         *,
-        token: str | None = None,
+        token: str | Callable[[], str] | None = None,
         tls: bool = False,
         root_certificates: bytes | None = None,
         timeout: float = 30.0,
@@ -92,7 +92,10 @@ class ConsultaClient:
     def metadata(self) -> tuple[tuple[str, str], ...]:
         # Metadata rather than call credentials: gRPC refuses call credentials on the insecure
         # loopback channel of the embedded default.
-        return (("authorization", f"Bearer {self._token}"),) if self._token else ()
+        # A callable token is asked on every call, so that a long watch or upload that
+        # reconnects after the first token expired gets a fresh one.
+        token = self._token() if callable(self._token) else self._token
+        return (("authorization", f"Bearer {token}"),) if token else ()
 
     async def _unary(self, call: Callable[..., Any], request: Any, response: type[_Resp]) -> _Resp:
         try:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import getpass
 import os
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from clients.errors import ConfigurationError
@@ -73,15 +74,50 @@ def mint_from_secret(
     )
 
 
+class MintingTokens:
+    """Tokens for one caller minted from the local secret, each reused until shortly before
+    it expires, so that a client running for hours never calls with an expired one."""
+
+    def __init__(
+        self,
+        *,
+        user: str,
+        tenant: str,
+        ttl_seconds: int = 3600,
+        env: Mapping[str, str] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._env = os.environ if env is None else env
+        self._user = user
+        self._tenant = tenant
+        self._ttl = ttl_seconds
+        self._clock = clock
+        self._token = ""
+        self._renew_at = 0.0
+        self.minted = 0  # how many tokens were signed, for whoever wants to know
+        self()  # fail now, not on the first call, when there is no secret
+
+    def __call__(self) -> str:
+        now = self._clock()
+        if not self._token or now >= self._renew_at:
+            self._token = mint_from_secret(
+                user=self._user, tenant=self._tenant, ttl_seconds=self._ttl, env=self._env
+            )
+            self._renew_at = now + self._ttl * 0.9
+            self.minted += 1
+        return self._token
+
+
 def resolve_token(
     *,
     token: str | None,
     user: str | None,
     tenant: str,
     env: Mapping[str, str] | None = None,
-) -> str:
-    """The token to call with: ``token`` when given, else one minted from the local secret."""
+) -> str | Callable[[], str]:
+    """The token to call with: ``token`` when given, else tokens minted from the local
+    secret for ``user`` (CONSULTA_USER, the OS user) and ``tenant``."""
     if token:
         return token
     env = os.environ if env is None else env
-    return mint_from_secret(user=user or default_user(env), tenant=tenant, env=env)
+    return MintingTokens(user=user or default_user(env), tenant=tenant, env=env)
