@@ -15,7 +15,8 @@ from core.domain import Note, NoteSection, NoteSentence, Speaker, Transcript
 from workers.engines.base import NoteRequest
 
 from .classify import Scored, classify, is_dictation
-from .lexicon import CC, EXAM, HPI, PLAN, RESPONSE, ROS, Lexicon, lexicon_for
+from .languages import lexicon_for
+from .lexicon import CC, EXAM, HPI, PLAN, RESPONSE, ROS, Lexicon
 from .rewrite import (
     Answered,
     Pronouns,
