@@ -44,7 +44,7 @@ _WORD = re.compile(r"\w")
 
 def _invalid(description: str) -> InvalidArgument:
     return InvalidArgument(
-        f"transcript_text is unusable: {description}",
+        f"transcript_text {description}.",
         violations=(FieldViolation("transcript_text", description),),
     )
 
@@ -69,10 +69,10 @@ def _split_line(line: str) -> list[tuple[Speaker, str]]:
 def parse_transcript_text(text: str, *, language: str = "en", engine: str = "text") -> Transcript:
     """Parse a typed or pasted transcript; raises InvalidArgument when it holds no words."""
     if not text.strip():
-        raise _invalid("it is empty")
+        raise _invalid("must not be empty")
     turns = [turn for line in text.splitlines() for turn in _split_line(line)]
     if not turns:
-        raise _invalid("it holds no words")
+        raise _invalid("must hold at least one word")
     segments = tuple(
         Segment(id=i, start=0.0, end=0.0, text=body, speaker=who)
         for i, (who, body) in enumerate(turns)

@@ -66,3 +66,4 @@ def test_text_without_words_is_refused_on_the_field(text: str) -> None:
     with pytest.raises(InvalidArgument) as caught:
         parse_transcript_text(text)
     assert [v.field for v in caught.value.violations] == ["transcript_text"]
+    assert caught.value.message.startswith("transcript_text must")
