@@ -1,10 +1,28 @@
-"""CDK entry point: `cdk synth -c env=dev|prod` (or `python app.py`) builds one stack."""
+"""CDK entry point.
+
+Under the cdk CLI (`cdk synth -c env=prod`) the context, cdk.json included, arrives in
+CDK_CONTEXT_JSON. Run directly (`python app.py prod`, or `make synth ENV=prod`), it reads
+cdk.json itself and writes cdk.out/ without the CLI.
+"""
 
 from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
 
 from aws_cdk import App
 from consulta_infra.config import load
 from consulta_infra.stack import ConsultaStack
+
+
+def file_context() -> dict[str, Any]:
+    context: dict[str, Any] = json.loads((Path(__file__).parent / "cdk.json").read_text())[
+        "context"
+    ]
+    return context
 
 
 def build(app: App) -> ConsultaStack:
@@ -14,6 +32,10 @@ def build(app: App) -> ConsultaStack:
 
 
 if __name__ == "__main__":
-    app = App()
+    if "CDK_CONTEXT_JSON" in os.environ:
+        app = App()
+    else:
+        env = sys.argv[1] if len(sys.argv) > 1 else "dev"
+        app = App(context={**file_context(), "env": env}, outdir="cdk.out")
     build(app)
     app.synth()
