@@ -81,6 +81,7 @@ class UploadSession:
 
     async def run(self) -> job_pb2.Job:
         failures = 0
+        committed_at_failure = 0
         while True:
             hint: float | None = None
             try:
@@ -104,6 +105,11 @@ class UploadSession:
                 hint = exc.retry_delay
             except _BrokenStream as exc:
                 failure = Unavailable(str(exc))
+            if self.committed > committed_at_failure:
+                # This stream stored more bytes: the budget is for failures in a row without
+                # progress, so that a long upload over a flaky network still finishes.
+                failures = 0
+            committed_at_failure = self.committed
             failures += 1
             if failures > self._policy.attempts:
                 raise failure

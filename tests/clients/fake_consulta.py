@@ -143,6 +143,9 @@ class FakeConsulta(pb_grpc.TranscriptionServiceServicer):
         self.commit_every = 2 << 20
         # Abort the first upload stream with UNAVAILABLE once this many bytes are committed.
         self.break_upload_at: int | None = None
+        # Abort an upload stream with UNAVAILABLE each time the committed offset first
+        # reaches one of these (a flaky network that still lets the upload progress).
+        self.break_upload_points: list[int] = []
         # Create the job but lose the response that carries it, once.
         self.lose_job_response = False
         # Hold the first upload stream once this many bytes are committed, and set
@@ -326,6 +329,9 @@ class FakeConsulta(pb_grpc.TranscriptionServiceServicer):
                         upload_id=upload.upload_id, committed_offset=len(upload.data)
                     )
                 )
+            if self.break_upload_points and len(upload.data) >= self.break_upload_points[0]:
+                self.break_upload_points.pop(0)
+                await context.abort(grpc.StatusCode.UNAVAILABLE, "fake: flaky network")
             if not self._upload_broken:
                 if self.break_upload_at is not None and len(upload.data) >= self.break_upload_at:
                     self._upload_broken = True

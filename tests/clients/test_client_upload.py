@@ -108,6 +108,19 @@ async def test_upload_of_an_async_stream_resumes_from_held_bytes(
     assert max(fake.chunk_sizes) <= CHUNK_SIZE
 
 
+async def test_upload_that_progresses_between_breaks_keeps_resuming(
+    server: ServerThread, fake: FakeConsulta, token: str, audio: Path
+) -> None:
+    fake.break_upload_points = [2 << 20, 4 << 20]
+    async with ConsultaClient(server.target, token=token, retry=NO_WAIT) as client:
+        # One resume allowed in a row; two breaks in all, with progress in between.
+        await client.upload(audio, resume_attempts=1)
+
+    (upload,) = fake.uploads.values()
+    assert bytes(upload.data) == AUDIO
+    assert fake.upload_streams == 3
+
+
 async def test_upload_gives_up_after_its_resume_attempts(
     server: ServerThread, fake: FakeConsulta, token: str, audio: Path
 ) -> None:
