@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -55,13 +56,25 @@ def calibrate(data: Path) -> Rouge:
     return score
 
 
-async def score_split(writer: NoteWriter, data: Path, split: str) -> tuple[Rouge, float]:
+# ACI-Bench's speaker markers, removed to measure notes from transcripts without labels.
+_SPEAKER_MARKERS = re.compile(r"\[(?:doctor|patient|patient_guest)\]\s*")
+
+
+def unlabelled(dialogue: str) -> str:
+    """The dialogue without its speaker markers, one turn per line as before."""
+    return _SPEAKER_MARKERS.sub("", dialogue)
+
+
+async def score_split(
+    writer: NoteWriter, data: Path, split: str, *, labels: bool = True
+) -> tuple[Rouge, float]:
     """Our notes on one split: the ROUGE figures and the mean CPU seconds per note."""
     rows = encounters(data, split)
     notes: list[str] = []
     cpu = time.process_time()
     for row in rows:
-        notes.append(await writer.write(row.dialogue, "en"))
+        dialogue = row.dialogue if labels else unlabelled(row.dialogue)
+        notes.append(await writer.write(dialogue, "en"))
     cpu = (time.process_time() - cpu) / len(rows)
     return mean_rouge([r.note for r in rows], notes), cpu
 
@@ -120,6 +133,10 @@ async def run(args: argparse.Namespace) -> int:
             values[f"aci_{split}_rouge2"] = round(score.rouge2, 4)
             values[f"aci_{split}_rougelsum"] = round(score.rougelsum, 4)
             values[f"aci_{split}_cpu_seconds_per_note"] = round(cpu, 5)
+        if "valid" in args.splits:
+            score, _ = await score_split(writer, data, "valid", labels=False)
+            ours["valid, no speaker labels"] = score
+            values["aci_valid_unlabelled_rouge1"] = round(score.rouge1, 4)
     finally:
         close = getattr(writer, "aclose", None)
         if close is not None:

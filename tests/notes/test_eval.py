@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from rouge_score import rouge_scorer
 
-from eval.__main__ import CalibrationError, calibrate, main
+from eval.__main__ import CalibrationError, calibrate, main, unlabelled
 from eval.results import merge_results
 from eval.rouge import mean_rouge, per_note
 from eval.writers import DirectWriter, NoteWriter, make_writer
@@ -90,3 +90,8 @@ async def test_direct_writer_writes_the_local_engines_note() -> None:
     assert "naproxen 500 mg twice a day" in note
     with pytest.raises(ValueError):
         make_writer("nonsense")
+
+
+def test_unlabelled_dialogues_keep_their_turns_without_markers() -> None:
+    dialogue = "[doctor] any fever ?\n[patient] no . [patient_guest] she had one"
+    assert unlabelled(dialogue) == "any fever ?\nno . she had one"
