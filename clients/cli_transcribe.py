@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import mimetypes
 import sys
 from collections.abc import Callable, Iterator
@@ -74,7 +75,7 @@ def exit_code(state: int) -> int:
 
 
 @contextmanager
-def upload_bar(name: str) -> Iterator[Callable[[UploadProgress], None]]:
+def upload_bar(name: str, total: int | None) -> Iterator[Callable[[UploadProgress], None]]:
     """A progress bar on stderr, fed by the upload's progress reports."""
     with Progress(
         TextColumn("{task.description}"),
@@ -85,7 +86,7 @@ def upload_bar(name: str) -> Iterator[Callable[[UploadProgress], None]]:
         console=stderr(),
         transient=False,
     ) as progress:
-        task = progress.add_task(f"uploading {name}", total=None)
+        task = progress.add_task(f"uploading {name}", total=total)
 
         def update(report: UploadProgress) -> None:
             label = f"uploading {name}" + (
@@ -138,8 +139,9 @@ def transcribe(
 
 async def _transcribe(state: CliState, file: Path, config: job_pb2.JobConfig, watch: bool) -> int:
     mime_type = mimetypes.guess_type(file.name)[0] or ""
+    size = await asyncio.to_thread(lambda: file.stat().st_size)
     async with state.client() as client:
-        with upload_bar(file.name) as on_progress:
+        with upload_bar(file.name, size) as on_progress:
             job = await client.upload(file, config, mime_type=mime_type, on_progress=on_progress)
         if state.json:
             print(json_line({"job": to_dict(job)}), flush=True)
