@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-TYPED := core server workers clients eval tests protos
+TYPED := core server workers clients bench eval tests protos
 
 .PHONY: install run gen lint typecheck test bench eval stack stack-down clean ci infra-test services
 

@@ -18,6 +18,13 @@ class Engines:
         self._transcribers: dict[str, Transcriber] = {}
         self._summarizers: dict[str, Summarizer] = {}
 
+    def register(self, name: str, engine: Transcriber | Summarizer) -> None:
+        """Add an engine under ``name`` (embedding applications and benchmarks)."""
+        if isinstance(engine, Transcriber):
+            self._transcribers[name] = engine
+        else:
+            self._summarizers[name] = engine
+
     def transcriber(self, name: str) -> Transcriber:
         if name not in self._transcribers:
             self._transcribers[name] = self._build_transcriber(name)

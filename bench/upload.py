@@ -1,0 +1,127 @@
+"""Upload throughput (UploadAudio vs a bare stream that discards bytes) and the server's
+memory while it takes a 1 GiB upload."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+
+import grpc
+import psutil
+from consulta.v1 import transcription_service_pb2 as pb
+from consulta.v1 import transcription_service_pb2_grpc as pb_grpc
+
+from bench.common import child_server, free_port
+from core.auth import mint_token
+
+CHUNK = 1 << 20
+MIB = 1 << 20
+
+
+def wav_header(data_bytes: int, rate: int = 16000) -> bytes:
+    import struct
+
+    return (
+        b"RIFF"
+        + struct.pack("<I", 36 + data_bytes)
+        + b"WAVEfmt "
+        + struct.pack("<IHHIIHH", 16, 1, 1, rate, rate * 2, 2, 16)
+        + b"data"
+        + struct.pack("<I", data_bytes)
+    )
+
+
+async def requests(total: int) -> AsyncIterator[pb.UploadAudioRequest]:
+    """A valid WAV of `total` bytes (silence), in 1 MiB chunks; the same for both servers."""
+    yield pb.UploadAudioRequest(config=pb.UploadConfig(declared_size_bytes=total))
+    header = wav_header(total - 44)
+    zeros = bytes(CHUNK)
+    offset = 0
+    while offset < total:
+        size = min(CHUNK, total - offset)
+        data = (header + zeros[: size - 44]) if offset == 0 else zeros[:size]
+        yield pb.UploadAudioRequest(
+            chunk=pb.AudioChunk(offset=offset, data=data, finish=offset + size >= total)
+        )
+        offset += size
+
+
+async def upload_seconds(address: str, total: int, token: str | None) -> float:
+    metadata = (("authorization", f"Bearer {token}"),) if token else ()
+    options = [("grpc.max_send_message_length", 5 << 20)]
+    async with grpc.aio.insecure_channel(address, options=options) as channel:
+        stub = pb_grpc.TranscriptionServiceStub(channel)
+        start = time.perf_counter()
+        last = None
+        async for response in stub.UploadAudio(requests(total), metadata=metadata):
+            last = response
+        elapsed = time.perf_counter() - start
+    assert last is not None and last.HasField("job"), last
+    return elapsed
+
+
+@contextmanager
+def bare_server() -> Iterator[str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench.bare_server", str(port)], stdout=subprocess.PIPE
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == b"ready"
+        yield f"127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+class PeakRss:
+    """Samples a process's resident memory every 10 ms in a thread."""
+
+    def __init__(self, pid: int) -> None:
+        self.process = psutil.Process(pid)
+        self.peak = self.baseline = self.process.memory_info().rss
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self.process.memory_info().rss)
+            time.sleep(0.01)
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def run(size_mib: int = 256, rss_mib: int = 1024, rounds: int = 3) -> dict[str, float]:
+    total = size_mib * MIB
+    with bare_server() as address:
+        asyncio.run(upload_seconds(address, 8 * MIB, None))  # warm-up
+        bare = min(asyncio.run(upload_seconds(address, total, None)) for _ in range(rounds))
+    with child_server({"CONSULTA_RUN_WORKER": "false"}) as server:
+        token = mint_token(server.secret, "bench")
+        asyncio.run(upload_seconds(server.address, 8 * MIB, token))  # warm-up
+        ours = min(asyncio.run(upload_seconds(server.address, total, token)) for _ in range(rounds))
+        with PeakRss(server.proc.pid) as rss:
+            big = asyncio.run(upload_seconds(server.address, rss_mib * MIB, token))
+    return {
+        "upload_bare_mib_s": round(size_mib / bare, 1),
+        "upload_mib_s": round(size_mib / ours, 1),
+        "upload_ratio": round(bare / ours, 3),
+        "upload_1gib_seconds": round(big, 2),
+        "upload_rss_baseline_mib": round(rss.baseline / MIB, 1),
+        "upload_rss_growth_mib": round((rss.peak - rss.baseline) / MIB, 1),
+    }
+
+
+if __name__ == "__main__":
+    print(run(int(sys.argv[1]) if len(sys.argv) > 1 else 64, 256, 1))
