@@ -13,10 +13,9 @@ import tempfile
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
+import av
 import numpy as np
-import numpy.typing as npt
 
-from core import audio as decoding
 from core.domain import Segment, Speaker
 from workers.engines.base import (
     AudioFile,
@@ -26,7 +25,12 @@ from workers.engines.base import (
     Transcriber,
     TranscriptionUpdate,
 )
-from workers.engines.transcribers.chunking import SAMPLE_RATE, encode_flac
+from workers.engines.errors import PermanentEngineError
+from workers.engines.transcribers.chunking import FlacWriter, decoded_blocks
+
+# Largest sample difference between channels still called "the same signal" (16-bit
+# rounding and resampling leave a little).
+_SAME_TOLERANCE = 1e-3
 
 
 def assign_roles(turns: Sequence[tuple[str, str]]) -> dict[str, Speaker]:
@@ -67,8 +71,26 @@ def _roles(names: Sequence[str], count: int) -> list[Speaker]:
     return roles
 
 
-def _same_signal(pcm: npt.NDArray[np.float32]) -> bool:
-    return all(np.allclose(pcm[0], pcm[c], atol=1e-3) for c in range(1, pcm.shape[0]))
+def split_channels(path: Path, folder: Path) -> tuple[list[Path], bool]:
+    """Each channel of ``path`` as a mono FLAC file in ``folder``, in one decoding pass, and
+    whether every channel carried the same signal (a mono microphone on a stereo recorder).
+    """
+    writers: list[FlacWriter] = []
+    paths: list[Path] = []
+    same = True
+    try:
+        for block in decoded_blocks(path, mono=False):
+            if not writers:
+                paths = [folder / f"channel{c}.flac" for c in range(block.shape[0])]
+                writers = [FlacWriter(str(p)) for p in paths]
+            for channel, writer in enumerate(writers):
+                writer.write(block[channel])
+            if same and block.shape[0] > 1:
+                same = bool(np.abs(block[1:] - block[0]).max(initial=0.0) <= _SAME_TOLERANCE)
+    finally:
+        for writer in writers:
+            writer.close()
+    return paths, same
 
 
 class ChannelTranscriber(Transcriber):
@@ -89,22 +111,22 @@ class ChannelTranscriber(Transcriber):
             async for update in self.inner.transcribe(audio, options):
                 yield update
             return
-        pcm = await asyncio.to_thread(
-            decoding.decode_pcm, audio.path, sample_rate=SAMPLE_RATE, mono=False
-        )
-        if _same_signal(pcm):
-            async for update in self.inner.transcribe(audio, options):
-                yield update
-            return
-        roles = _roles(self._roles, pcm.shape[0])
-        total = audio.duration * len(roles)
-        segments: list[Segment] = []
-        language_told = False
         with tempfile.TemporaryDirectory(prefix="consulta-channels-") as folder:
-            for channel, role in enumerate(roles):
-                path = Path(folder) / f"channel{channel}.flac"
-                data = await asyncio.to_thread(encode_flac, pcm[channel])
-                await asyncio.to_thread(path.write_bytes, data)
+            try:
+                paths, same = await asyncio.to_thread(split_channels, audio.path, Path(folder))
+            except (OSError, ValueError, av.error.FFmpegError) as exc:
+                raise PermanentEngineError(
+                    "The audio could not be read to split its channels."
+                ) from exc
+            if same or len(paths) < 2:
+                async for update in self.inner.transcribe(audio, options):
+                    yield update
+                return
+            roles = _roles(self._roles, len(paths))
+            total = audio.duration * len(roles)
+            segments: list[Segment] = []
+            language_told = False
+            for channel, (path, role) in enumerate(zip(paths, roles, strict=True)):
                 mono = AudioFile(path=path, duration=audio.duration, channels=1)
                 done = channel * audio.duration
                 async for update in self.inner.transcribe(mono, options):

@@ -13,18 +13,18 @@ chunk (:meth:`ChunkedTranscriber.transcribe_chunk`).
 from __future__ import annotations
 
 import asyncio
-import functools
 import io
 import re
+import tempfile
 from abc import abstractmethod
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import av
 import numpy as np
 import numpy.typing as npt
 
-from core import audio as decoding
 from core.domain import Segment, Speaker
 from core.errors import AudioError
 from workers.engines.base import (
@@ -127,23 +127,56 @@ def plan_cuts(
     return cuts
 
 
+class FlacWriter:
+    """Writes mono float PCM to a 16-bit FLAC file (or file object) as it arrives."""
+
+    def __init__(self, target: str | io.BytesIO, sample_rate: int = SAMPLE_RATE) -> None:
+        self._container = av.open(target, mode="w", format="flac")
+        self._stream = self._container.add_stream("flac", rate=sample_rate, layout="mono")
+        self._rate = sample_rate
+        self._written = 0
+
+    def write(self, pcm: npt.NDArray[np.float32]) -> None:
+        samples = (np.clip(pcm, -1.0, 1.0) * 32767).astype(np.int16)
+        step = self._rate  # one second a frame keeps memory per frame small
+        for i in range(0, len(samples), step):
+            piece = np.ascontiguousarray(samples[i : i + step]).reshape(1, -1)
+            frame = av.AudioFrame.from_ndarray(piece, format="s16", layout="mono")
+            frame.sample_rate = self._rate
+            frame.pts = self._written
+            self._written += piece.shape[1]
+            for packet in self._stream.encode(frame):
+                self._container.mux(packet)
+
+    def close(self) -> None:
+        for packet in self._stream.encode(None):
+            self._container.mux(packet)
+        self._container.close()
+
+
 def encode_flac(pcm: npt.NDArray[np.float32], sample_rate: int = SAMPLE_RATE) -> bytes:
     """Mono float PCM as a FLAC file in memory (lossless, about half the size of WAV)."""
     out = io.BytesIO()
-    samples = (np.clip(pcm, -1.0, 1.0) * 32767).astype(np.int16)
-    with av.open(out, mode="w", format="flac") as container:
-        stream = container.add_stream("flac", rate=sample_rate, layout="mono")
-        step = sample_rate  # one second a frame keeps memory per frame small
-        for i in range(0, len(samples), step):
-            piece = samples[i : i + step].reshape(1, -1)
-            frame = av.AudioFrame.from_ndarray(piece, format="s16", layout="mono")
-            frame.sample_rate = sample_rate
-            frame.pts = i
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode(None):
-            container.mux(packet)
+    writer = FlacWriter(out, sample_rate)
+    writer.write(pcm)
+    writer.close()
     return out.getvalue()
+
+
+def decoded_blocks(path: Path, *, mono: bool = True) -> Iterator[npt.NDArray[np.float32]]:
+    """The audio at 16 kHz, block by block as the decoder yields it: shape (n,) when
+    ``mono``, else (channels, n). Memory stays one block deep."""
+    with av.open(str(path), mode="r") as container:
+        stream = container.streams.audio[0]
+        layout = "mono" if mono else stream.layout.name
+        resampler = av.AudioResampler(format="fltp", layout=layout, rate=SAMPLE_RATE)
+        for frame in container.decode(stream):
+            for out in resampler.resample(frame):
+                block = out.to_ndarray().astype(np.float32, copy=False)
+                yield block[0] if mono else block
+        for out in resampler.resample(None):
+            block = out.to_ndarray().astype(np.float32, copy=False)
+            yield block[0] if mono else block
 
 
 def spread_sentences(text: str, start: float, end: float) -> list[Piece]:
@@ -166,29 +199,55 @@ def spread_sentences(text: str, start: float, end: float) -> list[Piece]:
 
 
 def split_audio(
-    audio: AudioFile, *, max_bytes: int, max_seconds: float, min_silence_seconds: float
+    audio: AudioFile,
+    folder: Path,
+    *,
+    max_bytes: int,
+    max_seconds: float,
+    min_silence_seconds: float,
 ) -> list[ChunkPlan]:
-    """The requests ``audio`` needs: the file as is when it fits, else FLAC chunks.
+    """The requests ``audio`` needs: the file as is when it fits, else FLAC chunks in
+    ``folder``.
 
-    The decoded recording stays in memory while its chunks are sent (64 kB a second of
-    audio); the encoded chunks are made one request slot at a time.
+    One decoding pass; memory holds at most one chunk of PCM (about 50 MB at the 25 MB
+    limit), whatever the recording's length. Chunk files are read back one request slot at
+    a time.
     """
     size = audio.path.stat().st_size
     suffix = audio.path.suffix.lower()
     if size <= max_bytes and audio.duration <= max_seconds and suffix in _PASSTHROUGH_SUFFIXES:
         return [ChunkPlan(0, 0.0, audio.duration, audio.path.name, audio.path.read_bytes)]
-    pcm = decoding.decode_pcm(audio.path, sample_rate=SAMPLE_RATE, mono=True)
     longest = min(max_seconds, max_bytes / _BYTES_PER_SECOND)
-    return [
-        ChunkPlan(
-            index=index,
-            start=lo / SAMPLE_RATE,
-            end=hi / SAMPLE_RATE,
-            filename=f"chunk{index:04d}.flac",
-            encode=functools.partial(encode_flac, pcm[lo:hi]),
+    limit = int(longest * SAMPLE_RATE)
+    plans: list[ChunkPlan] = []
+    start = 0
+
+    def emit(pcm: npt.NDArray[np.float32]) -> None:
+        nonlocal start
+        index = len(plans)
+        path = folder / f"chunk{index:04d}.flac"
+        writer = FlacWriter(str(path))
+        writer.write(pcm)
+        writer.close()
+        end = start + len(pcm)
+        plans.append(
+            ChunkPlan(index, start / SAMPLE_RATE, end / SAMPLE_RATE, path.name, path.read_bytes)
         )
-        for index, (lo, hi) in enumerate(plan_cuts(pcm, SAMPLE_RATE, longest, min_silence_seconds))
-    ]
+        start = end
+
+    pieces: list[npt.NDArray[np.float32]] = []
+    held = 0
+    for block in decoded_blocks(audio.path):
+        pieces.append(block)
+        held += len(block)
+        while held > limit:
+            buffer = np.concatenate(pieces)
+            cut = plan_cuts(buffer, SAMPLE_RATE, longest, min_silence_seconds)[0][1]
+            emit(buffer[:cut])
+            pieces, held = [buffer[cut:]], len(buffer) - cut
+    if held or not plans:
+        emit(np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32))
+    return plans
 
 
 class ChunkedTranscriber(Transcriber):
@@ -220,10 +279,18 @@ class ChunkedTranscriber(Transcriber):
     async def transcribe(
         self, audio: AudioFile, options: TranscribeOptions
     ) -> AsyncIterator[TranscriptionUpdate]:
+        with tempfile.TemporaryDirectory(prefix="consulta-chunks-") as folder:
+            async for update in self._transcribe(audio, options, Path(folder)):
+                yield update
+
+    async def _transcribe(
+        self, audio: AudioFile, options: TranscribeOptions, folder: Path
+    ) -> AsyncIterator[TranscriptionUpdate]:
         try:
             chunks = await asyncio.to_thread(
                 split_audio,
                 audio,
+                folder,
                 max_bytes=self._max_bytes,
                 max_seconds=self._max_seconds,
                 min_silence_seconds=self._min_silence,
