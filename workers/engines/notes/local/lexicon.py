@@ -33,6 +33,9 @@ class Lexicon:
     fillers: tuple[str, ...]
     #: Whole sentences that carry nothing once lower-cased (greetings, back-channels).
     empty_sentences: frozenset[str]
+    #: Phrases of a short sentence that only announces what comes next ("let's talk about my
+    #: assessment and plan"); such sentences are dropped.
+    transitions: tuple[str, ...]
     #: Cue phrases per note part; a sentence scores one point per cue it contains.
     cues: dict[str, tuple[str, ...]]
     #: Short answers meaning "no" and "yes".

@@ -22,6 +22,8 @@ _NUMBER = re.compile(r"\d")
 _PUNCTUATED = re.compile(r"[.?!]")
 # Pieces of unpunctuated speech shorter than this are joined to the next one.
 _MIN_ASR_WORDS = 6
+# Sentences this short that hold a transition phrase only announce what comes next.
+_TRANSITION_WORDS = 12
 # Punctuated sentences longer than this are cut as if unpunctuated.
 _LONG_SENTENCE = 40
 _WORDS = re.compile(r"[\w'-]+")
@@ -223,6 +225,10 @@ def is_empty(unit: Unit, lexicon: Lexicon) -> bool:
     bare = unit.text.lower().strip(" .?!,")
     if bare in lexicon.empty_sentences:
         return True
+    if len(unit.words) <= _TRANSITION_WORDS:
+        lowered = unit.text.lower()
+        if any(phrase in lowered for phrase in lexicon.transitions):
+            return True
     return len(unit.words) < 4 and not _NUMBER.search(unit.text)
 
 

@@ -158,6 +158,14 @@ ES = Lexicon(
             "exacto",
         }
     ),
+    transitions=(
+        "vamos a explorar",
+        "le voy a explorar",
+        "voy a revisar",
+        "vamos a ver",
+        "le voy a explicar",
+        "hablemos de",
+    ),
     cues=_ES_CUES,
     no_answers=("no", "nunca", "nada", "para nada", "ninguno", "ninguna"),
     yes_answers=("sí", "si", "a veces", "un poco", "claro"),
