@@ -79,15 +79,10 @@ def test_every_skip_has_a_reason(entry: dict[str, Any]) -> None:
     assert len(entry["reason"].split()) >= 10
 
 
-def test_no_cdk_lookups_or_assets(stack: Synthesized) -> None:
-    # Synthesis that needed an account lookup or an uploaded asset could not run offline.
+def test_synthesis_needs_no_account_lookup(stack: Synthesized) -> None:
+    # A context lookup (VPC, AZs, AMI from the account) would make `cdk synth` call AWS; the
+    # assembly lists such lookups as "missing". The stack must also stay environment-agnostic.
     manifest = json.loads((stack.path.parent / "manifest.json").read_text())
-    artifacts = manifest["artifacts"]
-    assets = [a for a in artifacts.values() if a["type"] == "cdk:asset-manifest"]
-    for asset in assets:
-        body = json.loads((stack.path.parent / asset["properties"]["file"]).read_text())
-        assert body.get("files", {}) == {} or all(
-            name.endswith(".json") for f in body["files"].values() for name in [f["source"]["path"]]
-        )
-        assert body.get("dockerImages", {}) == {}
-    assert not (stack.path.parent.parent / "cdk.context.json").exists()
+    assert manifest.get("missing", []) == []
+    artifact = manifest["artifacts"][stack.path.name.removesuffix(".template.json")]
+    assert artifact["environment"] == "aws://unknown-account/unknown-region"
