@@ -12,30 +12,23 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import groq
-from groq.types.chat import ChatCompletionChunk, ChatCompletionMessageParam
+from groq.types.chat import ChatCompletionMessageParam
 
 from workers.engines.cloud.context import ProviderContext
 from workers.engines.cloud.limits import limiter_for
-from workers.engines.notes.prompting import ChatMessage, ChatSummarizer
+from workers.engines.notes.prompting import ChatMessage, ChatSummarizer, answer_text
 
 # Model name fragments of Groq's reasoning models, which take ``reasoning_format``.
 _REASONING_MODELS = ("deepseek-r1", "qwen3", "qwq")
 
 
 def _params(messages: list[ChatMessage]) -> list[ChatCompletionMessageParam]:
-    params: list[ChatCompletionMessageParam] = []
-    for m in messages:
-        if m.role == "system":
-            params.append({"role": "system", "content": m.content})
-        else:
-            params.append({"role": "user", "content": m.content})
-    return params
-
-
-async def _text(stream: AsyncIterator[ChatCompletionChunk]) -> AsyncIterator[str]:
-    async for chunk in stream:
-        if chunk.choices and chunk.choices[0].delta.content:
-            yield chunk.choices[0].delta.content
+    return [
+        {"role": "system", "content": m.content}
+        if m.role == "system"
+        else {"role": "user", "content": m.content}
+        for m in messages
+    ]
 
 
 class GroqSummarizer(ChatSummarizer):
@@ -77,7 +70,7 @@ class GroqSummarizer(ChatSummarizer):
             max_tokens=s.note_max_tokens,
             **extra,
         )
-        return _text(stream)
+        return answer_text(stream)
 
 
 def groq_client(context: ProviderContext, key: str) -> groq.AsyncGroq:

@@ -10,30 +10,22 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import openai
-from openai.types.chat import ChatCompletionChunk, ChatCompletionMessageParam
+from openai.types.chat import ChatCompletionMessageParam
 
 from workers.engines.cloud.context import ProviderContext
 from workers.engines.cloud.limits import limiter_for
 from workers.engines.errors import PermanentEngineError
-from workers.engines.notes.prompting import ChatMessage, ChatSummarizer
+from workers.engines.notes.prompting import ChatMessage, ChatSummarizer, answer_text
 from workers.engines.transcribers.openai import openai_client
 
 
-def as_params(messages: list[ChatMessage]) -> list[ChatCompletionMessageParam]:
-    params: list[ChatCompletionMessageParam] = []
-    for m in messages:
-        if m.role == "system":
-            params.append({"role": "system", "content": m.content})
-        else:
-            params.append({"role": "user", "content": m.content})
-    return params
-
-
-async def chunk_text(stream: AsyncIterator[ChatCompletionChunk]) -> AsyncIterator[str]:
-    """The answer text of a chat completion stream (``content`` of the first choice)."""
-    async for chunk in stream:
-        if chunk.choices and chunk.choices[0].delta.content:
-            yield chunk.choices[0].delta.content
+def _params(messages: list[ChatMessage]) -> list[ChatCompletionMessageParam]:
+    return [
+        {"role": "system", "content": m.content}
+        if m.role == "system"
+        else {"role": "user", "content": m.content}
+        for m in messages
+    ]
 
 
 class OpenAICompatibleSummarizer(ChatSummarizer):
@@ -78,9 +70,9 @@ class OpenAICompatibleSummarizer(ChatSummarizer):
         s = self._context.settings
         stream = await client.chat.completions.create(
             model=self._model,
-            messages=as_params(messages),
+            messages=_params(messages),
             stream=True,
             temperature=s.note_temperature,
             max_tokens=s.note_max_tokens,
         )
-        return chunk_text(stream)
+        return answer_text(stream)

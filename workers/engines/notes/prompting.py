@@ -21,8 +21,9 @@ import logging
 import re
 import unicodedata
 from abc import abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from core.domain import Note, NoteSection, NoteSentence, Transcript
 from workers.engines.base import NoteDelta, NoteRequest, NoteUpdate, Summarizer
@@ -78,6 +79,29 @@ def _fold(text: str) -> str:
     """Lower case, no accents, words joined by underscores: how headings are matched."""
     plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "_", plain.lower()).strip("_")
+
+
+class _Delta(Protocol):
+    @property
+    def content(self) -> str | None: ...
+
+
+class _Choice(Protocol):
+    @property
+    def delta(self) -> _Delta: ...
+
+
+class _Chunk(Protocol):
+    @property
+    def choices(self) -> Sequence[_Choice]: ...
+
+
+async def answer_text(chunks: AsyncIterator[_Chunk]) -> AsyncIterator[str]:
+    """The answer text of a chat completion stream, OpenAI's or Groq's (the same shape):
+    ``content`` of the first choice. Reasoning fields are never read."""
+    async for chunk in chunks:
+        if chunk.choices and chunk.choices[0].delta.content:
+            yield chunk.choices[0].delta.content
 
 
 class NoteStreamParser:

@@ -35,6 +35,7 @@ from workers.engines.base import (
     Transcriber,
     TranscriptionUpdate,
 )
+from workers.engines.cloud.settings import ProviderSettings
 from workers.engines.errors import EngineError, PermanentEngineError
 
 SAMPLE_RATE = 16000
@@ -257,18 +258,11 @@ class ChunkedTranscriber(Transcriber):
     reading order; text of later chunks waits in memory until their turn.
     """
 
-    def __init__(
-        self,
-        *,
-        max_bytes: int,
-        max_seconds: float,
-        min_silence_seconds: float,
-        concurrency: int,
-    ) -> None:
-        self._max_bytes = max_bytes
-        self._max_seconds = max_seconds
-        self._min_silence = min_silence_seconds
-        self._concurrency = concurrency
+    def __init__(self, settings: ProviderSettings) -> None:
+        self._max_bytes = settings.transcribe_max_chunk_bytes
+        self._max_seconds = settings.transcribe_max_chunk_seconds
+        self._min_silence = settings.transcribe_min_silence_seconds
+        self._concurrency = settings.transcribe_concurrency
 
     @abstractmethod
     def transcribe_chunk(

@@ -52,12 +52,7 @@ class GroqTranscriber(ChunkedTranscriber):
 
     def __init__(self, context: ProviderContext) -> None:
         s = context.settings
-        super().__init__(
-            max_bytes=s.transcribe_max_chunk_bytes,
-            max_seconds=s.transcribe_max_chunk_seconds,
-            min_silence_seconds=s.transcribe_min_silence_seconds,
-            concurrency=s.transcribe_concurrency,
-        )
+        super().__init__(s)
         self._context = context
         self._model = s.groq_transcribe_model
         self.name = f"groq:{self._model}"

@@ -62,12 +62,7 @@ class OpenAITranscriber(ChunkedTranscriber):
 
     def __init__(self, context: ProviderContext, *, diarize: bool = False) -> None:
         s = context.settings
-        super().__init__(
-            max_bytes=s.transcribe_max_chunk_bytes,
-            max_seconds=s.transcribe_max_chunk_seconds,
-            min_silence_seconds=s.transcribe_min_silence_seconds,
-            concurrency=s.transcribe_concurrency,
-        )
+        super().__init__(s)
         self._context = context
         self._diarize = diarize
         self._model = s.openai_diarize_model if diarize else s.openai_transcribe_model
