@@ -48,6 +48,7 @@ def test_every_template_has_its_sections_in_order(template: Template) -> None:
 
 def test_history_and_physical_files_findings_where_clinicians_expect_them() -> None:
     note = _note(KNEE)
+    assert _section(note, "chief_complaint") == "Right knee pain."
     assert "knee" in _section(note, "history_of_present_illness")
     assert "Denies fever or chills." in _section(note, "review_of_systems")
     assert "tenderness" in _section(note, "physical_examination")
@@ -169,6 +170,7 @@ def test_a_twenty_minute_consultation_takes_well_under_a_second_of_cpu() -> None
 def test_asr_output_without_punctuation_or_labels_per_line() -> None:
     note = _note(ASR)
     rendered = note.render()
+    assert _section(note, "chief_complaint") == "Back pain."
     # Questions are not findings; their answers are.
     assert "do you have" not in rendered.lower()
     ros = _section(note, "review_of_systems")
@@ -195,6 +197,7 @@ def test_a_transcript_with_nothing_said_gives_empty_sections(template: Template)
 def test_a_lone_unlabelled_complaint_is_taken_as_the_patients() -> None:
     note = _note("I have had chest pain for 3 days and it gets worse when I walk.", Template.SOAP)
     assert _section(note, "subjective") == (
+        "Chest pain. "
         "The patient has had chest pain for 3 days and it gets worse when the patient walks."
     )
 

@@ -17,7 +17,7 @@ from botocore.config import Config
 
 from workers.engines.cloud.context import ProviderContext
 from workers.engines.cloud.limits import limiter_for
-from workers.engines.notes.prompting import ChatMessage, ChatSummarizer
+from workers.engines.notes.prompting import ChatSummarizer, Prompt
 
 
 async def _text(events: AsyncIterator[dict[str, Any]]) -> AsyncIterator[str]:
@@ -70,17 +70,13 @@ class BedrockSummarizer(ChatSummarizer):
             self._stack = None
             self._client = None
 
-    async def open_text_stream(self, messages: list[ChatMessage]) -> AsyncIterator[str]:
+    async def open_text_stream(self, prompt: Prompt) -> AsyncIterator[str]:
         client = await self._get_client()
         s = self._context.settings
         answer = await client.converse_stream(
             modelId=self._model,
-            system=[{"text": m.content} for m in messages if m.role == "system"],
-            messages=[
-                {"role": "user", "content": [{"text": m.content}]}
-                for m in messages
-                if m.role != "system"
-            ],
+            system=[{"text": prompt.system}],
+            messages=[{"role": "user", "content": [{"text": prompt.user}]}],
             inferenceConfig={"maxTokens": s.note_max_tokens, "temperature": s.note_temperature},
         )
         return _text(answer["stream"])

@@ -12,23 +12,13 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import groq
-from groq.types.chat import ChatCompletionMessageParam
 
 from workers.engines.cloud.context import ProviderContext
 from workers.engines.cloud.limits import limiter_for
-from workers.engines.notes.prompting import ChatMessage, ChatSummarizer, answer_text
+from workers.engines.notes.prompting import ChatSummarizer, Prompt, answer_text
 
 # Model name fragments of Groq's reasoning models, which take ``reasoning_format``.
 _REASONING_MODELS = ("deepseek-r1", "qwen3", "qwq")
-
-
-def _params(messages: list[ChatMessage]) -> list[ChatCompletionMessageParam]:
-    return [
-        {"role": "system", "content": m.content}
-        if m.role == "system"
-        else {"role": "user", "content": m.content}
-        for m in messages
-    ]
 
 
 class GroqSummarizer(ChatSummarizer):
@@ -56,7 +46,7 @@ class GroqSummarizer(ChatSummarizer):
             await self._client.close()
             self._client = None
 
-    async def open_text_stream(self, messages: list[ChatMessage]) -> AsyncIterator[str]:
+    async def open_text_stream(self, prompt: Prompt) -> AsyncIterator[str]:
         client = await self._get_client()
         s = self._context.settings
         extra: dict[str, Any] = {}
@@ -64,7 +54,10 @@ class GroqSummarizer(ChatSummarizer):
             extra["reasoning_format"] = "parsed"
         stream = await client.chat.completions.create(
             model=self._model,
-            messages=_params(messages),
+            messages=[
+                {"role": "system", "content": prompt.system},
+                {"role": "user", "content": prompt.user},
+            ],
             stream=True,
             temperature=s.note_temperature,
             max_tokens=s.note_max_tokens,

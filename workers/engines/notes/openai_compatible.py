@@ -10,22 +10,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import openai
-from openai.types.chat import ChatCompletionMessageParam
 
 from workers.engines.cloud.context import ProviderContext
 from workers.engines.cloud.limits import limiter_for
 from workers.engines.errors import PermanentEngineError
-from workers.engines.notes.prompting import ChatMessage, ChatSummarizer, answer_text
+from workers.engines.notes.prompting import ChatSummarizer, Prompt, answer_text
 from workers.engines.transcribers.openai import openai_client
-
-
-def _params(messages: list[ChatMessage]) -> list[ChatCompletionMessageParam]:
-    return [
-        {"role": "system", "content": m.content}
-        if m.role == "system"
-        else {"role": "user", "content": m.content}
-        for m in messages
-    ]
 
 
 class OpenAICompatibleSummarizer(ChatSummarizer):
@@ -65,12 +55,15 @@ class OpenAICompatibleSummarizer(ChatSummarizer):
             await self._client.close()
             self._client = None
 
-    async def open_text_stream(self, messages: list[ChatMessage]) -> AsyncIterator[str]:
+    async def open_text_stream(self, prompt: Prompt) -> AsyncIterator[str]:
         client = await self._get_client()
         s = self._context.settings
         stream = await client.chat.completions.create(
             model=self._model,
-            messages=_params(messages),
+            messages=[
+                {"role": "system", "content": prompt.system},
+                {"role": "user", "content": prompt.user},
+            ],
             stream=True,
             temperature=s.note_temperature,
             max_tokens=s.note_max_tokens,

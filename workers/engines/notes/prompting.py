@@ -41,9 +41,11 @@ _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 
 
 @dataclass(frozen=True, slots=True)
-class ChatMessage:
-    role: str
-    content: str
+class Prompt:
+    """What a chat model is sent: instructions (system) and the transcript (user)."""
+
+    system: str
+    user: str
 
 
 def format_transcript(transcript: Transcript) -> str:
@@ -54,9 +56,9 @@ def format_transcript(transcript: Transcript) -> str:
     )
 
 
-def build_messages(
+def build_prompt(
     transcript: Transcript, request: NoteRequest, sections: tuple[Section, ...]
-) -> list[ChatMessage]:
+) -> Prompt:
     """The system and user messages that ask for a note in the line format."""
     language = language_name(request.language)
     lines = "\n".join(f"## {s.key}\n    ({s.title}: {s.instruction})" for s in sections)
@@ -72,7 +74,7 @@ def build_messages(
         "section has nothing. No other text, no markdown besides the headings."
     )
     user = f"Transcript (language {transcript.language}):\n{format_transcript(transcript)}"
-    return [ChatMessage("system", system), ChatMessage("user", user)]
+    return Prompt(system, user)
 
 
 def _fold(text: str) -> str:
@@ -189,7 +191,7 @@ class ChatSummarizer(Summarizer):
         self._limiter = limiter
 
     @abstractmethod
-    async def open_text_stream(self, messages: list[ChatMessage]) -> AsyncIterator[str]:
+    async def open_text_stream(self, prompt: Prompt) -> AsyncIterator[str]:
         """Start the model's answer; iterate answer text only (reasoning fields left out)."""
 
     async def summarize(
@@ -202,12 +204,12 @@ class ChatSummarizer(Summarizer):
             raise PermanentEngineError(
                 f"The note template {request.template!r} is unknown."
             ) from exc
-        messages = build_messages(transcript, request, sections)
-        tokens = estimate_tokens("".join(m.content for m in messages)) + settings.note_max_tokens
+        prompt = build_prompt(transcript, request, sections)
+        tokens = estimate_tokens(prompt.system + prompt.user) + settings.note_max_tokens
 
         async def start() -> AsyncIterator[str]:
             await self._limiter.acquire(tokens)
-            return await self.open_text_stream(messages)
+            return await self.open_text_stream(prompt)
 
         parser = NoteStreamParser(sections, {s.id for s in transcript.segments})
         stripper = ThinkStripper()

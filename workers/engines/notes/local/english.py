@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from .lexicon import ASSESSMENT, EXAM, HPI, PLAN, RESULTS, ROS, Lexicon
 
 _EN_FILLERS = (
@@ -354,6 +356,26 @@ EN = Lexicon(
         "review the results",
         "go ahead and",
         "let's see",
+    ),
+    complaints=(
+        (
+            re.compile(
+                r"\b((?:(?:left|right)\s+)?(?!(?:it|that|this|which|what)\b)\w+)"
+                r" (?:has been|have been|is|are|was|keeps|started) (?:hurting|bothering)",
+                re.IGNORECASE,
+            ),
+            r"\1 pain",
+        ),
+        (
+            re.compile(
+                r"\b((?:(?:left|right|lower|upper|low|bad|severe|chronic|sharp)\s+)?"
+                r"(?:(?!(?:my|your|his|her|the|this|that|some|a|any|no)\b)\w+\s+)?"
+                r"(?:pain|ache|headaches?|cough|rash|numbness|swelling|fevers?|bleeding"
+                r"|dizziness))\b",
+                re.IGNORECASE,
+            ),
+            r"\1",
+        ),
     ),
     cues=_EN_CUES,
     no_answers=("no", "nope", "not really", "never", "none", "nah", "i don't", "no ,", "not"),

@@ -7,6 +7,7 @@ drawn from ACI-Bench's train and valid splits (never test1), plus common clinica
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 # The note parts a sentence can be assigned to. Templates group them into their sections.
@@ -36,6 +37,9 @@ class Lexicon:
     #: Phrases of a short sentence that only announces what comes next ("let's talk about my
     #: assessment and plan"); such sentences are dropped.
     transitions: tuple[str, ...]
+    #: Symptoms as people name them, each with how the complaint is written from the match
+    #: (``re.Match.expand`` templates: "my knee has been hurting" -> r"\1 pain").
+    complaints: tuple[tuple[re.Pattern[str], str], ...]
     #: Cue phrases per note part; a sentence scores one point per cue it contains.
     cues: dict[str, tuple[str, ...]]
     #: Short answers meaning "no" and "yes".

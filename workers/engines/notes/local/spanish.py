@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from .lexicon import ASSESSMENT, EXAM, HPI, PLAN, RESULTS, ROS, Lexicon
 
 _ES_CUES: dict[str, tuple[str, ...]] = {
@@ -165,6 +167,16 @@ ES = Lexicon(
         "vamos a ver",
         "le voy a explicar",
         "hablemos de",
+    ),
+    complaints=(
+        (
+            re.compile(
+                r"\b(dolor (?:de|en) (?:la |el |los |las )?\w+|fiebre|tos|mareos?|sangrado)\b",
+                re.IGNORECASE,
+            ),
+            r"\1",
+        ),
+        (re.compile(r"\bme duele (?:la |el )?(\w+)", re.IGNORECASE), r"dolor de \1"),
     ),
     cues=_ES_CUES,
     no_answers=("no", "nunca", "nada", "para nada", "ninguno", "ninguna"),

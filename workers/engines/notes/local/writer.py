@@ -34,7 +34,8 @@ ENGINE_NAME = "local:extractive"
 _CC_PATTERN = re.compile(
     r"\b(?:presents|presenting|here|is in|coming in|comes in|came in|seen|viene|acude)"
     r"(?: today| hoy)?(?: to (?:the clinic|see me))?"
-    r" (?:for|with|por|con)(?: a| an| his| her| their| the| some| un| una)? (.+?)(?:[.,;]| and |$)",
+    r" (?:for|with|por|con)(?: a| an| his| her| their| the| some| your| my| un| una| su| mi)?"
+    r" (.+?)(?:[.,;]| and |$)",
     re.IGNORECASE,
 )
 
@@ -68,12 +69,19 @@ class _Candidate:
 
 
 def _chief_complaint(units: list[Unit], lexicon: Lexicon) -> NoteSentence | None:
+    """Why the patient came: "here for X" / "presents with X", else the first symptom named
+    in the first third of the visit ("this elbow pain" -> "Elbow pain.")."""
     for unit in units:
-        if unit.speaker == Speaker.PATIENT:
-            continue
         match = _CC_PATTERN.search(unit.text)
         if match and 1 <= len(match.group(1).split()) <= 8:
             return NoteSentence(sentence_case(match.group(1)), (unit.segment,))
+    for unit in units[: max(1, len(units) // 3)]:
+        if unit.question:
+            continue
+        for pattern, written in lexicon.complaints:
+            match = pattern.search(unit.text)
+            if match:
+                return NoteSentence(sentence_case(match.expand(written)), (unit.segment,))
     return None
 
 
