@@ -37,6 +37,7 @@ from workers.engines.errors import PermanentEngineError
 log = logging.getLogger(__name__)
 
 _EVIDENCE = re.compile(r"\[\s*((?:[Ss#]?\d+\s*[,;]?\s*)+)\]")
+_INLINE_HEADING = re.compile(r"^\s*(?:#+\s*)?\**([^:*#\[\]]{2,60}?)\**\s*:\**\s+(\S.*)$")
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 
 
@@ -124,10 +125,19 @@ class NoteStreamParser:
     def feed(self, text: str) -> list[NoteDelta]:
         self._buffer += text
         *lines, self._buffer = self._buffer.split("\n")
-        return [d for line in lines if (d := self._line(line)) is not None]
+        return [d for line in lines for d in self._split_inline(line)]
 
     def finish(self) -> list[NoteDelta]:
         line, self._buffer = self._buffer, ""
+        return self._split_inline(line)
+
+    def _split_inline(self, line: str) -> list[NoteDelta]:
+        """Models sometimes write "Plan: Rest for a week. [3]" on one line: a heading and
+        its first sentence."""
+        match = _INLINE_HEADING.match(line)
+        if match and _fold(match.group(1)) in self._by_name:
+            heading, rest = match.group(1) + ":", match.group(2)
+            return [d for part in (heading, rest) if (d := self._line(part)) is not None]
         delta = self._line(line)
         return [delta] if delta is not None else []
 

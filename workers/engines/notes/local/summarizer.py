@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 from core.domain import Transcript
@@ -14,7 +15,8 @@ class LocalSummarizer(Summarizer):
     """Extractive notes written in-process: offline, deterministic, no model.
 
     Yields one delta per section (the deltas concatenated equal ``note.render()``), then the
-    note. Writing a long consultation's note takes milliseconds, so it runs inline.
+    note. A 20-minute consultation takes about 20 ms of CPU, but a 1 MiB pasted transcript
+    takes about 2 s, so the writing runs in a thread and never stalls the event loop.
     """
 
     name = ENGINE_NAME
@@ -22,7 +24,7 @@ class LocalSummarizer(Summarizer):
     async def summarize(
         self, transcript: Transcript, request: NoteRequest
     ) -> AsyncIterator[NoteUpdate]:
-        note = write_note(transcript, request)
+        note = await asyncio.to_thread(write_note, transcript, request)
         last = len(note.sections) - 1
         for i, section in enumerate(note.sections):
             # Note.render joins sections with a blank line; the separator goes with the
