@@ -219,3 +219,23 @@ async def test_a_slow_drip_past_the_deadline_is_retryable(fake_openai: FakeOpenA
     engine = compatible_engine(fake_openai, {"provider_call_deadline_seconds": 0.3})
     with pytest.raises(RetryableEngineError, match=r"still answering after 0\.3 s"):
         await summarize(engine)
+
+
+async def test_headings_written_other_ways_are_understood(fake_openai: FakeOpenAI) -> None:
+    fake_openai.chat_reply = (
+        "**Subjective:** Headache for three days. [1]\n"
+        "OBJECTIVE\n"
+        "1. Blood pressure 150/95. [S2]\n"
+        "Assessment: Tension headache. [1, 2]\n"
+        "### Plan\n"
+        "* Ibuprofen. [3]\n"
+        "Note: the plan was agreed. [3]\n"
+    )
+    *_, note = await summarize(compatible_engine(fake_openai, {}))
+    assert isinstance(note, Note)
+    assert [[(x.text, x.evidence) for x in s.sentences] for s in note.sections] == [
+        [("Headache for three days.", (1,))],
+        [("Blood pressure 150/95.", (2,))],
+        [("Tension headache.", (1, 2))],
+        [("Ibuprofen.", (3,)), ("Note: the plan was agreed.", (3,))],
+    ]

@@ -11,12 +11,12 @@ from core.domain import Segment
 from workers.engines.base import AudioFile, TranscribeOptions
 from workers.engines.cloud.context import ProviderContext
 from workers.engines.cloud.secrets import KeySource
-from workers.engines.errors import PermanentEngineError
+from workers.engines.errors import PermanentEngineError, RetryableEngineError
 from workers.engines.transcribers.openai import OpenAITranscriber
 
 from .fakes.aws import FakeSecretsManager
 from .fakes.openai_api import FakeOpenAI
-from .fakes.server import Status
+from .fakes.server import Hang, Status
 from .fakes.tones import Burst, write_tones
 from .support import context, fast_settings
 
@@ -115,3 +115,21 @@ async def test_environment_when_no_secret_is_set(fake_secrets: FakeSecretsManage
     keys = KeySource(fast_settings())
     assert (await keys.get("GROQ_API_KEY")).startswith("gsk_test")
     assert fake_secrets.requests == []
+
+
+async def test_secrets_manager_outage_is_retried_then_reported(
+    fake_secrets: FakeSecretsManager,
+) -> None:
+    fake_secrets.secrets["keys"] = json.dumps({"GROQ_API_KEY": "gsk_from_secret_0000"})
+    fake_secrets.faults.append(Status(503))
+    keys = KeySource(
+        fast_settings(provider_keys_secret_id="keys", secrets_endpoint_url=fake_secrets.url)
+    )
+    assert await keys.get("GROQ_API_KEY") == "gsk_from_secret_0000"
+    assert len(fake_secrets.requests) == 2
+    fake_secrets.faults.extend([Hang(), Hang(), Hang()])
+    keys = KeySource(
+        fast_settings(provider_keys_secret_id="keys", secrets_endpoint_url=fake_secrets.url)
+    )
+    with pytest.raises(RetryableEngineError, match="AWS Secrets Manager did not answer in time"):
+        await keys.get("GROQ_API_KEY")

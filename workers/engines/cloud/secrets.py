@@ -14,6 +14,7 @@ import os
 from typing import Any
 
 import aioboto3
+from botocore.config import Config
 
 from workers.engines.cloud.errors import translate
 from workers.engines.cloud.settings import ProviderSettings
@@ -57,7 +58,12 @@ class KeySource:
         settings = self._settings
         secret_id = settings.provider_keys_secret_id
         session = aioboto3.Session()
-        kwargs: dict[str, Any] = {"region_name": settings.secrets_region}
+        config = Config(
+            connect_timeout=settings.provider_connect_timeout_seconds,
+            read_timeout=settings.provider_timeout_seconds,
+            retries={"total_max_attempts": settings.provider_max_attempts, "mode": "standard"},
+        )
+        kwargs: dict[str, Any] = {"region_name": settings.secrets_region, "config": config}
         if settings.secrets_endpoint_url:
             kwargs["endpoint_url"] = settings.secrets_endpoint_url
         try:
