@@ -63,7 +63,8 @@ bench: install
 
 eval: install
 	command -v espeak-ng >/dev/null || (apt-get update -qq && apt-get install -y -qq espeak-ng)
-	$(BIN)/python -m eval
+	$(BIN)/python -m eval --writer product
+	$(BIN)/python -m eval.wer
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache

@@ -1,0 +1,222 @@
+"""Word error rate of the local transcriber through the whole product vs faster-whisper
+called directly, on consultation audio synthesized from PriMock57 transcripts.
+
+Audio: each utterance of both TextGrid channels is spoken by espeak-ng (one voice for the
+doctor, another for the patient) and placed at its TextGrid start time in one 16 kHz mono
+track; an utterance that would overlap the previous one starts 0.15 s after it instead (the
+TTS speaks at its own pace). Only utterances starting in the first ``--seconds`` of each
+consultation are used. Generated at evaluation time, never committed.
+
+Reference: the utterance texts in the order spoken, with `<UNSURE>`/`</UNSURE>` tags removed
+(their words kept) and `<UNIN/>` (unintelligible) removed (nothing is spoken for it).
+
+Normalisation (reference and both hypotheses alike): lowercase; numbers written as words
+(num2words: "5" -> "five", "2.5" -> "two point five"); "%" -> "percent"; hyphens and slashes
+become spaces; every other non-letter, non-apostrophe character is removed; whitespace
+collapsed. WER is jiwer's corpus WER over all selected consultations.
+
+The data is PriMock57 (Papadopoulos Korfiatis et al., ACL 2022; github.com/babylonhealth/
+primock57), CC BY 4.0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import subprocess
+import tempfile
+import time
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+
+import jiwer
+import numpy as np
+from num2words import num2words
+
+from core.audio import decode_pcm
+from eval.results import merge_results
+
+RATE = 16000
+VOICES = {"doctor": "en-gb", "patient": "en-us+f3"}
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@dataclass(frozen=True)
+class Utterance:
+    speaker: str
+    start: float
+    text: str
+
+
+def read_textgrid(path: Path, speaker: str) -> list[Utterance]:
+    """Intervals with text from a Praat long-format TextGrid (one tier)."""
+    utterances = []
+    xmin = 0.0
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        line = line.strip()
+        if line.startswith("xmin ="):
+            xmin = float(line.split("=", 1)[1])
+        elif line.startswith("text ="):
+            raw = line.split("=", 1)[1].strip().strip('"')
+            text = clean_reference(raw)
+            if text:
+                utterances.append(Utterance(speaker, xmin, text))
+    return utterances
+
+
+def clean_reference(text: str) -> str:
+    text = text.replace("<UNSURE>", " ").replace("</UNSURE>", " ").replace("<UNIN/>", " ")
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _number(match: re.Match[str]) -> str:
+    value = match.group(0)
+    try:
+        return f" {num2words(float(value) if '.' in value else int(value))} "
+    except (ValueError, OverflowError):
+        return f" {value} "
+
+
+def normalise(text: str) -> str:
+    text = text.lower().replace("%", " percent ")
+    text = re.sub(r"\d+(\.\d+)?", _number, text)
+    text = re.sub(r"[-/]", " ", text)
+    text = re.sub(r"[^a-z' ]", " ", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def consultations(data: Path, count: int) -> list[str]:
+    names = sorted(
+        p.name.rsplit("_", 1)[0]
+        for p in (data / "primock57" / "transcripts").glob("*_doctor.TextGrid")
+    )
+    return names[:count]
+
+
+def synthesize(name: str, data: Path, seconds: float, out: Path) -> str:
+    """Write the consultation's audio to ``out``; return the reference text."""
+    folder = data / "primock57" / "transcripts"
+    utterances = sorted(
+        read_textgrid(folder / f"{name}_doctor.TextGrid", "doctor")
+        + read_textgrid(folder / f"{name}_patient.TextGrid", "patient"),
+        key=lambda u: u.start,
+    )
+    utterances = [u for u in utterances if u.start < seconds]
+    track = np.zeros(int((seconds + 120) * RATE), dtype=np.float32)
+    cursor = 0.0
+    spoken = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n, utterance in enumerate(utterances):
+            wav = Path(tmp) / f"{n}.wav"
+            subprocess.run(
+                ["espeak-ng", "-v", VOICES[utterance.speaker], "-w", str(wav), utterance.text],
+                check=True,
+            )
+            pcm = decode_pcm(wav, sample_rate=RATE)
+            start = max(utterance.start, cursor + 0.15)
+            first = int(start * RATE)
+            if first + len(pcm) > len(track):
+                track = np.concatenate([track, np.zeros(first + len(pcm), dtype=np.float32)])
+            track[first : first + len(pcm)] += pcm
+            cursor = start + len(pcm) / RATE
+            spoken.append(utterance.text)
+    track = track[: int((cursor + 0.5) * RATE)]
+    with wave.open(str(out), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(RATE)
+        w.writeframes((np.clip(track, -1, 1) * 32767).astype("<i2").tobytes())
+    return " ".join(spoken)
+
+
+def direct(path: Path, threads: int) -> str:
+    from faster_whisper import WhisperModel
+
+    from workers.engines.transcribers.local import bundled_model_path
+
+    model = WhisperModel(
+        str(bundled_model_path()), device="cpu", compute_type="int8", cpu_threads=threads
+    )
+    segments, _ = model.transcribe(
+        str(path), language="en", beam_size=1, condition_on_previous_text=False
+    )
+    return " ".join(s.text.strip() for s in segments)
+
+
+async def through_product(paths: list[Path], threads: int) -> list[str]:
+    """Upload each file to a real server (embedded default) and read its transcript back."""
+    from clients.client import ConsultaClient
+    from core.auth import mint_token
+    from core.settings import Settings
+    from server.app import start_server
+
+    texts = []
+    with tempfile.TemporaryDirectory() as folder:
+        secret = "eval-" + "x" * 40
+        settings = Settings(
+            data_dir=Path(folder),
+            grpc_listen="127.0.0.1:0",
+            http_listen="127.0.0.1:0",
+            jwt_secret=secret,
+            whisper_threads=threads,
+        )
+        server = await start_server(settings)
+        try:
+            async with ConsultaClient(
+                f"127.0.0.1:{server.port}", token=mint_token(secret, "eval")
+            ) as client:
+                for path in paths:
+                    job = await client.upload(path)
+                    async for _ in client.watch(job.job_id):
+                        pass
+                    transcript = await client.get_transcript(job.job_id)
+                    texts.append(" ".join(s.text for s in transcript.segments))
+        finally:
+            await server.stop(1)
+    return texts
+
+
+def run(data: Path, count: int, seconds: float, threads: int, write: bool) -> dict[str, float]:
+    with tempfile.TemporaryDirectory(prefix="consulta-wer-") as folder:
+        references, paths = [], []
+        for name in consultations(data, count):
+            path = Path(folder) / f"{name}.wav"
+            references.append(normalise(synthesize(name, data, seconds, path)))
+            paths.append(path)
+        started = time.perf_counter()
+        direct_texts = [normalise(direct(p, threads)) for p in paths]
+        direct_s = time.perf_counter() - started
+        started = time.perf_counter()
+        product_texts = [normalise(t) for t in asyncio.run(through_product(paths, threads))]
+        product_s = time.perf_counter() - started
+    figures = {
+        "wer_direct": round(float(jiwer.wer(references, direct_texts)), 4),
+        "wer_pipeline": round(float(jiwer.wer(references, product_texts)), 4),
+        "wer_consultations": float(len(paths)),
+        "wer_seconds_each": seconds,
+        "wer_direct_s": round(direct_s, 1),
+        "wer_pipeline_s": round(product_s, 1),
+    }
+    if write:
+        merge_results(dict(figures))
+    return figures
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m eval.wer", description=__doc__)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--consultations", type=int, default=4)
+    parser.add_argument("--seconds", type=float, default=150.0)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+    figures = run(args.data, args.consultations, args.seconds, args.threads, not args.no_write)
+    for key, value in figures.items():
+        print(f"{key}: {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
