@@ -124,10 +124,11 @@ class ConsultaStack(Stack):
             vpc=network.vpc,
             security_group=network.server_sg,
             log_group=logs_.groups["server"],
-            # The NLB's /readyz verdict replaces instances that boot but never serve.
+            # The NLB's /readyz verdict replaces instances that boot but never serve. The grace
+            # covers the boot script: dnf, then pip installing consulta and its engine wheels.
             health_checks=autoscaling.HealthChecks.with_additional_checks(
                 additional_types=[autoscaling.AdditionalHealthCheckType.ELB],
-                grace_period=Duration.minutes(5),
+                grace_period=Duration.minutes(10),
             ),
         )
         worker = Fleet(
@@ -148,7 +149,7 @@ class ConsultaStack(Stack):
             vpc=network.vpc,
             security_group=network.worker_sg,
             log_group=logs_.groups["worker"],
-            health_checks=autoscaling.HealthChecks.ec2(grace_period=Duration.minutes(5)),
+            health_checks=autoscaling.HealthChecks.ec2(grace_period=Duration.minutes(10)),
         )
 
         # Least privilege: each role reads only the secrets its process uses. Servers write,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -126,6 +127,15 @@ def test_groups_in_private_subnets_with_capacity_from_context(stack: Synthesized
         assert props["MaxSize"] == str(getattr(stack.config, f"{role}_max_capacity"))
     _, servers = stack.one("AWS::AutoScaling::AutoScalingGroup", "Servers")
     assert servers["Properties"]["HealthCheckType"] == "ELB"
+    assert servers["Properties"]["HealthCheckGracePeriod"] == 600
+
+
+def test_agent_config_is_json(stack: Synthesized) -> None:
+    for fleet in FLEETS:
+        script = boot_script(stack, fleet)
+        body = script.split("<<'CONSULTA_AGENT'\n", 1)[1].split("\nCONSULTA_AGENT", 1)[0]
+        (entry,) = json.loads(body)["logs"]["logs_collected"]["files"]["collect_list"]
+        assert entry["log_stream_name"] == "{instance_id}"
 
 
 def test_servers_track_cpu(stack: Synthesized) -> None:
