@@ -81,14 +81,15 @@ async def call_with_retries(
     hidden = tuple(secrets)
 
     async def attempt() -> T:
+        deadline = asyncio.timeout(policy.call_deadline_seconds)
         try:
-            async with asyncio.timeout(policy.call_deadline_seconds):
+            async with deadline:
                 return await call()
-        except TimeoutError as exc:
-            raise RetryableEngineError(
-                f"{provider} took longer than {policy.call_deadline_seconds:g} s to answer."
-            ) from exc
         except Exception as exc:
+            if deadline.expired():
+                raise RetryableEngineError(
+                    f"{provider} took longer than {policy.call_deadline_seconds:g} s to answer."
+                ) from exc
             raise translate(provider, exc, hidden) from exc
 
     def before_sleep(state: RetryCallState) -> None:
