@@ -298,16 +298,23 @@ class ChunkedTranscriber(Transcriber):
 
         async def run(plan: ChunkPlan) -> None:
             async with gate:
+                # Every chunk must end in a result or an error: _stitch waits for each.
+                finished = False
                 try:
                     chunk = await asyncio.to_thread(plan.load)
                     async for event in self.transcribe_chunk(chunk, options):
+                        finished = finished or isinstance(event, ChunkResult)
                         await events.put((plan.index, event))
+                    if not finished:
+                        raise PermanentEngineError(
+                            f"Part {plan.index + 1} of the audio came back without a result."
+                        )
                 except EngineError as exc:
                     await events.put((plan.index, exc))
-                except Exception as exc:  # anything else would leave _stitch waiting forever
+                except Exception as exc:
                     failure = PermanentEngineError(
-                        f"Part {plan.index + 1} of the audio could not be prepared for the "
-                        f"provider ({type(exc).__name__})."
+                        f"Part {plan.index + 1} of the audio failed in a way we did not expect "
+                        f"({type(exc).__name__})."
                     )
                     await events.put((plan.index, failure))
 
