@@ -7,7 +7,6 @@ or ``amqp://`` for the queue and the event bus. Nothing above the ports asks whi
 
 from __future__ import annotations
 
-from functools import cached_property
 from pathlib import Path
 
 from pydantic import Field
@@ -80,6 +79,25 @@ class Settings(BaseSettings):
         description="HS256 signing secret for bearer tokens. Empty: read or create "
         "<data_dir>/jwt.secret (embedded default).",
     )
+    jwt_secret_id: str = Field(
+        "",
+        description="Secrets Manager secret holding the JWT signing key (plain text, or JSON "
+        "with a 'secret' field); read at start, overrides jwt_secret.",
+    )
+    database_secret_id: str = Field(
+        "",
+        description="Secrets Manager secret with the database credentials (JSON with "
+        "'username' and 'password', as RDS writes it); put into database_url at start.",
+    )
+    broker_secret_id: str = Field(
+        "",
+        description="Secrets Manager secret with the broker credentials (JSON with "
+        "'username' and 'password'); put into queue_url and events_url at start.",
+    )
+    secrets_region: str = Field("us-east-1", description="AWS region of Secrets Manager.")
+    secrets_endpoint_url: str = Field(
+        "", description="Secrets Manager endpoint URL; empty for the region's default."
+    )
     jwt_issuer: str = Field("consulta", description="Expected 'iss' claim of tokens.")
     run_worker: bool = Field(
         True, description="Run worker tasks inside the server process (embedded default)."
@@ -114,14 +132,14 @@ class Settings(BaseSettings):
     whisper_threads: int = Field(2, description="CPU threads for faster-whisper.")
     whisper_beam_size: int = Field(1, description="Beam size for faster-whisper (1 = greedy).")
 
-    @cached_property
+    @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'consulta.db'}"
 
-    @cached_property
+    @property
     def resolved_blob_url(self) -> str:
         return self.blob_url or f"file://{(self.data_dir / 'blobs').resolve()}"
 
-    @cached_property
+    @property
     def resolved_events_url(self) -> str:
         return self.events_url or self.queue_url

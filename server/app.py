@@ -24,6 +24,7 @@ from grpc_reflection.v1alpha import reflection
 
 from core.auth import load_or_create_secret
 from core.runtime import Runtime, open_runtime
+from core.secrets import resolve_secrets
 from core.settings import Settings
 from server.http_side import build_app, start_side_port
 from server.interceptors import AuthInterceptor, ErrorInterceptor
@@ -84,6 +85,7 @@ def _credentials(settings: Settings) -> grpc.ServerCredentials | None:
 
 async def start_server(settings: Settings, *, run_worker: bool | None = None) -> RunningServer:
     """Start everything; returns once SERVING. Port 0 in settings binds a free port."""
+    settings = await resolve_secrets(settings)
     runtime = await open_runtime(settings)
     server = grpc.aio.server(
         interceptors=[

@@ -12,6 +12,7 @@ import logging
 import signal
 
 from core.runtime import Runtime, open_runtime
+from core.secrets import resolve_secrets
 from core.settings import Settings
 from workers.engines.registry import Engines
 from workers.sweeper import run_sweeper
@@ -60,6 +61,7 @@ class WorkerGroup:
 
 
 async def worker_main(settings: Settings, stop: asyncio.Event) -> None:
+    settings = await resolve_secrets(settings)
     runtime = await open_runtime(settings)
     group = WorkerGroup(runtime)
     group.start()
