@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from core.domain import Segment
 from workers.engines.base import AudioFile, Progress, TranscribeOptions, TranscriptionUpdate
+from workers.engines.errors import PermanentEngineError
 from workers.engines.transcribers.openai import OpenAITranscriber
 
 from .fakes.openai_api import FakeOpenAI
+from .fakes.server import Malformed
 from .fakes.tones import Burst, write_tones
 from .support import context
 
@@ -83,3 +86,38 @@ async def test_mini_model_comes_from_settings(fake_openai: FakeOpenAI, tmp_path:
     updates = await collect(OpenAITranscriber(ctx), AudioFile(path, 2.0), TranscribeOptions())
     assert [u.text for u in updates if isinstance(u, Segment)] == ["tone440?"]
     assert fake_openai.requests[0].fields["model"] == "gpt-4o-mini-transcribe"
+
+
+async def test_unknown_events_are_ignored_and_diarize_without_segments_keeps_the_text(
+    fake_openai: FakeOpenAI, tmp_path: Path
+) -> None:
+    events = [
+        {"type": "transcript.text.delta", "delta": "Hola. "},
+        {"type": "transcript.text.usage", "tokens": 3},
+        {"type": "transcript.text.done", "text": "Hola. ¿Qué tal?"},
+    ]
+    body = "".join(f"data: {json.dumps(e)}\n\n" for e in events).encode()
+    fake_openai.faults.append(Malformed(body, "text/event-stream"))
+    path = write_tones(tmp_path / "a.wav", [Burst(0.5, 1.0, 440)], 2.0)
+    engine = OpenAITranscriber(context(openai_base_url=fake_openai.url + "/v1"), diarize=True)
+    updates = await collect(engine, AudioFile(path, 2.0), TranscribeOptions(language="es"))
+    segments = [u for u in updates if isinstance(u, Segment)]
+    assert [(s.text, s.start, s.end) for s in segments] == [
+        ("Hola.", 0.0, 0.714),
+        ("¿Qué tal?", 0.714, 2.0),
+    ]
+
+
+async def test_a_segment_without_times_is_a_readable_error(
+    fake_openai: FakeOpenAI, tmp_path: Path
+) -> None:
+    events = [
+        {"type": "transcript.text.segment", "id": "s0", "speaker": "A", "text": "Hola."},
+        {"type": "transcript.text.done", "text": "Hola."},
+    ]
+    body = "".join(f"data: {json.dumps(e)}\n\n" for e in events).encode()
+    fake_openai.faults.append(Malformed(body, "text/event-stream"))
+    path = write_tones(tmp_path / "a.wav", [Burst(0.5, 1.0, 440)], 2.0)
+    engine = OpenAITranscriber(context(openai_base_url=fake_openai.url + "/v1"), diarize=True)
+    with pytest.raises(PermanentEngineError, match="OpenAI sent a segment we could not read"):
+        await collect(engine, AudioFile(path, 2.0), TranscribeOptions())

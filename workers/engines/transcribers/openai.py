@@ -121,19 +121,26 @@ class OpenAITranscriber(ChunkedTranscriber):
             PROVIDER, self._context.policy, start, secrets=self._context.keys.known()
         )
         async for event in stream:
-            if isinstance(event, TranscriptionTextDeltaEvent):
+            # The SDK builds unknown event types into whichever union member fits, so the
+            # type field decides, not the class.
+            if event.type == "transcript.text.delta" and isinstance(
+                event, TranscriptionTextDeltaEvent
+            ):
                 yield event.delta
-            elif isinstance(event, TranscriptionTextSegmentEvent):
-                turns.append(Piece(event.start, event.end, event.text))
-                labels.append(event.speaker)
-            elif isinstance(event, TranscriptionTextDoneEvent):
+            elif event.type == "transcript.text.segment" and isinstance(
+                event, TranscriptionTextSegmentEvent
+            ):
+                turns.append(_turn(event))
+                labels.append(str(event.speaker))
+            elif event.type == "transcript.text.done" and isinstance(
+                event, TranscriptionTextDoneEvent
+            ):
                 done = event
-            else:
-                raise PermanentEngineError(f"{PROVIDER} sent a stream event we do not know.")
+            # Other event types (new ones OpenAI may add) carry nothing we store.
         if done is None:
             raise PermanentEngineError(f"{PROVIDER} ended the transcription without its text.")
         language = done.languages[0].code if done.languages else options.language
-        if self._diarize:
+        if self._diarize and turns:
             roles = assign_roles([(lb, p.text) for lb, p in zip(labels, turns, strict=True)])
             pieces = [
                 Piece(p.start, p.end, p.text, roles[lb])
@@ -142,3 +149,10 @@ class OpenAITranscriber(ChunkedTranscriber):
         else:
             pieces = spread_sentences(done.text, 0.0, chunk.end - chunk.start)
         yield ChunkResult(pieces=pieces, language=language)
+
+
+def _turn(event: TranscriptionTextSegmentEvent) -> Piece:
+    try:
+        return Piece(float(event.start), float(event.end), str(event.text or ""))
+    except (TypeError, ValueError) as exc:
+        raise PermanentEngineError(f"{PROVIDER} sent a segment we could not read.") from exc
