@@ -81,6 +81,13 @@ class LocalWhisperTranscriber(Transcriber):
     async def transcribe(
         self, audio: AudioFile, options: TranscribeOptions
     ) -> AsyncIterator[TranscriptionUpdate]:
+        asked = (options.language or "en").split("-")[0].lower()
+        if self.english_only and asked != "en":
+            raise PermanentEngineError(
+                f"The local transcriber ({self.name}) understands only English, and this "
+                f"consultation is in {options.language!r}; choose a cloud transcriber "
+                "(openai or groq) for it, or send a text transcript."
+            )
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[object] = asyncio.Queue()
         stop = threading.Event()
