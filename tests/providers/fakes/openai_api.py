@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from .server import FakeServer
-from .tones import hear
+from .tones import Heard, hear
 
 
 class FakeOpenAI(FakeServer):
@@ -72,6 +73,7 @@ class FakeOpenAI(FakeServer):
         upload = form.get("file")
         data = upload.file.read() if isinstance(upload, web.FileField) else b""
         fields: dict[str, Any] = {k: v for k, v in form.items() if isinstance(v, str)}
+        fields["known_speaker_names"] = form.getall("known_speaker_names[]", [])
         fields["file_bytes"] = len(data)
         fields["filename"] = upload.filename if isinstance(upload, web.FileField) else ""
         self.record(request, fields)
@@ -85,10 +87,20 @@ class FakeOpenAI(FakeServer):
                 return _error(400, "This fake Groq only answers verbose_json without stream.")
             return web.json_response(_verbose(duration, heard, fields.get("language")))
         diarize = "diarize" in model
-        turns = [
-            ("A" if i % 2 == 0 else "B", h, f"{h.word}?" if i % 2 == 0 else f"{h.word}.")
-            for i, h in enumerate(heard)
-        ]
+        try:
+            labels = _speaker_labels(
+                form.getall("known_speaker_names[]", []),
+                form.getall("known_speaker_references[]", []),
+            )
+        except ValueError as exc:
+            return _error(400, str(exc))
+        turns: list[tuple[str, Heard, str]] = []
+        for h in heard:
+            voice = _voice(h)
+            if voice not in labels:  # unknown voices get letters in order of appearance
+                labels[voice] = chr(ord("A") + sum(len(v) == 1 for v in labels.values()))
+            # The low voice asks, the high voice answers (see _voice).
+            turns.append((labels[voice], h, f"{h.word}?" if voice == "low" else f"{h.word}."))
         text = " ".join(t for _, _, t in turns)
         if not stream:
             if diarize:
@@ -189,6 +201,27 @@ class FakeOpenAI(FakeServer):
             await response.write(b"data: [DONE]\n\n")
         await response.write_eof()
         return response
+
+
+def _voice(h: Heard) -> str:
+    """The fake's idea of who speaks: tones under 500 Hz are one voice, the rest another."""
+    return "low" if h.freq < 500 else "high"
+
+
+def _speaker_labels(names: list[Any], references: list[Any]) -> dict[str, str]:
+    """Voice -> name for the known speakers, recognised from their reference clips."""
+    labels: dict[str, str] = {}
+    for name, reference in zip(names, references, strict=True):
+        header, _, encoded = str(reference).partition(",")
+        if header != "data:audio/wav;base64":
+            raise ValueError("known_speaker_references must be audio data URLs.")
+        duration, clip = hear(base64.b64decode(encoded))
+        if not 2.0 <= duration <= 10.0 or not clip:
+            raise ValueError(
+                f"A speaker reference must hold 2 to 10 s of speech, not {duration:.1f} s."
+            )
+        labels[_voice(clip[0])] = str(name)
+    return labels
 
 
 def _error(status: int, message: str) -> web.Response:
