@@ -197,3 +197,32 @@ async def test_identical_channels_are_one_recording(
     segments = [u for u in await collect(engine, audio) if isinstance(u, Segment)]
     assert [(s.text, s.speaker) for s in segments] == [("tone440.", Speaker.UNKNOWN)]
     assert len(fake_openai.requests) == 1
+
+
+async def test_diarized_chunks_keep_their_speakers(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    # The second chunk holds only the patient: on its own a diarizer would call its one
+    # voice "A" and nothing would say it is not the clinician.
+    bursts = [
+        Burst(0.3, 2.5, 330),  # the clinician (low voice)
+        Burst(3.2, 2.5, 660),  # the patient
+        Burst(7.5, 2.0, 700),
+        Burst(10.0, 2.0, 750),
+    ]
+    audio = AudioFile(write_tones(tmp_path / "visit.wav", bursts, 12.5), 12.5)
+    ctx = context(
+        openai_base_url=fake_openai.url + "/v1",
+        transcribe_max_chunk_seconds=7.0,
+        transcribe_concurrency=3,
+    )
+    updates = await collect(OpenAITranscriber(ctx, diarize=True), audio)
+    segments = [u for u in updates if isinstance(u, Segment)]
+    assert [(s.text, s.speaker) for s in segments] == [
+        ("tone330?", Speaker.CLINICIAN),
+        ("tone660.", Speaker.PATIENT),
+        ("tone700.", Speaker.PATIENT),
+        ("tone750.", Speaker.PATIENT),
+    ]
+    first, second = fake_openai.requests
+    assert first.fields["known_speaker_names"] == []
+    assert second.fields["known_speaker_names"] == ["clinician", "patient"]
+    assert fake_openai.max_in_flight == 1  # the first chunk went alone, the rest after it

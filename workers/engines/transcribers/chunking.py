@@ -93,6 +93,19 @@ class ChunkResult:
 ChunkEvent = str | ChunkResult
 
 
+@dataclass(slots=True)
+class Recording:
+    """What the chunks of one recording share.
+
+    ``speakers`` holds, once the first chunk is done, reference clips of who spoke in it
+    (role value -> WAV data URL), so that a diarizing engine labels later chunks the same
+    way instead of starting its letters over.
+    """
+
+    chunks: int
+    speakers: dict[str, str] = field(default_factory=dict)
+
+
 def plan_cuts(
     pcm: npt.NDArray[np.float32],
     sample_rate: int,
@@ -164,10 +177,12 @@ def encode_flac(pcm: npt.NDArray[np.float32], sample_rate: int = SAMPLE_RATE) ->
     return out.getvalue()
 
 
-def decoded_blocks(path: Path, *, mono: bool = True) -> Iterator[npt.NDArray[np.float32]]:
+def decoded_blocks(
+    source: Path | io.BytesIO, *, mono: bool = True
+) -> Iterator[npt.NDArray[np.float32]]:
     """The audio at 16 kHz, block by block as the decoder yields it: shape (n,) when
     ``mono``, else (channels, n). Memory stays one block deep."""
-    with av.open(str(path), mode="r") as container:
+    with av.open(str(source) if isinstance(source, Path) else source, mode="r") as container:
         stream = container.streams.audio[0]
         layout = "mono" if mono else stream.layout.name
         resampler = av.AudioResampler(format="fltp", layout=layout, rate=SAMPLE_RATE)
@@ -264,9 +279,13 @@ class ChunkedTranscriber(Transcriber):
         self._min_silence = settings.transcribe_min_silence_seconds
         self._concurrency = settings.transcribe_concurrency
 
+    #: Transcribe the first chunk before the others start, so they can use what it found
+    #: (see :class:`Recording`).
+    first_chunk_first = False
+
     @abstractmethod
     def transcribe_chunk(
-        self, chunk: Chunk, options: TranscribeOptions
+        self, chunk: Chunk, options: TranscribeOptions, recording: Recording
     ) -> AsyncIterator[ChunkEvent]:
         """Yield interim text (``str``) as it comes, then one :class:`ChunkResult`."""
 
@@ -295,14 +314,25 @@ class ChunkedTranscriber(Transcriber):
             ) from exc
         events: asyncio.Queue[tuple[int, ChunkEvent | EngineError]] = asyncio.Queue()
         gate = asyncio.Semaphore(self._concurrency)
+        recording = Recording(chunks=len(chunks))
+        first_done = asyncio.Event()
 
         async def run(plan: ChunkPlan) -> None:
+            if self.first_chunk_first and plan.index > 0:
+                await first_done.wait()
+            try:
+                await run_gated(plan)
+            finally:
+                if plan.index == 0:
+                    first_done.set()
+
+        async def run_gated(plan: ChunkPlan) -> None:
             async with gate:
                 # Every chunk must end in a result or an error: _stitch waits for each.
                 finished = False
                 try:
                     chunk = await asyncio.to_thread(plan.load)
-                    async for event in self.transcribe_chunk(chunk, options):
+                    async for event in self.transcribe_chunk(chunk, options, recording):
                         finished = finished or isinstance(event, ChunkResult)
                         await events.put((plan.index, event))
                     if not finished:

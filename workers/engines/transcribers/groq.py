@@ -23,6 +23,7 @@ from workers.engines.transcribers.chunking import (
     ChunkEvent,
     ChunkResult,
     Piece,
+    Recording,
 )
 from workers.engines.transcribers.openai import vocabulary_prompt
 
@@ -71,7 +72,7 @@ class GroqTranscriber(ChunkedTranscriber):
             self._client = None
 
     async def transcribe_chunk(
-        self, chunk: Chunk, options: TranscribeOptions
+        self, chunk: Chunk, options: TranscribeOptions, recording: Recording
     ) -> AsyncIterator[ChunkEvent]:
         client = await self._get_client()
         extra: dict[str, Any] = {}

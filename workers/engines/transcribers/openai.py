@@ -8,9 +8,14 @@ segments with times and speaker labels (``diarized_json``), which are mapped to 
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import io
+import wave
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
+import numpy as np
 import openai
 from openai import AsyncStream
 from openai.types.audio import (
@@ -20,6 +25,7 @@ from openai.types.audio import (
     TranscriptionTextSegmentEvent,
 )
 
+from core.domain import Speaker
 from workers.engines.base import TranscribeOptions
 from workers.engines.cloud.context import ProviderContext
 from workers.engines.cloud.limits import limiter_for
@@ -27,11 +33,14 @@ from workers.engines.cloud.retry import open_stream
 from workers.engines.errors import PermanentEngineError
 from workers.engines.transcribers.channels import assign_roles
 from workers.engines.transcribers.chunking import (
+    SAMPLE_RATE,
     Chunk,
     ChunkedTranscriber,
     ChunkEvent,
     ChunkResult,
     Piece,
+    Recording,
+    decoded_blocks,
     spread_sentences,
 )
 
@@ -65,6 +74,8 @@ class OpenAITranscriber(ChunkedTranscriber):
         super().__init__(s)
         self._context = context
         self._diarize = diarize
+        # Later chunks need the first one's speakers to keep their labels.
+        self.first_chunk_first = diarize
         self._model = s.openai_diarize_model if diarize else s.openai_transcribe_model
         self.name = f"openai:{self._model}"
         self._limiter = limiter_for(
@@ -83,7 +94,9 @@ class OpenAITranscriber(ChunkedTranscriber):
             await self._client.close()
             self._client = None
 
-    def _params(self, chunk: Chunk, options: TranscribeOptions) -> dict[str, Any]:
+    def _params(
+        self, chunk: Chunk, options: TranscribeOptions, recording: Recording
+    ) -> dict[str, Any]:
         params: dict[str, Any] = {
             "file": (chunk.filename, chunk.data),
             "model": self._model,
@@ -96,6 +109,9 @@ class OpenAITranscriber(ChunkedTranscriber):
             # no prompt.
             params["response_format"] = "diarized_json"
             params["chunking_strategy"] = "auto"
+            if recording.speakers:
+                params["known_speaker_names"] = list(recording.speakers)
+                params["known_speaker_references"] = list(recording.speakers.values())
         else:
             prompt = vocabulary_prompt(options.vocabulary)
             if prompt:
@@ -103,10 +119,10 @@ class OpenAITranscriber(ChunkedTranscriber):
         return params
 
     async def transcribe_chunk(
-        self, chunk: Chunk, options: TranscribeOptions
+        self, chunk: Chunk, options: TranscribeOptions, recording: Recording
     ) -> AsyncIterator[ChunkEvent]:
         client = await self._get_client()
-        params = self._params(chunk, options)
+        params = self._params(chunk, options, recording)
 
         async def start() -> AsyncIterator[TranscriptionStreamEvent]:
             await self._limiter.acquire()
@@ -141,11 +157,13 @@ class OpenAITranscriber(ChunkedTranscriber):
             raise PermanentEngineError(f"{PROVIDER} ended the transcription without its text.")
         language = done.languages[0].code if done.languages else options.language
         if self._diarize and turns:
-            roles = assign_roles([(lb, p.text) for lb, p in zip(labels, turns, strict=True)])
+            roles = _roles(labels, turns)
             pieces = [
                 Piece(p.start, p.end, p.text, roles[lb])
                 for lb, p in zip(labels, turns, strict=True)
             ]
+            if chunk.index == 0 and recording.chunks > 1:
+                recording.speakers = await asyncio.to_thread(speaker_references, chunk.data, pieces)
         else:
             pieces = spread_sentences(done.text, 0.0, chunk.end - chunk.start)
         yield ChunkResult(pieces=pieces, language=language)
@@ -156,3 +174,43 @@ def _turn(event: TranscriptionTextSegmentEvent) -> Piece:
         return Piece(float(event.start), float(event.end), str(event.text or ""))
     except (TypeError, ValueError) as exc:
         raise PermanentEngineError(f"{PROVIDER} sent a segment we could not read.") from exc
+
+
+_ROLE_NAMES = {Speaker.CLINICIAN.value, Speaker.PATIENT.value}
+
+
+def _roles(labels: list[str], turns: list[Piece]) -> dict[str, Speaker]:
+    """Labels as roles: known speakers' names are roles already; letters are guessed."""
+    if any(label in _ROLE_NAMES for label in labels):
+        return {lb: Speaker(lb) if lb in _ROLE_NAMES else Speaker.OTHER for lb in labels}
+    return assign_roles([(lb, p.text) for lb, p in zip(labels, turns, strict=True)])
+
+
+def speaker_references(data: bytes, pieces: list[Piece]) -> dict[str, str]:
+    """A 2-10 s clip of the clinician and of the patient (their longest turns in ``data``)
+    as WAV data URLs, the form ``known_speaker_references`` takes."""
+    pcm = np.concatenate([*decoded_blocks(io.BytesIO(data)), np.zeros(0, np.float32)])
+    references: dict[str, str] = {}
+    for role in (Speaker.CLINICIAN, Speaker.PATIENT):
+        turns = [p for p in pieces if p.speaker == role and p.end - p.start >= _MIN_REFERENCE]
+        if not turns:
+            continue
+        longest = max(turns, key=lambda p: p.end - p.start)
+        lo = int(longest.start * SAMPLE_RATE)
+        hi = min(int(longest.end * SAMPLE_RATE), lo + int(_MAX_REFERENCE * SAMPLE_RATE))
+        clip = (np.clip(pcm[lo:hi], -1.0, 1.0) * 32767).astype(np.int16)
+        out = io.BytesIO()
+        with wave.open(out, "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(SAMPLE_RATE)
+            w.writeframes(clip.tobytes())
+        references[role.value] = (
+            "data:audio/wav;base64," + base64.b64encode(out.getvalue()).decode()
+        )
+    return references
+
+
+# OpenAI takes reference clips of 2 to 10 seconds.
+_MIN_REFERENCE = 2.0
+_MAX_REFERENCE = 10.0
