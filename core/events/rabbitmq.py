@@ -27,7 +27,6 @@ from aio_pika.abc import (
     AbstractIncomingMessage,
     AbstractRobustConnection,
 )
-from aio_pika.exceptions import ChannelInvalidStateError
 from aiormq.exceptions import AMQPError
 
 from core.errors import Unavailable
@@ -36,7 +35,9 @@ from core.events.memory import Inbox, drain, offer
 
 log = logging.getLogger(__name__)
 
-BROKER_ERRORS = (AMQPError, ChannelInvalidStateError, ConnectionError, OSError, TimeoutError)
+#: What a broker or network failure looks like through aio-pika (RuntimeError: "Connection
+#: was not opened" and ChannelInvalidStateError while a robust connection is reconnecting).
+BROKER_ERRORS = (AMQPError, RuntimeError, ConnectionError, OSError, TimeoutError)
 
 
 def routing_key(job_id: str) -> str:

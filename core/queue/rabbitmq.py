@@ -35,7 +35,6 @@ from aio_pika.abc import (
     AbstractQueue,
     AbstractRobustConnection,
 )
-from aio_pika.exceptions import ChannelInvalidStateError
 from aiormq.exceptions import AMQPError
 
 from core.errors import Unavailable
@@ -48,8 +47,9 @@ ATTEMPT_HEADER = "x-consulta-attempt"
 REASON_HEADER = "x-consulta-reason"
 #: Redeliveries (consumer crashes, lost connections) before the broker itself dead-letters.
 DELIVERY_LIMIT = 20
-#: What a broker or network failure looks like through aio-pika.
-BROKER_ERRORS = (AMQPError, ChannelInvalidStateError, ConnectionError, OSError, TimeoutError)
+#: What a broker or network failure looks like through aio-pika (RuntimeError: "Connection
+#: was not opened" and ChannelInvalidStateError while a robust connection is reconnecting).
+BROKER_ERRORS = (AMQPError, RuntimeError, ConnectionError, OSError, TimeoutError)
 
 
 def delay_label(seconds: float) -> str:
@@ -89,13 +89,15 @@ class RabbitJobQueue(JobQueue):
         self._connection: AbstractRobustConnection | None = None
         self._publisher: AbstractChannel | None = None
         self._lock = asyncio.Lock()
+        self._closing = asyncio.Event()
 
     # -- connection and topology -------------------------------------------------------------
 
     async def _channel(self) -> AbstractChannel:
         """The publishing channel, connecting and declaring the topology the first time."""
         async with self._lock:
-            if self._publisher is not None and not self._publisher.is_closed:
+            if self._publisher is not None:
+                # A robust channel: aio-pika reopens it after a reconnect.
                 return self._publisher
             try:
                 async with asyncio.timeout(self.publish_timeout):
@@ -241,7 +243,7 @@ class RabbitJobQueue(JobQueue):
             await channel.set_qos(prefetch_count=max(self.prefetch, concurrency))
             queue = await self._declare(channel)
             tag = await queue.consume(on_message)
-            await stop.wait()
+            await _first(stop, self._closing)
             stopping = True
             try:
                 await queue.cancel(tag)
@@ -305,10 +307,21 @@ class RabbitJobQueue(JobQueue):
         await _settle(message.ack())
 
     async def aclose(self) -> None:
+        self._closing.set()
         if self._connection is not None:
             await _settle(self._connection.close())
         self._connection = None
         self._publisher = None
+
+
+async def _first(*events: asyncio.Event) -> None:
+    """Wait until one of ``events`` is set."""
+    waiters = [asyncio.create_task(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
 
 
 def _parse(message: AbstractIncomingMessage) -> tuple[str, int]:

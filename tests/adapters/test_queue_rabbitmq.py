@@ -132,19 +132,6 @@ async def test_consumers_recover_when_the_broker_closes_the_connection(
             await release.wait()
         handled.append(delivery.job_id)
 
-    stop = asyncio.Event()
-    task = asyncio.create_task(queue.consume(handler, concurrency=2, stop=stop))
-    await queue.publish("job-before")
-    await eventually(lambda: "job-before" in handled, what="job-before handled")
-    await queue.publish("job-in-flight")
-    await asyncio.wait_for(in_flight.wait(), timeout=10)
-
-    closed = await asyncio.to_thread(close_rabbitmq_connections, queue.connection_name)
-    assert closed == 1
-    # The in-flight handler finishes on a dead channel: its ack is lost, so the broker must
-    # deliver the message again after the reconnect.
-    release.set()
-
     async def publish_after_recovery() -> bool:
         try:
             await queue.publish("job-after")
@@ -152,14 +139,30 @@ async def test_consumers_recover_when_the_broker_closes_the_connection(
             return False
         return True
 
-    await eventually(publish_after_recovery, within=15, interval=0.2, what="publish again")
-    await eventually(
-        lambda: {"job-in-flight", "job-after"} <= set(handled),
-        within=15,
-        what="every job handled after the reconnect",
-    )
-    stop.set()
-    await asyncio.wait_for(task, timeout=10)
+    stop = asyncio.Event()
+    task = asyncio.create_task(queue.consume(handler, concurrency=2, stop=stop))
+    try:
+        await queue.publish("job-before")
+        await eventually(lambda: "job-before" in handled, what="job-before handled")
+        await queue.publish("job-in-flight")
+        await asyncio.wait_for(in_flight.wait(), timeout=10)
+
+        closed = await asyncio.to_thread(close_rabbitmq_connections, queue.connection_name)
+        assert closed == 1
+        # The in-flight handler finishes on a dead channel: its ack is lost, so the broker
+        # must deliver the message again after the reconnect.
+        release.set()
+
+        await eventually(publish_after_recovery, within=15, interval=0.2, what="publish again")
+        await eventually(
+            lambda: {"job-in-flight", "job-after"} <= set(handled),
+            within=15,
+            what="every job handled after the reconnect",
+        )
+    finally:
+        release.set()
+        stop.set()
+        await asyncio.wait_for(task, timeout=10)
 
     assert handled.count("job-before") == 1
     assert await queue.depth() == 0

@@ -104,6 +104,8 @@ def _command(s3_port: int, data_dir: Path, config: Path) -> list[str]:
         "-s3.port.iceberg=0",
         "-s3.port.lance=0",
         "-master.telemetry=false",
+        # Like AWS: writing to a missing bucket fails instead of creating it.
+        "-s3.autoCreateBucket=false",
         # Small volumes: the default 1 GiB preallocation per volume is wasted on tests.
         "-master.volumeSizeLimitMB=64",
     ]
@@ -154,7 +156,8 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         proc.terminate()
         try:
-            proc.wait(timeout=10)
+            # Its data is throwaway or flushed by then; do not let a slow exit stall the suite.
+            proc.wait(timeout=3)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)
