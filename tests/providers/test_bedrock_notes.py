@@ -112,3 +112,11 @@ async def test_stream_error_after_text_goes_to_the_worker(fake_bedrock: FakeBedr
     with pytest.raises(RetryableEngineError, match=r"temporary failure.*ModelStreamErrorException"):
         await summarize(fake_bedrock)
     assert len(fake_bedrock.requests) == 1
+
+
+async def test_throttling_inside_the_stream_is_a_rate_limit(fake_bedrock: FakeBedrock) -> None:
+    fake_bedrock.stream_exception = "throttlingException"
+    fake_bedrock.faults.extend([BreakStream(after=1), BreakStream(after=1)])
+    with pytest.raises(RetryableEngineError, match="Amazon Bedrock is rate limiting us"):
+        await summarize(fake_bedrock, provider_max_attempts=2)
+    assert len(fake_bedrock.requests) == 2

@@ -27,12 +27,14 @@ class FakeBedrock(FakeServer):
         self.reply = "Hello."
         self.reasoning = ""
         self.piece = 7
+        self.stream_exception = "modelStreamErrorException"  # what a BreakStream sends
         self.app.router.add_post("/model/{model_id}/converse-stream", self.converse_stream)
 
     def reset(self) -> None:
         super().reset()
         self.reply = "Hello."
         self.reasoning = ""
+        self.stream_exception = "modelStreamErrorException"
 
     async def fault(self) -> web.StreamResponse | None:
         if self.faults and isinstance(self.faults[0], Status):
@@ -88,7 +90,7 @@ class FakeBedrock(FakeServer):
         for i, data in enumerate(frames):
             if broken is not None and i == broken.after:
                 await response.write(
-                    eventstream.exception("modelStreamErrorException", "The model stream broke.")
+                    eventstream.exception(self.stream_exception, "The model stream broke.")
                 )
                 break
             await response.write(data)
