@@ -37,3 +37,25 @@ def wav_bytes(*, seconds: float | None = None, min_bytes: int = 0) -> bytes:
         w.setframerate(RATE)
         w.writeframes(body)
     return out.getvalue()
+
+
+def stereo_wav_bytes(
+    left_seconds: tuple[float, float], right_seconds: tuple[float, float]
+) -> bytes:
+    """A two-channel WAV: the left channel speaks the sample's ``left_seconds`` span, the
+    right its ``right_seconds`` span later, each silent while the other speaks."""
+    pcm = np.frombuffer(_pcm(), dtype="<i2")
+    left = pcm[int(left_seconds[0] * RATE) : int(left_seconds[1] * RATE)]
+    right = pcm[int(right_seconds[0] * RATE) : int(right_seconds[1] * RATE)]
+    gap = np.zeros(RATE // 2, dtype="<i2")
+    length = len(left) + len(gap) + len(right)
+    channels = np.zeros((length, 2), dtype="<i2")
+    channels[: len(left), 0] = left
+    channels[len(left) + len(gap) :, 1] = right
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(2)
+        w.setsampwidth(2)
+        w.setframerate(RATE)
+        w.writeframes(channels.tobytes())
+    return out.getvalue()

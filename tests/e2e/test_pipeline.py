@@ -124,3 +124,22 @@ async def test_text_transcript_note_in_spanish(deployment: Deployment) -> None:
     ).transcript
     assert transcript.segments[0].speaker == job_pb2.SPEAKER_ROLE_CLINICIAN
     assert transcript.segments[1].speaker == job_pb2.SPEAKER_ROLE_PATIENT
+
+
+async def test_two_channel_recording_labels_clinician_and_patient(deployment: Deployment) -> None:
+    from tests.e2e.audio import stereo_wav_bytes
+
+    # The sample's first turn is the doctor's (0-6 s), the second the patient's (6-10.5 s).
+    job, _ = await upload(deployment, stereo_wav_bytes((0.0, 5.8), (6.0, 10.4)))
+    stub, auth = deployment.stub(), deployment.auth()
+    await run_to_end(stub, job.job_id, auth)
+    transcript = (
+        await stub.GetTranscript(pb.GetTranscriptRequest(job_id=job.job_id), metadata=auth)
+    ).transcript
+    speakers: dict[int, str] = {}
+    for segment in transcript.segments:
+        speakers[segment.speaker] = speakers.get(segment.speaker, "") + segment.text.lower()
+    assert "41" in speakers[job_pb2.SPEAKER_ROLE_CLINICIAN]
+    assert "finger" in speakers[job_pb2.SPEAKER_ROLE_PATIENT]
+    starts = [s.start_seconds for s in transcript.segments]
+    assert starts == sorted(starts)

@@ -37,15 +37,20 @@ class Engines:
 
     def _build_transcriber(self, name: str) -> Transcriber:
         if name == "local":
+            from workers.engines.cloud.settings import ProviderSettings
+            from workers.engines.transcribers.channels import ChannelTranscriber
             from workers.engines.transcribers.local import LocalWhisperTranscriber
 
             path = self.settings.whisper_model_path
-            return LocalWhisperTranscriber(
+            local = LocalWhisperTranscriber(
                 Path(path) if path else None,
                 threads=self.settings.whisper_threads,
                 beam_size=self.settings.whisper_beam_size,
                 workers=self.settings.worker_concurrency,
             )
+            # A two-channel recording (clinician on one side, patient on the other) is
+            # transcribed channel by channel, each segment labelled with its channel's role.
+            return ChannelTranscriber(local, ProviderSettings().channel_roles)
         from workers.engines.cloud.factory import build_transcriber
 
         try:
