@@ -27,17 +27,13 @@ from aio_pika.abc import (
     AbstractIncomingMessage,
     AbstractRobustConnection,
 )
-from aiormq.exceptions import AMQPError
 
 from core.errors import Unavailable
 from core.events.base import EventBus
 from core.events.memory import Inbox, drain, offer
+from core.queue.rabbitmq import BROKER_ERRORS, settle
 
 log = logging.getLogger(__name__)
-
-#: What a broker or network failure looks like through aio-pika (RuntimeError: "Connection
-#: was not opened" and ChannelInvalidStateError while a robust connection is reconnecting).
-BROKER_ERRORS = (AMQPError, RuntimeError, ConnectionError, OSError, TimeoutError)
 
 
 def routing_key(job_id: str) -> str:
@@ -141,14 +137,12 @@ class RabbitEventBus(EventBus):
                 subscribers.discard(local)
                 if not subscribers:
                     del self._subscribers[job_id]
-            try:
-                async with asyncio.timeout(self.timeout):
-                    await queue.cancel(tag)
-                    await queue.delete(if_unused=False, if_empty=False)
-            except BROKER_ERRORS as exc:
-                # The queue is exclusive and auto-deleted: the broker drops it anyway when
-                # the connection goes.
-                log.info("could not delete a subscription queue: %r", exc)
+            # Exclusive and auto-deleted: should this fail, the broker drops the queue anyway
+            # when the connection goes.
+            await settle(asyncio.wait_for(queue.cancel(tag), self.timeout))
+            await settle(
+                asyncio.wait_for(queue.delete(if_unused=False, if_empty=False), self.timeout)
+            )
 
     async def delete_exchange(self) -> None:
         """Delete the exchange (tests use an exchange name of their own)."""
@@ -160,8 +154,5 @@ class RabbitEventBus(EventBus):
             for local in subscribers:
                 offer(local, None)
         if self._connection is not None:
-            try:
-                await self._connection.close()
-            except BROKER_ERRORS as exc:
-                log.info("closing the event bus connection: %r", exc)
+            await settle(self._connection.close())
         self._connection = self._channel = self._exchange = None

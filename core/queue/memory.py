@@ -47,6 +47,7 @@ class MemoryJobQueue(JobQueue):
         self.dead_letters: list[DeadLetter] = []
         self._ready: asyncio.Queue[Delivery] = asyncio.Queue()
         self._timers: set[asyncio.TimerHandle] = set()
+        self._closing = asyncio.Event()
 
     async def publish(self, job_id: str) -> None:
         self._ready.put_nowait(Delivery(job_id=job_id))
@@ -63,7 +64,8 @@ class MemoryJobQueue(JobQueue):
             raise ValueError("concurrency must be at least 1")
         slots = asyncio.Semaphore(concurrency)
         running: set[asyncio.Task[None]] = set()
-        stopped = asyncio.create_task(stop.wait())
+        # Closing the queue stops its consumers too, so that none outlives it.
+        stopped = asyncio.create_task(first_of(stop, self._closing))
         try:
             while not stop.is_set():
                 await slots.acquire()
@@ -80,7 +82,7 @@ class MemoryJobQueue(JobQueue):
             if running:
                 await asyncio.gather(*running, return_exceptions=True)
 
-    async def _next(self, stopped: asyncio.Task[bool]) -> Delivery | None:
+    async def _next(self, stopped: asyncio.Task[None]) -> Delivery | None:
         """The next delivery, or None once ``stop`` is set first."""
         getter = asyncio.create_task(self._ready.get())
         await asyncio.wait({getter, stopped}, return_when=asyncio.FIRST_COMPLETED)
@@ -126,7 +128,18 @@ class MemoryJobQueue(JobQueue):
         self.dead_letters.append(DeadLetter(delivery.job_id, delivery.attempt, reason))
 
     async def aclose(self) -> None:
+        self._closing.set()
         # Pending retries are dropped; the sweeper publishes their jobs again.
         for timer in self._timers:
             timer.cancel()
         self._timers.clear()
+
+
+async def first_of(*events: asyncio.Event) -> None:
+    """Wait until one of ``events`` is set."""
+    waiters = [asyncio.create_task(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

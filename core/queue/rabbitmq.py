@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
 import aio_pika
@@ -39,7 +39,7 @@ from aiormq.exceptions import AMQPError
 
 from core.errors import Unavailable
 from core.queue.base import Delivery, Handler, JobQueue, Retry
-from core.queue.memory import DeadLetter, retry_delay
+from core.queue.memory import DeadLetter, first_of, retry_delay
 
 log = logging.getLogger(__name__)
 
@@ -226,7 +226,7 @@ class RabbitJobQueue(JobQueue):
             async with slots:
                 if stopping:
                     # Prefetched but never started: back to the queue for another consumer.
-                    await _settle(message.nack(requeue=True))
+                    await settle(message.nack(requeue=True))
                     return
                 await self._handle(handler, message)
 
@@ -243,17 +243,14 @@ class RabbitJobQueue(JobQueue):
             await channel.set_qos(prefetch_count=max(self.prefetch, concurrency))
             queue = await self._declare(channel)
             tag = await queue.consume(on_message)
-            await _first(stop, self._closing)
+            await first_of(stop, self._closing)
             stopping = True
-            try:
-                await queue.cancel(tag)
-            except BROKER_ERRORS:
-                log.warning("could not cancel the consumer; closing its channel instead")
+            await settle(queue.cancel(tag))
             # Stop means "take no more", not "drop what is running": let handlers finish.
             while running:
                 await asyncio.gather(*running, return_exceptions=True)
         finally:
-            await _settle(channel.close())
+            await settle(channel.close())
 
     async def _handle(self, handler: Handler, message: AbstractIncomingMessage) -> None:
         """Run the handler and settle the message: ack, delayed retry or dead letter."""
@@ -277,7 +274,7 @@ class RabbitJobQueue(JobQueue):
             # Not retryable: never requeue in a hot loop.
             await self._dead_letter(message, attempt, f"{type(exc).__name__}: {exc}")
             return
-        await _settle(message.ack())
+        await settle(message.ack())
 
     async def _retry_later(
         self, message: AbstractIncomingMessage, job_id: str, attempt: int, retry: Retry
@@ -291,7 +288,7 @@ class RabbitJobQueue(JobQueue):
             # Not acked: the broker redelivers this message once the connection is back.
             log.warning("could not schedule a retry; the message will be redelivered")
             return
-        await _settle(message.ack())
+        await settle(message.ack())
 
     async def _dead_letter(
         self, message: AbstractIncomingMessage, attempt: int, reason: str
@@ -304,24 +301,14 @@ class RabbitJobQueue(JobQueue):
         except Unavailable:
             log.warning("could not dead-letter; the message will be redelivered")
             return
-        await _settle(message.ack())
+        await settle(message.ack())
 
     async def aclose(self) -> None:
         self._closing.set()
         if self._connection is not None:
-            await _settle(self._connection.close())
+            await settle(self._connection.close())
         self._connection = None
         self._publisher = None
-
-
-async def _first(*events: asyncio.Event) -> None:
-    """Wait until one of ``events`` is set."""
-    waiters = [asyncio.create_task(e.wait()) for e in events]
-    try:
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
 
 
 def _parse(message: AbstractIncomingMessage) -> tuple[str, int]:
@@ -337,12 +324,19 @@ def _parse(message: AbstractIncomingMessage) -> tuple[str, int]:
     return job_id, max(attempt, 1)
 
 
-async def _settle(action: Any) -> None:
-    """Await an ack, nack or close that may fail when the connection is already gone.
+async def settle(action: Awaitable[Any]) -> None:
+    """Await an ack, nack, cancel or close that may fail because the connection is gone.
 
-    The broker then redelivers the message itself, so there is nothing more to do.
+    The broker then redelivers unacknowledged messages itself, so there is nothing more to
+    do. aiormq cancels its own pending calls when a connection closes; that CancelledError is
+    a broker failure too, unless this task itself is being cancelled.
     """
     try:
         await action
     except BROKER_ERRORS as exc:
-        log.info("could not settle a message on a lost channel: %r", exc)
+        log.info("could not settle on a lost channel: %r", exc)
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise
+        log.info("could not settle: the connection closed")

@@ -175,3 +175,14 @@ async def test_stop_waits_for_in_flight_handlers(job_queue: JobQueue) -> None:
     # Published after the stop: stays queued for the next consumer.
     await job_queue.publish("job-later")
     assert await eventually(lambda: job_queue.depth(), what="depth 1") == 1
+
+
+async def test_closing_the_queue_ends_its_consumers(job_queue: JobQueue) -> None:
+    async def handler(delivery: Delivery) -> None:
+        pass
+
+    await job_queue.depth()  # connected, for the broker-backed queue
+    task = asyncio.create_task(job_queue.consume(handler, concurrency=1, stop=asyncio.Event()))
+    await consistently(lambda: not task.done(), duration=0.1, what="consumer running")
+    await job_queue.aclose()
+    await asyncio.wait_for(task, timeout=10)
