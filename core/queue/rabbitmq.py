@@ -237,12 +237,18 @@ class RabbitJobQueue(JobQueue):
             running.add(task)
             task.add_done_callback(running.discard)
 
-        channel = await connection.channel()
         try:
-            # At least ``concurrency``, or the bound could never be reached.
-            await channel.set_qos(prefetch_count=max(self.prefetch, concurrency))
-            queue = await self._declare(channel)
-            tag = await queue.consume(on_message)
+            channel = await connection.channel()
+        except BROKER_ERRORS as exc:
+            raise Unavailable(f"RabbitMQ is unreachable: {exc!r}") from exc
+        try:
+            try:
+                # At least ``concurrency``, or the bound could never be reached.
+                await channel.set_qos(prefetch_count=max(self.prefetch, concurrency))
+                queue = await self._declare(channel)
+                tag = await queue.consume(on_message)
+            except BROKER_ERRORS as exc:
+                raise Unavailable(f"RabbitMQ refused the consumer: {exc!r}") from exc
             await first_of(stop, self._closing)
             stopping = True
             await settle(queue.cancel(tag))
