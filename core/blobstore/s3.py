@@ -8,7 +8,7 @@ prefix of the ``s3://bucket/prefix`` URL.
 
 One client is opened on first use and kept for the store's life (its connection pool is what
 makes parts fast); ``aclose()`` closes it. Credentials come from the standard AWS chain
-(environment, profile, instance role) unless given explicitly.
+(environment, profile, instance role) unless given explicitly (``s3_access_key_id``).
 """
 
 from __future__ import annotations
@@ -97,6 +97,8 @@ class S3BlobStore(BlobStore):
             prefix=prefix,
             endpoint_url=settings.s3_endpoint_url,
             region=settings.s3_region,
+            access_key=settings.s3_access_key_id,
+            secret_key=settings.s3_secret_access_key,
             sse=settings.s3_sse,
             kms_key_id=settings.s3_kms_key_id,
             part_size=settings.s3_part_size_bytes,

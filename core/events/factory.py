@@ -23,5 +23,5 @@ def build_event_bus(settings: Settings) -> EventBus:
     if scheme in ("amqp", "amqps"):
         from core.events.rabbitmq import RabbitEventBus
 
-        return RabbitEventBus(url)
+        return RabbitEventBus(url, exchange=f"{settings.rabbitmq_prefix}.events")
     raise ValueError(f"events_url {url!r}: expected memory:// or amqp://user:pass@host:5672/vhost")

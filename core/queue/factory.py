@@ -28,6 +28,7 @@ def build_job_queue(settings: Settings) -> JobQueue:
 
         return RabbitJobQueue(
             url,
+            prefix=settings.rabbitmq_prefix,
             prefetch=settings.queue_prefetch,
             max_attempts=settings.queue_max_attempts,
             retry_delays=settings.queue_retry_delays_seconds,

@@ -116,26 +116,34 @@ async def test_a_missing_bucket_is_not_created_unless_asked(s3_endpoint: S3Endpo
 async def test_the_factory_builds_it_from_settings_and_the_environment(
     s3_endpoint: S3Endpoint, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    # The standard AWS credential chain, as in production.
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3_endpoint.access_key)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", s3_endpoint.secret_key)
     prefix = f"t-{uuid.uuid4().hex[:12]}"
-    settings = Settings(
-        data_dir=tmp_path,
-        blob_url=f"s3://{BUCKET}-factory/{prefix}",
-        s3_endpoint_url=s3_endpoint.url,
-        s3_create_bucket=True,
-        s3_sse="AES256",
-        s3_part_size_bytes=6 << 20,
-    )
-    store = build_blob_store(settings)
-    try:
-        assert isinstance(store, S3BlobStore)
-        assert store.part_size == 6 << 20
-        await store.put("audio/x", b"hello")
-        assert await store.size("audio/x") == 5
-    finally:
-        await store.aclose()
+    common: dict[str, Any] = {
+        "data_dir": tmp_path,
+        "blob_url": f"s3://{BUCKET}-factory/{prefix}",
+        "s3_endpoint_url": s3_endpoint.url,
+        "s3_create_bucket": True,
+        "s3_sse": "AES256",
+        "s3_part_size_bytes": 6 << 20,
+    }
+    keys: dict[str, Any] = {"s3_access_key_id": s3_endpoint.access_key}
+    keys["s3_secret_access_key"] = s3_endpoint.secret_key
+    cases = [
+        # Keys in the settings win over the environment (wrong keys there).
+        (Settings(**common, **keys), "wrong", "wrong"),
+        # No keys in the settings: the standard AWS credential chain, as on an instance.
+        (Settings(**common), s3_endpoint.access_key, s3_endpoint.secret_key),
+    ]
+    for n, (settings, env_key, env_secret) in enumerate(cases):
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", env_key)
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", env_secret)
+        store = build_blob_store(settings)
+        try:
+            assert isinstance(store, S3BlobStore)
+            assert store.part_size == 6 << 20
+            await store.put(f"audio/{n}", b"hello")
+            assert await store.size(f"audio/{n}") == 5
+        finally:
+            await store.aclose()
 
 
 def test_settings_that_s3_refuses_are_refused_early() -> None:

@@ -48,6 +48,7 @@ def test_scaled_out_urls_pick_the_service_adapters() -> None:
         queue_url="amqp://guest:guest@127.0.0.1:5672/",
         s3_sse="AES256",
         queue_prefetch=9,
+        rabbitmq_prefix="blue",
     )
     store = build_blob_store(settings)
     assert isinstance(store, S3BlobStore)
@@ -55,7 +56,10 @@ def test_scaled_out_urls_pick_the_service_adapters() -> None:
     queue = build_job_queue(settings)
     assert isinstance(queue, RabbitJobQueue)
     assert queue.prefetch == 9
-    assert isinstance(build_event_bus(settings), RabbitEventBus)
+    assert queue.queue_names()[:2] == ["blue.jobs", "blue.jobs.dead"]
+    bus = build_event_bus(settings)
+    assert isinstance(bus, RabbitEventBus)
+    assert bus.exchange_name == "blue.events"
 
 
 @pytest.mark.parametrize(
