@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,27 @@ async def test_keys_that_escape_are_rejected(blob_store: BlobStore, key: str) ->
         await blob_store.start_multipart(key)
     with pytest.raises(InvalidArgument):
         await blob_store.size(key)
+
+
+async def test_joining_and_reading_do_not_hold_the_object_in_memory(
+    blob_store: BlobStore, tmp_path: Path
+) -> None:
+    part = random.Random(3).randbytes(blob_store.part_size)
+    count = -(-24 * MIB // blob_store.part_size)  # at least 24 MiB in all
+    handle = await blob_store.start_multipart("audio/big")
+    parts = [
+        await blob_store.upload_part("audio/big", handle, n, part) for n in range(1, count + 1)
+    ]
+    del part
+
+    tracemalloc.start()
+    try:
+        await blob_store.complete_multipart("audio/big", handle, parts)
+        size = await blob_store.download_to("audio/big", tmp_path / "big")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert size == count * blob_store.part_size
+    # A few 1 MiB chunks in flight at most, never the object.
+    assert peak < size // 3, f"peak {peak / MIB:.1f} MiB for a {size / MIB:.0f} MiB object"
