@@ -102,6 +102,9 @@ class RabbitEventBus(EventBus):
             await exchange.publish(
                 aio_pika.Message(event, delivery_mode=aio_pika.DeliveryMode.NOT_PERSISTENT),
                 routing_key=key,
+                # No subscriber is the usual case: the event is then simply dropped, not
+                # returned to us (aio-pika publishes mandatory by default).
+                mandatory=False,
                 timeout=self.timeout,
             )
         except BROKER_ERRORS as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import uuid
 from collections.abc import AsyncIterator
 
@@ -101,3 +102,15 @@ async def test_broker_down_is_unavailable_quickly() -> None:
         async with bus.subscribe("job-1"):
             pass
     await bus.aclose()
+
+
+async def test_events_nobody_listens_to_are_dropped_quietly(
+    worker_bus: RabbitEventBus, caplog: pytest.LogCaptureFixture
+) -> None:
+    await worker_bus.publish("job-unwatched", b"nobody listens")
+    # A round trip on the same channel: a returned message would have arrived before it.
+    async with worker_bus.subscribe("job-watched") as events:
+        await worker_bus.publish("job-watched", b"ping")
+        assert await asyncio.wait_for(anext(events), timeout=10) == b"ping"
+    returned = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert returned == []
