@@ -107,7 +107,9 @@ def run(size_mib: int = 256, rss_mib: int = 1024, rounds: int = 3) -> dict[str, 
     with bare_server() as address:
         asyncio.run(upload_seconds(address, 8 * MIB, None))  # warm-up
         bare = min(asyncio.run(upload_seconds(address, total, None)) for _ in range(rounds))
-    with child_server({"CONSULTA_RUN_WORKER": "false"}) as server:
+    with child_server(
+        {"CONSULTA_RUN_WORKER": "false", "CONSULTA_MAX_AUDIO_BYTES": str(4 << 30)}
+    ) as server:
         token = mint_token(server.secret, "bench")
         asyncio.run(upload_seconds(server.address, 8 * MIB, token))  # warm-up
         ours = min(asyncio.run(upload_seconds(server.address, total, token)) for _ in range(rounds))

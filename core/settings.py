@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     s3_part_size_bytes: int = Field(
         8 << 20, description="Bytes per multipart part (S3 needs at least 5 MiB)."
     )
+    local_part_size_bytes: int = Field(
+        8 << 20,
+        description="Bytes per part in the local blob store: a resumed upload restarts at "
+        "most this far back; larger parts mean fewer fsyncs.",
+    )
     queue_url: str = Field(
         "memory://",
         description="memory:// (in-process) or amqp://user:pass@host:5672/vhost (RabbitMQ).",

@@ -25,7 +25,7 @@ def build_blob_store(settings: Settings) -> BlobStore:
             raise ValueError(f"blob_url {url!r}: the folder must be an absolute path")
         from core.blobstore.local import LocalBlobStore
 
-        return LocalBlobStore(path)
+        return LocalBlobStore(path, part_size=settings.local_part_size_bytes)
     if parts.scheme == "s3":
         if not parts.netloc:
             raise ValueError(f"blob_url {url!r}: name a bucket (s3://bucket/prefix)")

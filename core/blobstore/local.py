@@ -1,9 +1,11 @@
 """A blob store in a local folder: the embedded default.
 
-Parts are files under a hidden staging folder (``<root>/.staging/<handle>/``), written to a
-temporary name and renamed so that a part on disk is always whole. Completing a multipart
-object streams the parts, one chunk at a time, into a temporary file that is renamed over the
-key: readers see the old object or the new one, never half of one.
+A multipart object is one file under a hidden staging folder
+(``<root>/.staging/<handle>/data``): part ``n`` is written at offset ``(n - 1) * part_size``
+and fsynced, and its token (a fresh id and its length) is recorded beside it only after that,
+so a token always names bytes that are on disk. Completing checks the tokens, trims the file
+to the parts' length and renames it over the key: no byte is copied, and readers see the old
+object or the new one, never half of one.
 
 File I/O runs in worker threads so that the event loop is never blocked by a slow disk.
 """
@@ -11,19 +13,16 @@ File I/O runs in worker threads so that the event loop is never blocked by a slo
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
 
 from core.blobstore.base import BlobStore, Part
 from core.errors import InvalidArgument, NotFound
 
 _STAGING = ".staging"
-_COPY_CHUNK = 1 << 20
 
 
 def _fsync_write(path: Path, data: bytes) -> None:
@@ -45,9 +44,9 @@ class LocalBlobStore(BlobStore):
     Needs no ``start()``: the folder is created on construction.
     """
 
-    part_size = 1 << 20
-
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, part_size: int = 8 << 20) -> None:
+        #: Every part but the last holds exactly this many bytes (the server's buffer).
+        self.part_size = part_size
         self.root = root.resolve()
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / _STAGING).mkdir(exist_ok=True)
@@ -80,8 +79,8 @@ class LocalBlobStore(BlobStore):
         return self.root / _STAGING / handle
 
     @staticmethod
-    def _part_path(staging: Path, number: int) -> Path:
-        return staging / f"part-{number:06d}"
+    def _token_path(staging: Path, number: int) -> Path:
+        return staging / f"part-{number:06d}.token"
 
     # -- multipart ---------------------------------------------------------------------------
 
@@ -95,50 +94,55 @@ class LocalBlobStore(BlobStore):
         self._path(key)
         if number < 1:
             raise InvalidArgument(f"part numbers start at 1, got {number}")
+        if len(data) > self.part_size:
+            raise InvalidArgument(f"a part holds at most {self.part_size} bytes")
         staging = self._staging(handle)
         if not staging.is_dir():
             raise NotFound(f"no multipart upload {handle}")
-        await asyncio.to_thread(_fsync_write, self._part_path(staging, number), data)
-        return Part(number=number, token=hashlib.md5(data, usedforsecurity=False).hexdigest())
+        token = f"{uuid.uuid4().hex}:{len(data)}"
+        await asyncio.to_thread(self._write_part, staging, number, data, token)
+        return Part(number=number, token=token)
+
+    def _write_part(self, staging: Path, number: int, data: bytes, token: str) -> None:
+        fd = os.open(staging / "data", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            os.pwrite(fd, data, (number - 1) * self.part_size)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        _fsync_write(self._token_path(staging, number), token.encode())
 
     async def complete_multipart(self, key: str, handle: str, parts: list[Part]) -> None:
         target = self._path(key)
         staging = self._staging(handle)
         numbers = [p.number for p in parts]
-        if not parts or numbers != sorted(set(numbers)):
-            raise InvalidArgument("parts must be listed once each, in ascending order")
+        if numbers != list(range(1, len(parts) + 1)):
+            raise InvalidArgument("parts must be 1, 2, 3, ... listed once each, in order")
         await asyncio.to_thread(self._join, staging, target, parts)
         await asyncio.to_thread(shutil.rmtree, staging, True)
 
     def _join(self, staging: Path, target: Path, parts: list[Part]) -> None:
         if not staging.is_dir():
             raise NotFound(f"no multipart upload {staging.name}")
+        total = 0
+        for index, part in enumerate(parts):
+            try:
+                recorded = self._token_path(staging, part.number).read_text()
+            except FileNotFoundError as exc:
+                raise InvalidArgument(f"part {part.number} was never written") from exc
+            if recorded != part.token:
+                raise InvalidArgument(f"part {part.number} does not match its token")
+            size = int(part.token.rsplit(":", 1)[1])
+            if index < len(parts) - 1 and size != self.part_size:
+                raise InvalidArgument(f"part {part.number} is short ({size} bytes) but not last")
+            total += size
+        data = staging / "data"
         target.parent.mkdir(parents=True, exist_ok=True)
-        joined = staging / "joined.tmp"
-        try:
-            with joined.open("wb") as out:
-                for part in parts:
-                    self._copy_part(self._part_path(staging, part.number), part, out)
-                out.flush()
-                os.fsync(out.fileno())
-            joined.replace(target)
-        finally:
-            joined.unlink(missing_ok=True)
-
-    @staticmethod
-    def _copy_part(path: Path, part: Part, out: BinaryIO) -> None:
-        """Append one part to ``out``, checking it is the part the caller wrote (its token)."""
-        digest = hashlib.md5(usedforsecurity=False)
-        try:
-            src = path.open("rb")
-        except FileNotFoundError as exc:
-            raise InvalidArgument(f"part {part.number} was never written") from exc
-        with src:
-            while chunk := src.read(_COPY_CHUNK):
-                digest.update(chunk)
-                out.write(chunk)
-        if digest.hexdigest() != part.token:
-            raise InvalidArgument(f"part {part.number} does not match its token")
+        with data.open("r+b") as out:
+            out.truncate(total)
+            out.flush()
+            os.fsync(out.fileno())
+        data.replace(target)
 
     async def abort_multipart(self, key: str, handle: str) -> None:
         await asyncio.to_thread(shutil.rmtree, self._staging(handle), True)
@@ -178,6 +182,10 @@ class LocalBlobStore(BlobStore):
             await asyncio.to_thread(path.unlink, missing_ok=True)
         except IsADirectoryError as exc:
             raise NotFound(f"no blob {key}") from exc
+
+    def local_path(self, key: str) -> Path | None:
+        path = self._path(key)
+        return path if path.is_file() else None
 
     async def import_uri(self, uri: str, key: str) -> int:
         # A server must never read arbitrary files on its own disk on a caller's behalf.

@@ -8,7 +8,7 @@ and exchange names that are deleted afterwards.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -16,7 +16,7 @@ import pytest
 from core.blobstore.base import BlobStore
 from core.events.base import EventBus
 from core.queue.base import JobQueue
-from tests.support.seaweed import S3Endpoint, seaweed_s3
+from tests.support.seaweed import S3Endpoint
 from tests.support.services import RABBITMQ_URL, require_rabbitmq
 
 #: Fast retry ladder so that retry tests take fractions of a second.
@@ -32,13 +32,6 @@ RABBITMQ = pytest.param("rabbitmq", marks=pytest.mark.stack)
 def retry_delays() -> tuple[float, ...]:
     """The retry ladder every queue under test uses."""
     return RETRY_DELAYS
-
-
-@pytest.fixture(scope="session")
-def s3_endpoint() -> Iterator[S3Endpoint]:
-    """One SeaweedFS for the session (it takes a few seconds to start)."""
-    with seaweed_s3() as endpoint:
-        yield endpoint
 
 
 @pytest.fixture(scope="session")

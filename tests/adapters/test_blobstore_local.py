@@ -10,16 +10,39 @@ from core.blobstore.local import LocalBlobStore
 from core.errors import InvalidArgument
 
 
-async def test_parts_are_staged_in_a_hidden_folder_then_cleaned_up(tmp_path: Path) -> None:
-    store = LocalBlobStore(tmp_path)
+async def test_parts_are_staged_in_a_hidden_folder_then_renamed_into_place(
+    tmp_path: Path,
+) -> None:
+    store = LocalBlobStore(tmp_path, part_size=4)
     handle = await store.start_multipart("audio/a")
-    part = await store.upload_part("audio/a", handle, 1, b"abc")
-    assert [p.name for p in (tmp_path / ".staging" / handle).iterdir()] == ["part-000001"]
+    first = await store.upload_part("audio/a", handle, 1, b"abcd")
+    last = await store.upload_part("audio/a", handle, 2, b"ef")
+    staged = tmp_path / ".staging" / handle
+    assert sorted(p.name for p in staged.iterdir()) == [
+        "data",
+        "part-000001.token",
+        "part-000002.token",
+    ]
+    inode = (staged / "data").stat().st_ino
 
-    await store.complete_multipart("audio/a", handle, [part])
+    await store.complete_multipart("audio/a", handle, [first, last])
 
-    assert (tmp_path / "audio" / "a").read_bytes() == b"abc"
+    target = tmp_path / "audio" / "a"
+    assert target.read_bytes() == b"abcdef"
+    assert target.stat().st_ino == inode  # renamed, not copied
+    assert store.local_path("audio/a") == target
     assert list((tmp_path / ".staging").iterdir()) == []
+
+
+async def test_a_short_part_that_is_not_last_is_refused(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path, part_size=4)
+    handle = await store.start_multipart("audio/a")
+    short = await store.upload_part("audio/a", handle, 1, b"ab")
+    last = await store.upload_part("audio/a", handle, 2, b"cd")
+    with pytest.raises(InvalidArgument):
+        await store.complete_multipart("audio/a", handle, [short, last])
+    with pytest.raises(InvalidArgument):
+        await store.upload_part("audio/a", handle, 3, b"too long")
 
 
 async def test_hidden_keys_and_forged_handles_are_rejected(tmp_path: Path) -> None:

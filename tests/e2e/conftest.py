@@ -5,7 +5,7 @@ scaled out on the machine's PostgreSQL and RabbitMQ and a SeaweedFS S3 store (ma
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -15,19 +15,13 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from core.db.migrate import upgrade_engine
 from core.settings import Settings
 from tests.e2e.deployment import Deployment, start_deployment
-from tests.support.seaweed import S3Endpoint, seaweed_s3
+from tests.support.seaweed import S3Endpoint
 from tests.support.services import RABBITMQ_URL, require_postgres, require_rabbitmq
 
 POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 
 EMBEDDED = pytest.param("embedded", id="embedded")
 SCALED = pytest.param("scaled", id="scaled", marks=pytest.mark.stack)
-
-
-@pytest.fixture(scope="session")
-def e2e_s3() -> Iterator[S3Endpoint]:
-    with seaweed_s3() as endpoint:
-        yield endpoint
 
 
 async def reset_postgres() -> None:
@@ -88,7 +82,7 @@ def kind(request: pytest.FixtureRequest) -> str:
 async def settings(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
     if kind == "embedded":
         return base_settings(tmp_path)
-    s3: S3Endpoint = request.getfixturevalue("e2e_s3")
+    s3: S3Endpoint = request.getfixturevalue("s3_endpoint")
     return await scaled_settings(tmp_path, s3)
 
 

@@ -46,8 +46,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
 
 
 @pytest.fixture
-async def scaled(tmp_path: Path, e2e_s3: S3Endpoint) -> AsyncIterator[Settings]:
-    settings = await scaled_settings(tmp_path, e2e_s3)
+async def scaled(tmp_path: Path, s3_endpoint: S3Endpoint) -> AsyncIterator[Settings]:
+    settings = await scaled_settings(tmp_path, s3_endpoint)
     yield settings
     await delete_rabbitmq_queues(settings)
 
