@@ -102,7 +102,34 @@ class PeakRss:
         self._thread.join()
 
 
-def run(size_mib: int = 256, rss_mib: int = 1024, rounds: int = 3) -> dict[str, float]:
+def s3_multipart_rss(size_mib: int) -> dict[str, float]:
+    """Server memory while it streams an upload into S3 multipart parts (SeaweedFS)."""
+    from tests.support.seaweed import seaweed_s3
+
+    with seaweed_s3() as s3:
+        env = {
+            "CONSULTA_RUN_WORKER": "false",
+            "CONSULTA_BLOB_URL": "s3://bench/audio",
+            "CONSULTA_S3_ENDPOINT_URL": s3.url,
+            "CONSULTA_S3_ACCESS_KEY_ID": s3.access_key,
+            "CONSULTA_S3_SECRET_ACCESS_KEY": s3.secret_key,
+            "CONSULTA_S3_CREATE_BUCKET": "true",
+        }
+        with child_server(env) as server:
+            token = mint_token(server.secret, "bench")
+            asyncio.run(upload_seconds(server.address, 8 * MIB, token))  # warm-up
+            with PeakRss(server.proc.pid) as rss:
+                seconds = asyncio.run(upload_seconds(server.address, size_mib * MIB, token))
+    return {
+        "upload_s3_mib": size_mib,
+        "upload_s3_mib_s": round(size_mib / seconds, 1),
+        "upload_s3_rss_growth_mib": round((rss.peak - rss.baseline) / MIB, 1),
+    }
+
+
+def run(
+    size_mib: int = 256, rss_mib: int = 1024, rounds: int = 3, s3_mib: int = 64
+) -> dict[str, float]:
     total = size_mib * MIB
     with bare_server() as address:
         asyncio.run(upload_seconds(address, 8 * MIB, None))  # warm-up
@@ -115,7 +142,9 @@ def run(size_mib: int = 256, rss_mib: int = 1024, rounds: int = 3) -> dict[str, 
         ours = min(asyncio.run(upload_seconds(server.address, total, token)) for _ in range(rounds))
         with PeakRss(server.proc.pid) as rss:
             big = asyncio.run(upload_seconds(server.address, rss_mib * MIB, token))
+    s3 = s3_multipart_rss(s3_mib)
     return {
+        **s3,
         "upload_bare_mib_s": round(size_mib / bare, 1),
         "upload_mib_s": round(size_mib / ours, 1),
         "upload_ratio": round(bare / ours, 3),
