@@ -102,8 +102,9 @@ class PeakRss:
         self._thread.join()
 
 
-def s3_multipart_rss(size_mib: int) -> dict[str, float]:
-    """Server memory while it streams an upload into S3 multipart parts (SeaweedFS)."""
+def s3_multipart_rss(size_mib: int, small_mib: int = 16) -> dict[str, float]:
+    """Server memory while it streams uploads of two sizes into S3 multipart parts
+    (SeaweedFS): flat means the growth does not follow the size."""
     from tests.support.seaweed import seaweed_s3
 
     with seaweed_s3() as s3:
@@ -118,9 +119,13 @@ def s3_multipart_rss(size_mib: int) -> dict[str, float]:
         with child_server(env) as server:
             token = mint_token(server.secret, "bench")
             asyncio.run(upload_seconds(server.address, 8 * MIB, token))  # warm-up
+            with PeakRss(server.proc.pid) as small:
+                asyncio.run(upload_seconds(server.address, small_mib * MIB, token))
             with PeakRss(server.proc.pid) as rss:
                 seconds = asyncio.run(upload_seconds(server.address, size_mib * MIB, token))
     return {
+        "upload_s3_small_mib": small_mib,
+        "upload_s3_small_rss_growth_mib": round((small.peak - small.baseline) / MIB, 1),
         "upload_s3_mib": size_mib,
         "upload_s3_mib_s": round(size_mib / seconds, 1),
         "upload_s3_rss_growth_mib": round((rss.peak - rss.baseline) / MIB, 1),
@@ -128,7 +133,7 @@ def s3_multipart_rss(size_mib: int) -> dict[str, float]:
 
 
 def run(
-    size_mib: int = 256, rss_mib: int = 1024, rounds: int = 3, s3_mib: int = 64
+    size_mib: int = 256, rss_mib: int = 1024, rounds: int = 3, s3_mib: int = 256
 ) -> dict[str, float]:
     total = size_mib * MIB
     with bare_server() as address:
