@@ -115,6 +115,11 @@ class Settings(BaseSettings):
     requeue_after_seconds: float = Field(
         60.0, description="A QUEUED job untouched this long is published again by the sweeper."
     )
+    upload_expiry_seconds: float = Field(
+        86400.0,
+        description="An unfinished upload untouched this long is aborted by the sweeper and "
+        "its parts deleted (it can no longer be resumed).",
+    )
     shutdown_grace_seconds: float = Field(
         20.0, description="On SIGTERM, how long in-flight streams and jobs get to finish."
     )

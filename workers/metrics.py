@@ -14,3 +14,6 @@ REPUBLISHED = Counter(
     "Jobs the sweeper published again: 'queued' (never picked up) or 'expired' (worker died).",
     ["kind"],
 )
+UPLOADS_EXPIRED = Counter(
+    "consulta_uploads_expired_total", "Abandoned uploads the sweeper aborted."
+)

@@ -9,11 +9,24 @@ import contextlib
 import logging
 from datetime import timedelta
 
-from core.db.store import utcnow
+from core.db.store import claim_stale_uploads, utcnow
 from core.runtime import Runtime
 from workers import metrics
 
 log = logging.getLogger(__name__)
+
+
+async def expire_uploads(runtime: Runtime, limit: int = 100) -> int:
+    """Abort uploads abandoned longer than ``upload_expiry_seconds``: their parts are
+    deleted from the blob store and they can no longer be resumed."""
+    untouched_since = utcnow() - timedelta(seconds=runtime.settings.upload_expiry_seconds)
+    expired = await claim_stale_uploads(runtime.store, untouched_since=untouched_since, limit=limit)
+    for upload in expired:
+        await runtime.blobs.abort_multipart(upload.blob_key, upload.multipart_handle)
+        metrics.UPLOADS_EXPIRED.inc()
+    if expired:
+        log.info("sweeper aborted %d abandoned uploads", len(expired))
+    return len(expired)
 
 
 async def sweep_once(runtime: Runtime, limit: int = 500) -> tuple[int, int]:
@@ -37,6 +50,7 @@ async def run_sweeper(runtime: Runtime, stop: asyncio.Event) -> None:
     while not stop.is_set():
         try:
             await sweep_once(runtime)
+            await expire_uploads(runtime)
         except Exception:
             log.warning("sweep failed; trying again in %.0fs", interval, exc_info=True)
         with contextlib.suppress(TimeoutError):

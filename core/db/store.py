@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
 from core.auth import Principal
-from core.db.models import EventRow, JobRow, SummaryRow, TranscriptRow
+from core.db.models import EventRow, JobRow, SummaryRow, TranscriptRow, UploadRow
 from core.db.serialize import note_to_json, transcript_to_json
 from core.domain import RUNNING_STATES, TERMINAL_STATES, JobState, Note, Transcript
 from core.errors import InvalidArgument, NotFound
@@ -389,6 +389,38 @@ class JobStore:
                 ).all()
             )
         return stale, expired
+
+
+async def claim_stale_uploads(
+    store: JobStore, *, untouched_since: datetime, limit: int
+) -> list[UploadRow]:
+    """Unfinished uploads nobody touched since ``untouched_since``, removed from the table
+    (one conditional DELETE each, so two sweepers never both take one)."""
+    async with store.sessions() as session:
+        candidates = list(
+            (
+                await session.scalars(
+                    select(UploadRow)
+                    .where(UploadRow.complete.is_(False), UploadRow.updated_at < untouched_since)
+                    .limit(limit)
+                )
+            ).all()
+        )
+    taken = []
+    for row in candidates:
+        async with store.sessions.begin() as session:
+            gone = await session.scalar(
+                delete(UploadRow)
+                .where(
+                    UploadRow.id == row.id,
+                    UploadRow.complete.is_(False),
+                    UploadRow.updated_at < untouched_since,
+                )
+                .returning(UploadRow.id)
+            )
+        if gone is not None:
+            taken.append(row)
+    return taken
 
 
 def _transcript_row(job_id: str, transcript: Transcript, now: datetime) -> TranscriptRow:

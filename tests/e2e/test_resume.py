@@ -9,8 +9,11 @@ import grpc
 import pytest
 from consulta.v1 import transcription_service_pb2 as pb
 
+from core.blobstore.local import LocalBlobStore
+from core.settings import Settings
 from tests.e2e.audio import wav_bytes
-from tests.e2e.deployment import Deployment
+from tests.e2e.deployment import Deployment, start_deployment
+from tests.support import eventually
 
 CHUNK = 1 << 20
 
@@ -84,3 +87,46 @@ async def test_resume_from_committed_offset(deployment: Deployment) -> None:
         [c async for c in deployment.server.runtime.blobs.iter_bytes(f"audio/{job.job_id}")]
     )
     assert hashlib.sha256(stored).hexdigest() == digest
+
+
+async def test_an_abandoned_upload_expires_and_its_parts_are_deleted(
+    kind: str, settings: Settings
+) -> None:
+    deployment = await start_deployment(
+        kind, settings.model_copy(update={"upload_expiry_seconds": 1.0})
+    )
+    try:
+        stub, auth = deployment.stub(), deployment.auth()
+        part = deployment.server.runtime.blobs.part_size
+        data = wav_bytes(min_bytes=part + CHUNK)
+
+        async def abandoned() -> AsyncIterator[pb.UploadAudioRequest]:
+            yield pb.UploadAudioRequest(config=pb.UploadConfig())
+            for offset in range(0, part + CHUNK, CHUNK):
+                yield pb.UploadAudioRequest(
+                    chunk=pb.AudioChunk(offset=offset, data=data[offset : offset + CHUNK])
+                )
+
+        call = stub.UploadAudio(abandoned(), metadata=auth)
+        upload_id = ""
+        async for response in call:
+            upload_id = response.status.upload_id
+            if response.status.committed_offset >= part:
+                call.cancel()
+                break
+
+        async def expired() -> bool:
+            try:
+                await stub.GetUploadStatus(
+                    pb.GetUploadStatusRequest(upload_id=upload_id), metadata=auth
+                )
+            except grpc.aio.AioRpcError as error:
+                return error.code() == grpc.StatusCode.NOT_FOUND
+            return False
+
+        await eventually(expired, within=15, what="the abandoned upload expired")
+        blobs = deployment.server.runtime.blobs
+        if isinstance(blobs, LocalBlobStore):
+            assert list((blobs.root / ".staging").iterdir()) == []
+    finally:
+        await deployment.stop()
