@@ -41,6 +41,7 @@ services: install
 test: install
 	$(BIN)/buf lint
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy $(TYPED)
 	$(BIN)/python -m tests.support.services check
 	$(BIN)/pytest -p no:cacheprovider
