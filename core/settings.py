@@ -79,6 +79,11 @@ class Settings(BaseSettings):
         "", description="PEM certificate chain for gRPC over TLS; empty serves plaintext."
     )
     tls_key_file: str = Field("", description="PEM private key for tls_cert_file.")
+    worker_http_listen: str = Field(
+        "",
+        description="A worker process's side port for /healthz, /readyz and /metrics, "
+        "host:port; empty serves none.",
+    )
     jwt_secret: str = Field(
         "",
         description="HS256 signing secret for bearer tokens. Empty: read or create "

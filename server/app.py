@@ -23,10 +23,10 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from core.auth import load_or_create_secret
+from core.http_side import build_app, start_side_port
 from core.runtime import Runtime, open_runtime
 from core.secrets import resolve_secrets
 from core.settings import Settings
-from server.http_side import build_app, start_side_port
 from server.interceptors import AuthInterceptor, ErrorInterceptor
 from server.service import TranscriptionService
 from workers.app import WorkerGroup

@@ -10,7 +10,11 @@ import asyncio
 import contextlib
 import logging
 import signal
+from dataclasses import dataclass
 
+from aiohttp import web
+
+from core.http_side import build_app, start_side_port
 from core.runtime import Runtime, open_runtime
 from core.secrets import resolve_secrets
 from core.settings import Settings
@@ -60,23 +64,53 @@ class WorkerGroup:
         await self.engines.aclose()
 
 
-async def worker_main(settings: Settings, stop: asyncio.Event) -> None:
+@dataclass
+class RunningWorker:
+    """A worker process's parts: the consumer and sweeper, and its optional side port."""
+
+    settings: Settings
+    runtime: Runtime
+    group: WorkerGroup
+    http: web.AppRunner | None = None
+    http_port: int = 0
+    consuming: bool = True
+
+    async def stop(self) -> None:
+        self.consuming = False
+        log.info(
+            "worker stopping: finishing in-flight jobs (grace %.0fs)",
+            self.settings.shutdown_grace_seconds,
+        )
+        await self.group.stop(self.settings.shutdown_grace_seconds)
+        if self.http is not None:
+            await self.http.cleanup()
+        await self.runtime.aclose()
+
+
+async def start_worker(settings: Settings) -> RunningWorker:
     settings = await resolve_secrets(settings)
     runtime = await open_runtime(settings)
     group = WorkerGroup(runtime)
     group.start()
+    running = RunningWorker(settings=settings, runtime=runtime, group=group)
+    if settings.worker_http_listen:
+        host, _, port = settings.worker_http_listen.rpartition(":")
+        app = build_app(lambda: running.consuming)
+        running.http, running.http_port = await start_side_port(app, host or "0.0.0.0", int(port))
     log.info(
-        "worker %s consuming (concurrency %d)", group.worker.worker_id, settings.worker_concurrency
+        "worker %s consuming (concurrency %d)",
+        group.worker.worker_id,
+        settings.worker_concurrency,
     )
+    return running
+
+
+async def worker_main(settings: Settings, stop: asyncio.Event) -> None:
+    running = await start_worker(settings)
     try:
         await stop.wait()
     finally:
-        log.info(
-            "worker stopping: finishing in-flight jobs (grace %.0fs)",
-            settings.shutdown_grace_seconds,
-        )
-        await group.stop(settings.shutdown_grace_seconds)
-        await runtime.aclose()
+        await running.stop()
 
 
 def run_worker_process(settings: Settings) -> None:

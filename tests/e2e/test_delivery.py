@@ -141,3 +141,26 @@ async def test_spanish_audio_on_the_english_only_model_fails_with_a_reason(
     last = messages[-1].event.state_changed
     assert last.state == job_pb2.JOB_STATE_FAILED
     assert "only English" in last.reason and "es-MX" in last.reason
+
+
+async def test_a_worker_process_serves_health_and_metrics(settings: Settings) -> None:
+    import aiohttp
+
+    from workers.app import start_worker
+
+    worker = await start_worker(
+        settings.model_copy(update={"worker_http_listen": "127.0.0.1:0", "run_worker": False})
+    )
+    base = f"http://127.0.0.1:{worker.http_port}"
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{base}/readyz") as response:
+                assert response.status == 200
+            async with http.get(f"{base}/metrics") as response:
+                text = await response.text()
+            assert "consulta_sweeper_republished_total" in text
+            worker.consuming = False
+            async with http.get(f"{base}/readyz") as response:
+                assert response.status == 503
+    finally:
+        await worker.stop()

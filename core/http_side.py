@@ -1,4 +1,5 @@
-"""The HTTP side port: /healthz (the process is up), /readyz (gRPC is SERVING), /metrics.
+"""The HTTP side port of servers and workers: /healthz (the process is up), /readyz (serving:
+for a server, gRPC health is SERVING; for a worker, it is consuming), /metrics.
 
 An AWS NLB cannot run gRPC health checks, so its target group asks /readyz, which follows
 the same serving status the gRPC health service reports.
