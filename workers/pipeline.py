@@ -57,13 +57,27 @@ class JobRun:
         self.worker_id = worker_id
         self.lease = runtime.settings.lease_seconds
 
-    async def record(self, events: Sequence[pb.JobEvent], **changes: object) -> None:
+    async def record(
+        self,
+        events: Sequence[pb.JobEvent],
+        *,
+        state: JobState | None = None,
+        progress: float | None = None,
+        language: str | None = None,
+        transcript: Transcript | None = None,
+        note: Note | None = None,
+    ) -> None:
+        """Store events and results while this worker holds the job; LeaseLost otherwise."""
         recorded = await self.rt.store.record(
             self.job.id,
             self.worker_id,
             events,
             lease_seconds=self.lease,
-            **changes,  # type: ignore[arg-type]
+            state=state,
+            progress=progress,
+            language=language,
+            transcript=transcript,
+            note=note,
         )
         if recorded is None:
             raise LeaseLost(self.job.id)
