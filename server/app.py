@@ -95,6 +95,8 @@ async def start_server(settings: Settings, *, run_worker: bool | None = None) ->
         options=[
             ("grpc.max_receive_message_length", 5 << 20),
             ("grpc.keepalive_time_ms", 30_000),
+            # A second server on a taken port must fail, not silently share it.
+            ("grpc.so_reuseport", 0),
         ],
     )
     pb_grpc.add_TranscriptionServiceServicer_to_server(TranscriptionService(runtime), server)
@@ -109,10 +111,14 @@ async def start_server(settings: Settings, *, run_worker: bool | None = None) ->
         server,
     )
     credentials = _credentials(settings)
-    if credentials is None:
-        port = server.add_insecure_port(settings.grpc_listen)
-    else:
-        port = server.add_secure_port(settings.grpc_listen, credentials)
+    try:
+        if credentials is None:
+            port = server.add_insecure_port(settings.grpc_listen)
+        else:
+            port = server.add_secure_port(settings.grpc_listen, credentials)
+    except RuntimeError as exc:
+        await runtime.aclose()
+        raise RuntimeError(f"cannot listen on {settings.grpc_listen}: is it taken?") from exc
     await server.start()
 
     running: RunningServer | None = None

@@ -128,3 +128,19 @@ async def test_readyz_follows_serving_and_shutdown_drains(deployment: Deployment
             assert row.state in ("queued", "completed") and row.lease_owner is None
         finally:
             await runtime.aclose()
+
+
+async def test_a_second_server_on_a_taken_port_fails_loudly(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    from server.app import start_server
+
+    taken = deployment.settings.model_copy(
+        update={"grpc_listen": f"127.0.0.1:{deployment.server.port}", "data_dir": tmp_path / "b"}
+    )
+    with pytest.raises(RuntimeError, match="cannot listen"):
+        await start_server(taken)
+    # The first server is untouched.
+    stub = health_pb2_grpc.HealthStub(deployment.channel())
+    reply = await stub.Check(health_pb2.HealthCheckRequest())
+    assert reply.status == health_pb2.HealthCheckResponse.SERVING

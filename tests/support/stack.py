@@ -89,11 +89,30 @@ def _wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 60.0)
     raise RuntimeError(f"nothing answered /readyz on port {port} within {timeout:.0f}s")
 
 
+def _ports_in_use() -> list[int]:
+    import socket
+
+    taken = []
+    for port in (S3_PORT, *(p for pair in SERVERS.values() for p in pair)):
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                taken.append(port)
+    return taken
+
+
 def up() -> int:
     from tests.support.services import require_postgres, require_rabbitmq
 
     require_postgres()
     require_rabbitmq()
+    taken = _ports_in_use()
+    if taken:
+        print(
+            f"ports {taken} are in use on 127.0.0.1 (is `make run` or another stack up?); "
+            "stop it first",
+            file=sys.stderr,
+        )
+        return 1
     STACK.mkdir(parents=True, exist_ok=True)
     env = stack_env()
     procs: dict[str, subprocess.Popen[bytes]] = {}
