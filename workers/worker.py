@@ -10,7 +10,7 @@ import socket
 import time
 import uuid
 
-from core.errors import AudioError
+from core.errors import AudioError, Unavailable
 from core.queue.base import Delivery, Retry
 from core.runtime import Runtime
 from workers import metrics
@@ -35,6 +35,16 @@ class Worker:
         self.worker_id = worker_id or new_worker_id()
 
     async def handle(self, delivery: Delivery) -> None:
+        try:
+            await self._handle(delivery)
+        except Unavailable as exc:
+            # The database (or the blob store) is down: touch nothing, try again later. The
+            # job keeps its lease until it expires; then this message or the sweeper's
+            # claims it again.
+            metrics.JOBS_RETRIED.inc()
+            raise Retry(exc.retry_after, exc.message) from exc
+
+    async def _handle(self, delivery: Delivery) -> None:
         store = self.rt.store
         job = await store.claim(delivery.job_id, self.worker_id, self.rt.settings.lease_seconds)
         if job is None:
@@ -70,6 +80,8 @@ class Worker:
         except PermanentEngineError as exc:
             await self._fail(job.id, "INTERNAL", exc.message)
             return
+        except Unavailable:
+            raise
         except asyncio.CancelledError:
             # Shutting down: hand the job back so another worker starts it at once.
             await asyncio.shield(store.release(job.id, self.worker_id))

@@ -5,9 +5,28 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.engine import ExceptionContext
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from core.errors import Unavailable
 from core.settings import Settings
+
+
+def _translate_outages(engine: AsyncEngine) -> None:
+    """A database that is down, restarting or locked is a passing outage: callers get
+    core.errors.Unavailable (gRPC UNAVAILABLE with RetryInfo, a worker retry), never a
+    driver exception. Constraint violations and bad SQL pass through unchanged."""
+
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def _outage(context: ExceptionContext) -> None:
+        error = context.sqlalchemy_exception
+        if context.is_disconnect or isinstance(error, (OperationalError, InterfaceError)):
+            raise Unavailable(
+                "The database is unavailable; try again shortly.",
+                reason="DATABASE_UNAVAILABLE",
+                retry_after=2.0,
+            ) from context.original_exception
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -30,7 +49,10 @@ def create_engine(settings: Settings) -> AsyncEngine:
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
 
+        _translate_outages(engine)
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         url, pool_size=settings.database_pool_size, pool_pre_ping=True, max_overflow=5
     )
+    _translate_outages(engine)
+    return engine
