@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from consulta.v1 import job_pb2
 from consulta.v1 import transcription_service_pb2 as pb
 from google.protobuf import json_format
-from google.rpc import status_pb2
+from google.rpc import code_pb2, status_pb2
 
 from core.db.models import JobRow, SummaryRow, TranscriptRow
 from core.db.serialize import note_from_json, transcript_from_json
@@ -40,12 +40,17 @@ TEMPLATE_TO_PB = {
 TEMPLATE_FROM_PB = {v: k for k, v in TEMPLATE_TO_PB.items()}
 TEMPLATE_FROM_PB[job_pb2.NOTE_TEMPLATE_UNSPECIFIED] = Template.SOAP
 
-# google.rpc.Code numbers for the reasons a job can fail with.
-_CODES = {"INVALID_ARGUMENT": 3, "CANCELLED": 1, "INTERNAL": 13, "UNAVAILABLE": 14}
-
 
 def _timestamp(value: datetime, target: object) -> None:
     target.FromDatetime(value.replace(tzinfo=UTC))  # type: ignore[attr-defined]
+
+
+def _error_code(name: str) -> int:
+    """The google.rpc.Code a failed job's stored code name stands for (INTERNAL if unknown)."""
+    try:
+        return int(code_pb2.Code.Value(name))
+    except ValueError:
+        return int(code_pb2.INTERNAL)
 
 
 def config_to_json(config: job_pb2.JobConfig) -> str:
@@ -73,7 +78,7 @@ def job_to_pb(row: JobRow) -> job_pb2.Job:
     _timestamp(row.updated_at, job.update_time)
     if row.state == JobState.FAILED.value:
         job.error.CopyFrom(
-            status_pb2.Status(code=_CODES.get(row.error_code, 13), message=row.error_message)
+            status_pb2.Status(code=_error_code(row.error_code), message=row.error_message)
         )
     return job
 

@@ -41,16 +41,8 @@ class Unauthenticated(ConsultaError):
     """No valid token."""
 
 
-class PermissionDenied(ConsultaError):
-    """A valid caller that may not do this."""
-
-
 class NotFound(ConsultaError):
     """The thing does not exist, or belongs to someone else (indistinguishable on purpose)."""
-
-
-class AlreadyExists(ConsultaError):
-    """The thing already exists."""
 
 
 class FailedPrecondition(ConsultaError):

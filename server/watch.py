@@ -40,13 +40,14 @@ async def watch_job(
 ) -> AsyncIterator[pb.WatchJobResponse]:
     if after_sequence < 0:
         raise InvalidArgument("after_sequence must not be negative.", reason="MALFORMED_FIELD")
-    await runtime.store.get_visible(job_id, principal)
     metrics.WATCHERS.inc()
     live: asyncio.Queue[bytes] = asyncio.Queue()
     try:
         async with runtime.bus.subscribe(job_id) as events:
             pump = asyncio.create_task(_pump(events, live))
             try:
+                # Read after subscribing, so nothing falls between the snapshot and the live
+                # events; NotFound (also for someone else's job) ends the stream here.
                 snapshot = await runtime.store.get_visible(job_id, principal)
                 yield pb.WatchJobResponse(snapshot=job_to_pb(snapshot))
                 last = after_sequence

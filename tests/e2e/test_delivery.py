@@ -7,6 +7,7 @@ import uuid
 
 from consulta.v1 import job_pb2
 from consulta.v1 import transcription_service_pb2 as pb
+from google.rpc import code_pb2
 
 from core.codec import config_to_json, state_event
 from core.db.models import JobRow
@@ -121,7 +122,8 @@ async def test_an_engine_failure_ends_failed_with_a_reason(kind: str, settings: 
         assert last.state == job_pb2.JOB_STATE_FAILED
         assert "retired-engine" in last.reason
         got = (await stub.GetJob(pb.GetJobRequest(job_id=job.job_id), metadata=auth)).job
-        assert got.error.message == last.reason and got.error.code != 0
+        assert got.error.message == last.reason
+        assert got.error.code == code_pb2.INTERNAL
     finally:
         await deployment.stop()
 
