@@ -16,9 +16,12 @@ from core.db.migrate import upgrade_engine
 from core.settings import Settings
 from tests.e2e.deployment import Deployment, start_deployment
 from tests.support.seaweed import S3Endpoint
-from tests.support.services import RABBITMQ_URL, require_postgres, require_rabbitmq
-
-POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+from tests.support.services import (
+    POSTGRES_URL,
+    RABBITMQ_URL,
+    require_postgres,
+    require_rabbitmq,
+)
 
 EMBEDDED = pytest.param("embedded", id="embedded")
 SCALED = pytest.param("scaled", id="scaled", marks=pytest.mark.stack)
