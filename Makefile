@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TYPED := core server workers clients bench eval tests protos
 
-.PHONY: install run gen lint typecheck test bench eval stack stack-down clean ci infra-test services
+.PHONY: install run gen contract contract-baseline lint typecheck test bench eval stack stack-down clean ci infra-test services
 
 install: $(STAMP)
 
@@ -24,8 +24,19 @@ gen: install
 	rm -rf gen/consulta
 	$(BIN)/python protos/generate.py gen
 
-lint: install
+# The contract: buf lint STANDARD, buf format, and no breaking change (FILE rules) against the
+# recorded baseline image protos/breaking-baseline.json. A commit that breaks the contract on
+# purpose runs `make contract-baseline` and says why in its message.
+contract: install
 	$(BIN)/buf lint
+	$(BIN)/buf format --diff --exit-code
+	$(BIN)/buf breaking --against protos/breaking-baseline.json
+
+contract-baseline: install
+	$(BIN)/buf build --exclude-source-info -o -#format=json \
+	  | $(BIN)/python -m json.tool --indent 1 --sort-keys > protos/breaking-baseline.json
+
+lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
@@ -38,12 +49,7 @@ services: install
 
 # Everything CI checks: the contract, lint, types, every test (real PostgreSQL, RabbitMQ and
 # SeaweedFS included) and the infrastructure app.
-test: install
-	$(BIN)/buf lint
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
-	$(BIN)/mypy $(TYPED)
-	$(BIN)/python -m tests.support.services check
+test: contract lint typecheck services
 	$(BIN)/pytest -p no:cacheprovider
 	$(MAKE) --no-print-directory infra-test
 
