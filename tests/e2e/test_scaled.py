@@ -53,12 +53,11 @@ async def scaled(tmp_path: Path, s3_endpoint: S3Endpoint) -> AsyncIterator[Setti
 
 
 def worker_process(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [str(CLI), "worker"],
-        env=settings_env(settings),
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-    )
+    # The child keeps its own copy of the descriptor; ours is closed at once.
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [str(CLI), "worker"], env=settings_env(settings), stdout=out, stderr=subprocess.STDOUT
+        )
 
 
 @pytest.fixture

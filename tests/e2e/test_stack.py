@@ -31,12 +31,13 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[None]:
     log = tmp_path / "stack.log"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.support.stack", "up"],
-        cwd=ROOT,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
+    with log.open("wb") as out:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.support.stack", "up"],
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.monotonic() + 120
         while b"stack up" not in log.read_bytes():
