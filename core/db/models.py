@@ -56,7 +56,10 @@ class JobRow(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime)
 
     __table_args__ = (
-        UniqueConstraint("owner", "idempotency_key", name="uq_jobs_owner_idempotency_key"),
+        # Scoped by tenant too: user names are only unique within a tenant.
+        UniqueConstraint(
+            "tenant", "owner", "idempotency_key", name="uq_jobs_tenant_owner_idempotency_key"
+        ),
         Index("ix_jobs_owner_created", "owner", created_at.desc(), id.desc()),
         Index("ix_jobs_tenant_created", "tenant", created_at.desc(), id.desc()),
         Index("ix_jobs_state_updated", "state", "updated_at"),

@@ -111,7 +111,9 @@ class JobStore:
             async with self.sessions() as session:
                 existing = await session.scalar(
                     select(JobRow).where(
-                        JobRow.owner == job.owner, JobRow.idempotency_key == job.idempotency_key
+                        JobRow.tenant == job.tenant,
+                        JobRow.owner == job.owner,
+                        JobRow.idempotency_key == job.idempotency_key,
                     )
                 )
             if existing is None:
