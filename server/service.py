@@ -25,6 +25,7 @@ from core.errors import FailedPrecondition, FieldViolation, InvalidArgument
 from core.language import guess_language
 from core.runtime import Runtime
 from core.transcript_text import parse_transcript_text
+from server.audio_uri import check_audio_uri
 from server.interceptors import current_principal
 from server.jobs import audio_key, check_stored_audio, create_job, new_job_id
 from server.uploads import UploadHandler, upload_status
@@ -95,6 +96,7 @@ class TranscriptionService(pb_grpc.TranscriptionServiceServicer):
                 )
             await self.rt.blobs.put(key, request.audio_content)
         elif source == "audio_uri":
+            check_audio_uri(request.audio_uri, self.rt.settings)
             await self.rt.blobs.import_uri(request.audio_uri, key)
         else:
             raise InvalidArgument(

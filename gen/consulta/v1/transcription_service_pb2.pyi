@@ -275,8 +275,13 @@ class CreateJobRequest(_message.Message):
     TRANSCRIPT_TEXT_FIELD_NUMBER: _builtins.int
     MIME_TYPE_FIELD_NUMBER: _builtins.int
     audio_uri: _builtins.str
-    """An audio object the deployment can read, as "s3://bucket/key". INVALID_ARGUMENT when the
-    scheme is not supported; NOT_FOUND when the object does not exist.
+    """An audio object the deployment can read, as "s3://bucket/key". Only objects under an
+    entry of the deployment's allowlist (CONSULTA_AUDIO_URI_ALLOWLIST; empty by default, so
+    none) are imported, and never one inside the service's own audio prefix: anything else
+    fails with PERMISSION_DENIED (google.rpc.ErrorInfo reason AUDIO_URI_NOT_ALLOWED).
+    INVALID_ARGUMENT (reason URI_NOT_SUPPORTED) when it is not a plain s3://bucket/key (no
+    empty, "." or ".." key segments); NOT_FOUND when the object does not exist or cannot be
+    read.
     """
     audio_content: _builtins.bytes
     """Audio bytes, at most 3 MiB (use UploadAudio for more)."""

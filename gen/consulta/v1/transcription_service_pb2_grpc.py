@@ -41,6 +41,9 @@ class TranscriptionServiceStub:
     is empty, corrupt, truncated or not audio (google.rpc.ErrorInfo reason UNSUPPORTED_AUDIO,
     EMPTY_AUDIO, CORRUPT_AUDIO), an upload whose first message is not its configuration, or a
     chunk at the wrong offset (reason OFFSET_MISMATCH).
+    - PERMISSION_DENIED: the caller's role does not allow the RPC (reason ROLE_NOT_ALLOWED), or
+    CreateJob's `audio_uri` is outside the deployment's allowlist (reason
+    AUDIO_URI_NOT_ALLOWED).
     - NOT_FOUND: the job or upload does not exist or belongs to someone else (the two are
     indistinguishable on purpose).
     - FAILED_PRECONDITION: the job is not in a state that allows the call (for example the
@@ -125,6 +128,9 @@ class TranscriptionServiceServicer:
     is empty, corrupt, truncated or not audio (google.rpc.ErrorInfo reason UNSUPPORTED_AUDIO,
     EMPTY_AUDIO, CORRUPT_AUDIO), an upload whose first message is not its configuration, or a
     chunk at the wrong offset (reason OFFSET_MISMATCH).
+    - PERMISSION_DENIED: the caller's role does not allow the RPC (reason ROLE_NOT_ALLOWED), or
+    CreateJob's `audio_uri` is outside the deployment's allowlist (reason
+    AUDIO_URI_NOT_ALLOWED).
     - NOT_FOUND: the job or upload does not exist or belongs to someone else (the two are
     indistinguishable on purpose).
     - FAILED_PRECONDITION: the job is not in a state that allows the call (for example the
@@ -292,6 +298,9 @@ class TranscriptionService:
     is empty, corrupt, truncated or not audio (google.rpc.ErrorInfo reason UNSUPPORTED_AUDIO,
     EMPTY_AUDIO, CORRUPT_AUDIO), an upload whose first message is not its configuration, or a
     chunk at the wrong offset (reason OFFSET_MISMATCH).
+    - PERMISSION_DENIED: the caller's role does not allow the RPC (reason ROLE_NOT_ALLOWED), or
+    CreateJob's `audio_uri` is outside the deployment's allowlist (reason
+    AUDIO_URI_NOT_ALLOWED).
     - NOT_FOUND: the job or upload does not exist or belongs to someone else (the two are
     indistinguishable on purpose).
     - FAILED_PRECONDITION: the job is not in a state that allows the call (for example the

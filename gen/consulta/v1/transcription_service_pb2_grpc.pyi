@@ -42,6 +42,9 @@ class TranscriptionServiceStub:
       is empty, corrupt, truncated or not audio (google.rpc.ErrorInfo reason UNSUPPORTED_AUDIO,
       EMPTY_AUDIO, CORRUPT_AUDIO), an upload whose first message is not its configuration, or a
       chunk at the wrong offset (reason OFFSET_MISMATCH).
+    - PERMISSION_DENIED: the caller's role does not allow the RPC (reason ROLE_NOT_ALLOWED), or
+      CreateJob's `audio_uri` is outside the deployment's allowlist (reason
+      AUDIO_URI_NOT_ALLOWED).
     - NOT_FOUND: the job or upload does not exist or belongs to someone else (the two are
       indistinguishable on purpose).
     - FAILED_PRECONDITION: the job is not in a state that allows the call (for example the
@@ -108,6 +111,9 @@ class TranscriptionServiceAsyncStub(TranscriptionServiceStub):
       is empty, corrupt, truncated or not audio (google.rpc.ErrorInfo reason UNSUPPORTED_AUDIO,
       EMPTY_AUDIO, CORRUPT_AUDIO), an upload whose first message is not its configuration, or a
       chunk at the wrong offset (reason OFFSET_MISMATCH).
+    - PERMISSION_DENIED: the caller's role does not allow the RPC (reason ROLE_NOT_ALLOWED), or
+      CreateJob's `audio_uri` is outside the deployment's allowlist (reason
+      AUDIO_URI_NOT_ALLOWED).
     - NOT_FOUND: the job or upload does not exist or belongs to someone else (the two are
       indistinguishable on purpose).
     - FAILED_PRECONDITION: the job is not in a state that allows the call (for example the
@@ -170,6 +176,9 @@ class TranscriptionServiceServicer(metaclass=_abc_1.ABCMeta):
       is empty, corrupt, truncated or not audio (google.rpc.ErrorInfo reason UNSUPPORTED_AUDIO,
       EMPTY_AUDIO, CORRUPT_AUDIO), an upload whose first message is not its configuration, or a
       chunk at the wrong offset (reason OFFSET_MISMATCH).
+    - PERMISSION_DENIED: the caller's role does not allow the RPC (reason ROLE_NOT_ALLOWED), or
+      CreateJob's `audio_uri` is outside the deployment's allowlist (reason
+      AUDIO_URI_NOT_ALLOWED).
     - NOT_FOUND: the job or upload does not exist or belongs to someone else (the two are
       indistinguishable on purpose).
     - FAILED_PRECONDITION: the job is not in a state that allows the call (for example the
