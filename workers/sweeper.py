@@ -9,7 +9,8 @@ import contextlib
 import logging
 from datetime import timedelta
 
-from core.db.store import claim_stale_uploads, utcnow
+from core.db.store import utcnow
+from core.db.uploads import claim_stale_uploads
 from core.runtime import Runtime
 from workers import metrics
 
