@@ -260,8 +260,8 @@ class JobStore:
 
     async def _checkpoint(self) -> None:
         async with self.engine.connect() as conn:
-            busy, _, _ = (await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")).one()
-        if busy:
+            result = (await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")).one()
+        if result[0]:  # (busy, log pages, checkpointed pages)
             # A reader held the WAL past the busy timeout: the pages go at the next checkpoint.
             log.warning("WAL checkpoint after an erase was blocked by a reader")
 
