@@ -134,6 +134,12 @@ class Settings(BaseSettings):
         "'s3://bucket/' or 's3://bucket/prefix/' entries. Empty (the default) allows none. The "
         "service's own audio prefix is refused whatever this says.",
     )
+    default_retention_seconds: float = Field(
+        0.0,
+        description="How long a tenant without its own retention policy keeps finished jobs "
+        "before the sweeper erases them (audio, transcript, note, events); 0 keeps them until "
+        "deleted. Tenants' admins set their own with SetRetentionPolicy.",
+    )
     max_audio_bytes: int = Field(
         512 << 20, description="Largest accepted audio; larger uploads fail with OUT_OF_RANGE."
     )

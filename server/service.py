@@ -25,6 +25,7 @@ from core.errors import FailedPrecondition, FieldViolation, InvalidArgument
 from core.language import guess_language
 from core.runtime import Runtime
 from core.transcript_text import parse_transcript_text
+from server import governance
 from server.audio_uri import check_audio_uri
 from server.interceptors import current_principal
 from server.jobs import audio_key, check_stored_audio, create_job, new_job_id
@@ -214,3 +215,19 @@ class TranscriptionService(pb_grpc.TranscriptionServiceServicer):
         response = pb.DeleteJobResponse()
         response.delete_time.GetCurrentTime()
         return response
+
+    async def ListAuditEvents(
+        self, request: pb.ListAuditEventsRequest, context: Context
+    ) -> pb.ListAuditEventsResponse:
+        return await governance.list_audit_events(self.rt, current_principal(), request)
+
+    async def GetRetentionPolicy(
+        self, request: pb.GetRetentionPolicyRequest, context: Context
+    ) -> pb.GetRetentionPolicyResponse:
+        policy = await governance.retention_policy(self.rt, current_principal().tenant)
+        return pb.GetRetentionPolicyResponse(policy=policy)
+
+    async def SetRetentionPolicy(
+        self, request: pb.SetRetentionPolicyRequest, context: Context
+    ) -> pb.SetRetentionPolicyResponse:
+        return await governance.set_retention_policy(self.rt, current_principal(), request)

@@ -243,10 +243,11 @@ class JobStore:
         await self.erase(job_id)
         return row
 
-    async def erase(self, job_id: str) -> None:
+    async def erase(self, job_id: str) -> bool:
         """Remove every row about a job: events, transcript, note, the uploads that name it,
-        and the job itself. On SQLite the WAL is then checkpointed and truncated, so that with
-        ``secure_delete`` no copy of the erased pages stays in the WAL file either."""
+        and the job itself; False when the job was already gone. On SQLite the WAL is then
+        checkpointed and truncated, so that with ``secure_delete`` no copy of the erased pages
+        stays in the WAL file either."""
         async with self.sessions.begin() as session:
             await session.execute(delete(EventRow).where(EventRow.job_id == job_id))
             await session.execute(delete(TranscriptRow).where(TranscriptRow.job_id == job_id))
@@ -254,9 +255,10 @@ class JobStore:
             await session.execute(
                 delete(UploadRow).where(or_(UploadRow.job_id == job_id, UploadRow.id == job_id))
             )
-            await session.execute(delete(JobRow).where(JobRow.id == job_id))
+            gone = await session.execute(delete(JobRow).where(JobRow.id == job_id))
         if self.engine.dialect.name == "sqlite":
             await self._checkpoint()
+        return bool(gone.rowcount)  # type: ignore[attr-defined]
 
     async def _checkpoint(self) -> None:
         async with self.engine.connect() as conn:
