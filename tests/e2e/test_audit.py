@@ -3,6 +3,8 @@ readable by auditors of the same tenant only, and holding no patient data."""
 
 from __future__ import annotations
 
+import json
+
 import grpc
 import pytest
 from consulta.v1 import job_pb2
@@ -11,8 +13,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from core.errors import Unavailable
+from tests.e2e.audio import wav_bytes
 from tests.e2e.deployment import Deployment, run_to_end
 from tests.e2e.test_jobs import DIALOGUE
+from tests.e2e.test_pipeline import upload
 
 PATIENT = "MRN-AUDIT-5521"
 
@@ -87,6 +91,12 @@ async def test_reads_and_changes_are_audited(deployment: Deployment) -> None:
     assert ids[-len(events) :] == [e.event_id for e in events]  # type: ignore[attr-defined]
     # Another tenant's auditor sees none of it.
     assert await _audit(deployment, tenant="clinic-b", job_id=job.job_id) == []
+    # An upload is recorded under the job it made.
+    uploaded, _ = await upload(deployment, wav_bytes(seconds=2))
+    recorded = await _audit(deployment, job_id=uploaded.job_id)
+    assert [(e.subject, e.action, e.outcome) for e in recorded] == [  # type: ignore[attr-defined]
+        ("alice", "UploadAudio", "OK")
+    ]
 
 
 async def test_the_audit_log_refuses_updates_and_deletes(deployment: Deployment) -> None:
@@ -101,3 +111,22 @@ async def test_the_audit_log_refuses_updates_and_deletes(deployment: Deployment)
                 await conn.execute(text(statement))
     (kept,) = await _audit(deployment)
     assert kept.outcome == "OK"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("kind", ["embedded"])
+async def test_consulta_audit_prints_the_log(deployment: Deployment) -> None:
+    from tests.e2e.test_cli import consulta
+
+    stub, auth = deployment.stub(), deployment.auth()
+    job = (await stub.CreateJob(pb.CreateJobRequest(transcript_text=DIALOGUE), metadata=auth)).job
+    await run_to_end(stub, job.job_id, auth)
+    code, out, err = await consulta(deployment, "--json", "audit", "--job", job.job_id)
+    assert code == 0, err
+    lines = [json.loads(line) for line in out.splitlines() if line.strip()]
+    assert [(e["action"], e["outcome"]) for e in lines] == [("WatchJob", "OK"), ("CreateJob", "OK")]
+    code, out, err = await consulta(deployment, "audit", "--subject", "alice")
+    assert code == 0 and "CreateJob" in out and job.job_id in out, err
+    # A clinician's token is refused.
+    clinician = deployment.token("alice")
+    code, out, err = await consulta(deployment, "--token", clinician, "audit")
+    assert code == 1 and "auditor" in err, err
