@@ -209,9 +209,12 @@ class TranscriptionService(pb_grpc.TranscriptionServiceServicer):
         job_id = require_id(request.job_id, "job_id")
         recorded = await self.rt.store.cancel(job_id, principal, "Deleted by its owner.")
         await self.rt.publish_events(recorded)
-        row = await self.rt.store.delete(job_id, principal)
+        row = await self.rt.store.get_visible(job_id, principal)
+        # Audio first: if the rows' erase then fails, a retry finds the job and finishes;
+        # the other order could leave audio that no row names any more.
         if row.audio_key:
             await self.rt.blobs.delete(row.audio_key)
+        await self.rt.store.erase(job_id)
         response = pb.DeleteJobResponse()
         response.delete_time.GetCurrentTime()
         return response

@@ -236,13 +236,6 @@ class JobStore:
             session.add(EventRow(job_id=job_id, seq=seq, payload=payload, created_at=now))
         return Recorded(job_id, (payload,))
 
-    async def delete(self, job_id: str, principal: Principal) -> JobRow:
-        """Erase a visible job's rows; returns the row (its audio key is the caller's to
-        delete)."""
-        row = await self.get_visible(job_id, principal)
-        await self.erase(job_id)
-        return row
-
     async def erase(self, job_id: str) -> bool:
         """Remove every row about a job: events, transcript, note, the uploads that name it,
         and the job itself; False when the job was already gone. On SQLite the WAL is then
