@@ -36,7 +36,7 @@ async def test_expired_jobs_are_erased_and_audited(deployment: Deployment) -> No
             metadata=deployment.auth(),
         )
     assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
-    other_tenant = await text_job(deployment, "bob-b")  # clinic-a too; see below
+    bobs = await text_job(deployment, "bob")  # another clinician of clinic-a
     kept = await stub.CreateJob(
         pb.CreateJobRequest(transcript_text="[doctor] hello.\n"),
         metadata=deployment.auth("carol", tenant="clinic-b"),
@@ -50,7 +50,7 @@ async def test_expired_jobs_are_erased_and_audited(deployment: Deployment) -> No
     row = await deployment.server.runtime.store.get(audio_job.job_id)
     assert row is not None and row.audio_key
     await eventually(lambda: _gone(deployment, audio_job.job_id), within=30, what="erasure")
-    await eventually(lambda: _gone(deployment, other_tenant.job_id), within=30, what="erasure")
+    await eventually(lambda: _gone(deployment, bobs.job_id), within=30, what="erasure")
     with pytest.raises(NotFound):
         await deployment.server.runtime.blobs.size(row.audio_key)
     assert await deployment.server.runtime.store.transcript(audio_job.job_id) is None
@@ -64,4 +64,4 @@ async def test_expired_jobs_are_erased_and_audited(deployment: Deployment) -> No
     )
     erased = {(e.job_id, e.action, e.outcome) for e in audit.events}
     assert (audio_job.job_id, "RetentionErase", "OK") in erased
-    assert (other_tenant.job_id, "RetentionErase", "OK") in erased
+    assert (bobs.job_id, "RetentionErase", "OK") in erased
