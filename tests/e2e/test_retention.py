@@ -17,9 +17,11 @@ from tests.e2e.test_pipeline import upload
 from tests.support import eventually
 
 
-async def _gone(deployment: Deployment, job_id: str) -> bool:
+async def _gone(deployment: Deployment, job_id: str, user: str = "alice") -> bool:
     try:
-        await deployment.stub().GetJob(pb.GetJobRequest(job_id=job_id), metadata=deployment.auth())
+        await deployment.stub().GetJob(
+            pb.GetJobRequest(job_id=job_id), metadata=deployment.auth(user)
+        )
     except grpc.aio.AioRpcError as exc:
         return exc.code() == grpc.StatusCode.NOT_FOUND
     return False
@@ -50,7 +52,7 @@ async def test_expired_jobs_are_erased_and_audited(deployment: Deployment) -> No
     row = await deployment.server.runtime.store.get(audio_job.job_id)
     assert row is not None and row.audio_key
     await eventually(lambda: _gone(deployment, audio_job.job_id), within=30, what="erasure")
-    await eventually(lambda: _gone(deployment, bobs.job_id), within=30, what="erasure")
+    await eventually(lambda: _gone(deployment, bobs.job_id, "bob"), within=30, what="erasure")
     with pytest.raises(NotFound):
         await deployment.server.runtime.blobs.size(row.audio_key)
     assert await deployment.server.runtime.store.transcript(audio_job.job_id) is None
