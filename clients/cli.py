@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from clients.cli_audit import audit
 from clients.cli_common import CliState
 from clients.cli_jobs import jobs
 from clients.cli_ops import db, health, serve, token, worker
@@ -92,7 +93,7 @@ def cli(
     )
 
 
-for command in (serve, worker, db, token, transcribe, note, jobs, health):
+for command in (serve, worker, db, token, transcribe, note, jobs, health, audit):
     cli.add_command(command)
 
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
 import grpc
-from consulta.v1 import job_pb2
+from consulta.v1 import governance_pb2, job_pb2
 from consulta.v1 import transcription_service_pb2 as pb
 from consulta.v1 import transcription_service_pb2_grpc as pb_grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -204,6 +205,33 @@ class ConsultaClient:
             token = page.next_page_token
             if not token or (limit is not None and seen >= limit):
                 return
+
+    async def list_audit_events(
+        self,
+        *,
+        job_id: str = "",
+        subject: str = "",
+        start: datetime | None = None,
+        end: datetime | None = None,
+        limit: int = 50,
+    ) -> AsyncIterator[governance_pb2.AuditEvent]:
+        """The tenant's audit log, newest first, at most ``limit`` events (auditor role)."""
+        request = pb.ListAuditEventsRequest(
+            job_id=job_id, subject=subject, page_size=min(limit, 100)
+        )
+        if start is not None:
+            request.start_time.FromDatetime(start)
+        if end is not None:
+            request.end_time.FromDatetime(end)
+        seen = 0
+        while True:
+            page = await self._unary(self.stub.ListAuditEvents, request, pb.ListAuditEventsResponse)
+            for event in page.events[: limit - seen]:
+                seen += 1
+                yield event
+            if not page.next_page_token or seen >= limit:
+                return
+            request.page_token = page.next_page_token
 
     async def get_transcript(self, job_id: str) -> job_pb2.Transcript:
         request = pb.GetTranscriptRequest(job_id=job_id)

@@ -14,6 +14,7 @@ from pathlib import Path
 import jwt
 
 from core.errors import Unauthenticated
+from core.private_files import private_dir
 
 ALGORITHM = "HS256"
 SERVICE_ROLE = "service"
@@ -82,7 +83,7 @@ def load_or_create_secret(path: Path) -> str:
     """The signing secret kept in ``path``, created (mode 0600) when missing."""
     if path.exists():
         return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     value = secrets.token_urlsafe(48)
     # O_EXCL: two processes starting together agree on one secret.
     try:

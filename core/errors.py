@@ -41,6 +41,10 @@ class Unauthenticated(ConsultaError):
     """No valid token."""
 
 
+class PermissionDenied(ConsultaError):
+    """The caller is known but may not do this (its role, or a resource it may not name)."""
+
+
 class NotFound(ConsultaError):
     """The thing does not exist, or belongs to someone else (indistinguishable on purpose)."""
 

@@ -128,6 +128,18 @@ class Settings(BaseSettings):
     shutdown_grace_seconds: float = Field(
         20.0, description="On SIGTERM, how long in-flight streams and jobs get to finish."
     )
+    audio_uri_allowlist: tuple[str, ...] = Field(
+        (),
+        description="Where CreateJob may import audio from by URI: a JSON list of "
+        "'s3://bucket/' or 's3://bucket/prefix/' entries. Empty (the default) allows none. The "
+        "service's own audio prefix is refused whatever this says.",
+    )
+    default_retention_seconds: float = Field(
+        0.0,
+        description="How long a tenant without its own retention policy keeps finished jobs "
+        "before the sweeper erases them (audio, transcript, note, events); 0 keeps them until "
+        "deleted. Tenants' admins set their own with SetRetentionPolicy.",
+    )
     max_audio_bytes: int = Field(
         512 << 20, description="Largest accepted audio; larger uploads fail with OUT_OF_RANGE."
     )

@@ -27,6 +27,7 @@ from core.http_side import build_app, start_side_port
 from core.runtime import Runtime, open_runtime
 from core.secrets import resolve_secrets
 from core.settings import Settings
+from server.access import AccessInterceptor
 from server.interceptors import AuthInterceptor, ErrorInterceptor
 from server.service import TranscriptionService
 from workers.app import WorkerGroup
@@ -91,6 +92,8 @@ async def start_server(settings: Settings, *, run_worker: bool | None = None) ->
         interceptors=[
             ErrorInterceptor(),
             AuthInterceptor(signing_secret(settings), settings.jwt_issuer),
+            # Innermost: roles and the audit log need the authenticated caller.
+            AccessInterceptor(runtime.store),
         ],
         options=[
             ("grpc.max_receive_message_length", 5 << 20),

@@ -125,6 +125,7 @@ _CODES: list[tuple[type[errors.ConsultaError], int]] = [
     (errors.Unavailable, code_pb2.UNAVAILABLE),
     (errors.InvalidArgument, code_pb2.INVALID_ARGUMENT),
     (errors.Unauthenticated, code_pb2.UNAUTHENTICATED),
+    (errors.PermissionDenied, code_pb2.PERMISSION_DENIED),
     (errors.NotFound, code_pb2.NOT_FOUND),
     (errors.FailedPrecondition, code_pb2.FAILED_PRECONDITION),
     (errors.OutOfRange, code_pb2.OUT_OF_RANGE),

@@ -25,6 +25,8 @@ from core.errors import FailedPrecondition, FieldViolation, InvalidArgument
 from core.language import guess_language
 from core.runtime import Runtime
 from core.transcript_text import parse_transcript_text
+from server import governance
+from server.audio_uri import check_audio_uri
 from server.interceptors import current_principal
 from server.jobs import audio_key, check_stored_audio, create_job, new_job_id
 from server.uploads import UploadHandler, upload_status
@@ -95,6 +97,7 @@ class TranscriptionService(pb_grpc.TranscriptionServiceServicer):
                 )
             await self.rt.blobs.put(key, request.audio_content)
         elif source == "audio_uri":
+            check_audio_uri(request.audio_uri, self.rt.settings)
             await self.rt.blobs.import_uri(request.audio_uri, key)
         else:
             raise InvalidArgument(
@@ -206,9 +209,28 @@ class TranscriptionService(pb_grpc.TranscriptionServiceServicer):
         job_id = require_id(request.job_id, "job_id")
         recorded = await self.rt.store.cancel(job_id, principal, "Deleted by its owner.")
         await self.rt.publish_events(recorded)
-        row = await self.rt.store.delete(job_id, principal)
+        row = await self.rt.store.get_visible(job_id, principal)
+        # Audio first: if the rows' erase then fails, a retry finds the job and finishes;
+        # the other order could leave audio that no row names any more.
         if row.audio_key:
             await self.rt.blobs.delete(row.audio_key)
+        await self.rt.store.erase(job_id)
         response = pb.DeleteJobResponse()
         response.delete_time.GetCurrentTime()
         return response
+
+    async def ListAuditEvents(
+        self, request: pb.ListAuditEventsRequest, context: Context
+    ) -> pb.ListAuditEventsResponse:
+        return await governance.list_audit_events(self.rt, current_principal(), request)
+
+    async def GetRetentionPolicy(
+        self, request: pb.GetRetentionPolicyRequest, context: Context
+    ) -> pb.GetRetentionPolicyResponse:
+        policy = await governance.retention_policy(self.rt, current_principal().tenant)
+        return pb.GetRetentionPolicyResponse(policy=policy)
+
+    async def SetRetentionPolicy(
+        self, request: pb.SetRetentionPolicyRequest, context: Context
+    ) -> pb.SetRetentionPolicyResponse:
+        return await governance.set_retention_policy(self.rt, current_principal(), request)

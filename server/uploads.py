@@ -273,7 +273,13 @@ class UploadHandler:
             await self.rt.blobs.delete(row.blob_key)
             await self._forget(upload)
             raise
-        job, _ = await create_job(self.rt, self.principal, config.job, job_id=row.id, audio=checked)
+        job, created = await create_job(
+            self.rt, self.principal, config.job, job_id=row.id, audio=checked
+        )
+        if not created:
+            # Another upload with the same key (same tenant and owner) made the job first:
+            # this audio belongs to no job, so it goes now rather than staying orphaned.
+            await self.rt.blobs.delete(row.blob_key)
         async with self.rt.store.sessions.begin() as session:
             await session.execute(
                 update(UploadRow)

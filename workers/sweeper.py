@@ -9,9 +9,11 @@ import contextlib
 import logging
 from datetime import timedelta
 
-from core.db.store import claim_stale_uploads, utcnow
+from core.db.store import utcnow
+from core.db.uploads import claim_stale_uploads
 from core.runtime import Runtime
 from workers import metrics
+from workers.retention import erase_expired
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +53,7 @@ async def run_sweeper(runtime: Runtime, stop: asyncio.Event) -> None:
         try:
             await sweep_once(runtime)
             await expire_uploads(runtime)
+            await erase_expired(runtime)
         except Exception:
             log.warning("sweep failed; trying again in %.0fs", interval, exc_info=True)
         with contextlib.suppress(TimeoutError):

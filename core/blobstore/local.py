@@ -21,6 +21,7 @@ from pathlib import Path, PurePosixPath
 
 from core.blobstore.base import BlobStore, Part
 from core.errors import InvalidArgument, NotFound
+from core.private_files import DIR_MODE, open_private, private_dir
 
 _STAGING = ".staging"
 
@@ -29,7 +30,7 @@ def _fsync_write(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file, flushed to disk before the rename."""
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
-        with tmp.open("wb") as out:
+        with os.fdopen(open_private(tmp, os.O_WRONLY | os.O_TRUNC), "wb") as out:
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
@@ -48,8 +49,8 @@ class LocalBlobStore(BlobStore):
         #: Every part but the last holds exactly this many bytes (the server's buffer).
         self.part_size = part_size
         self.root = root.resolve()
-        self.root.mkdir(parents=True, exist_ok=True)
-        (self.root / _STAGING).mkdir(exist_ok=True)
+        private_dir(self.root / _STAGING)
+        private_dir(self.root)
 
     # -- paths -------------------------------------------------------------------------------
 
@@ -87,7 +88,7 @@ class LocalBlobStore(BlobStore):
     async def start_multipart(self, key: str) -> str:
         self._path(key)
         handle = uuid.uuid4().hex
-        await asyncio.to_thread(self._staging(handle).mkdir, parents=True)
+        await asyncio.to_thread(self._staging(handle).mkdir, mode=DIR_MODE, parents=True)
         return handle
 
     async def upload_part(self, key: str, handle: str, number: int, data: bytes) -> Part:
@@ -104,7 +105,7 @@ class LocalBlobStore(BlobStore):
         return Part(number=number, token=token)
 
     def _write_part(self, staging: Path, number: int, data: bytes, token: str) -> None:
-        fd = os.open(staging / "data", os.O_RDWR | os.O_CREAT, 0o600)
+        fd = open_private(staging / "data", os.O_RDWR)
         try:
             os.pwrite(fd, data, (number - 1) * self.part_size)
             os.fsync(fd)
@@ -137,7 +138,7 @@ class LocalBlobStore(BlobStore):
                 raise InvalidArgument(f"part {part.number} is short ({size} bytes) but not last")
             total += size
         data = staging / "data"
-        target.parent.mkdir(parents=True, exist_ok=True)
+        target.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
         with data.open("r+b") as out:
             out.truncate(total)
             out.flush()
@@ -151,7 +152,7 @@ class LocalBlobStore(BlobStore):
 
     async def put(self, key: str, data: bytes) -> None:
         path = self._path(key)
-        await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
+        await asyncio.to_thread(path.parent.mkdir, mode=DIR_MODE, parents=True, exist_ok=True)
         await asyncio.to_thread(_fsync_write, path, data)
 
     async def iter_bytes(self, key: str, chunk_size: int = 1 << 20) -> AsyncIterator[bytes]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from posixpath import normpath
 from typing import Any
@@ -22,7 +23,7 @@ from urllib.parse import urlsplit
 
 import aioboto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
 from core.blobstore.base import BlobStore, Part
 from core.errors import ConsultaError, InvalidArgument, NotFound, Unavailable
@@ -34,22 +35,35 @@ MAX_COPY_SIZE = 5 << 30
 _NOT_FOUND = {"NoSuchKey", "NoSuchUpload", "NotFound", "404"}
 _SSE_MODES = {"", "AES256", "aws:kms"}
 
+log = logging.getLogger(__name__)
+
 
 def _code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
 def _translate(exc: ClientError | BotoCoreError, what: str) -> ConsultaError:
-    """A library error as the domain error a caller can act on."""
+    """A library error as the domain error a caller can act on.
+
+    The SDK's own text (request ids, regexes, endpoint names) never goes into the message: it
+    is logged here with the error's code, and the caller gets a sentence about ``what``.
+    """
     if isinstance(exc, ClientError):
         code = _code(exc)
         if code in _NOT_FOUND:
             return NotFound(f"{what} does not exist")
         if code in {"InvalidPart", "InvalidPartOrder", "EntityTooSmall", "InvalidArgument"}:
-            return InvalidArgument(f"{what}: {code}")
+            return InvalidArgument(f"{what} was refused by the store as malformed ({code}).")
         if code == "NoSuchBucket":
             return Unavailable(f"the audio bucket is missing ({what})", reason="BUCKET_MISSING")
-    return Unavailable(f"S3 failed ({what}): {exc}")
+        log.warning("S3 error %s on %s", code or "without a code", what)
+    elif isinstance(exc, ParamValidationError):
+        return InvalidArgument(
+            f"{what} is not a valid S3 location (bucket or key name).", reason="BAD_S3_LOCATION"
+        )
+    else:
+        log.warning("S3 client error %s on %s", type(exc).__name__, what)
+    return Unavailable(f"The audio store failed ({what}); try again shortly.")
 
 
 class S3BlobStore(BlobStore):

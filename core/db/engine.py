@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
@@ -10,6 +11,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from core.errors import Unavailable
+from core.private_files import FILE_MODE, private_dir, private_file
 from core.settings import Settings
 
 
@@ -29,14 +31,22 @@ def _translate_outages(engine: AsyncEngine) -> None:
             ) from context.original_exception
 
 
+def _private_database(path: Path) -> None:
+    """The database's folder 0700 and the file 0600 before SQLite opens it: SQLite gives the
+    WAL and SHM files the database file's mode."""
+    private_dir(path.parent)
+    private_file(path)
+    for extra in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if extra.exists():
+            extra.chmod(FILE_MODE)
+
+
 def create_engine(settings: Settings) -> AsyncEngine:
     url = settings.resolved_database_url
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
-            from pathlib import Path
-
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            _private_database(Path(path))
         engine = create_async_engine(url, connect_args={"timeout": 30})
 
         @event.listens_for(engine.sync_engine, "connect")
@@ -47,6 +57,8 @@ def create_engine(settings: Settings) -> AsyncEngine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
+            # Deleted rows are overwritten with zeros, not just unlinked: DeleteJob erases.
+            cursor.execute("PRAGMA secure_delete=ON")
             cursor.close()
 
         _translate_outages(engine)

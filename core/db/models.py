@@ -56,7 +56,10 @@ class JobRow(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime)
 
     __table_args__ = (
-        UniqueConstraint("owner", "idempotency_key", name="uq_jobs_owner_idempotency_key"),
+        # Scoped by tenant too: user names are only unique within a tenant.
+        UniqueConstraint(
+            "tenant", "owner", "idempotency_key", name="uq_jobs_tenant_owner_idempotency_key"
+        ),
         Index("ix_jobs_owner_created", "owner", created_at.desc(), id.desc()),
         Index("ix_jobs_tenant_created", "tenant", created_at.desc(), id.desc()),
         Index("ix_jobs_state_updated", "state", "updated_at"),
@@ -125,3 +128,41 @@ class UploadRow(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime)
 
     __table_args__ = (Index("ix_uploads_complete_updated", "complete", "updated_at"),)
+
+
+class AuditRow(Base):
+    """One audit event: who did what to which job, when, and how it ended.
+
+    Append-only: nothing in the code updates or deletes these rows, and triggers made by
+    migration 0003 refuse UPDATE and DELETE on both databases. No patient data goes here.
+    """
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    at: Mapped[datetime] = mapped_column(DateTime)
+    subject: Mapped[str] = mapped_column(String(255))
+    tenant: Mapped[str] = mapped_column(String(255))
+    roles: Mapped[str] = mapped_column(String(255))  # sorted, comma-separated
+    action: Mapped[str] = mapped_column(String(64))
+    job_id: Mapped[str] = mapped_column(String(64))  # "" when the call named no job
+    outcome: Mapped[str] = mapped_column(String(32))  # a google.rpc.Code name
+
+    __table_args__ = (
+        Index("ix_audit_tenant_id", "tenant", "id"),
+        Index("ix_audit_tenant_job_id", "tenant", "job_id", "id"),
+        Index("ix_audit_tenant_subject_id", "tenant", "subject", "id"),
+    )
+
+
+class RetentionRow(Base):
+    """A tenant's retention period: terminal jobs older than it are erased by the sweeper."""
+
+    __tablename__ = "retention_policies"
+
+    tenant: Mapped[str] = mapped_column(String(255), primary_key=True)
+    retention_seconds: Mapped[int] = mapped_column(BigInteger)  # 0 keeps jobs until deleted
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_by: Mapped[str] = mapped_column(String(255))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,6 +27,8 @@ from core.db.models import EventRow, JobRow, SummaryRow, TranscriptRow, UploadRo
 from core.db.serialize import note_to_json, transcript_to_json
 from core.domain import RUNNING_STATES, TERMINAL_STATES, JobState, Note, Transcript
 from core.errors import InvalidArgument, NotFound
+
+log = logging.getLogger(__name__)
 
 _TERMINAL = [s.value for s in TERMINAL_STATES]
 _RUNNING = [s.value for s in RUNNING_STATES]
@@ -111,7 +114,9 @@ class JobStore:
             async with self.sessions() as session:
                 existing = await session.scalar(
                     select(JobRow).where(
-                        JobRow.owner == job.owner, JobRow.idempotency_key == job.idempotency_key
+                        JobRow.tenant == job.tenant,
+                        JobRow.owner == job.owner,
+                        JobRow.idempotency_key == job.idempotency_key,
                     )
                 )
             if existing is None:
@@ -231,15 +236,29 @@ class JobStore:
             session.add(EventRow(job_id=job_id, seq=seq, payload=payload, created_at=now))
         return Recorded(job_id, (payload,))
 
-    async def delete(self, job_id: str, principal: Principal) -> JobRow:
-        """Erase a visible job's rows (transcript, note and events cascade); returns the row."""
-        row = await self.get_visible(job_id, principal)
+    async def erase(self, job_id: str) -> bool:
+        """Remove every row about a job: events, transcript, note, the uploads that name it,
+        and the job itself; False when the job was already gone. On SQLite the WAL is then
+        checkpointed and truncated, so that with ``secure_delete`` no copy of the erased pages
+        stays in the WAL file either."""
         async with self.sessions.begin() as session:
             await session.execute(delete(EventRow).where(EventRow.job_id == job_id))
             await session.execute(delete(TranscriptRow).where(TranscriptRow.job_id == job_id))
             await session.execute(delete(SummaryRow).where(SummaryRow.job_id == job_id))
-            await session.execute(delete(JobRow).where(JobRow.id == job_id))
-        return row
+            await session.execute(
+                delete(UploadRow).where(or_(UploadRow.job_id == job_id, UploadRow.id == job_id))
+            )
+            gone = await session.execute(delete(JobRow).where(JobRow.id == job_id))
+        if self.engine.dialect.name == "sqlite":
+            await self._checkpoint()
+        return bool(gone.rowcount)  # type: ignore[attr-defined]
+
+    async def _checkpoint(self) -> None:
+        async with self.engine.connect() as conn:
+            result = (await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")).one()
+        if result[0]:  # (busy, log pages, checkpointed pages)
+            # A reader held the WAL past the busy timeout: the pages go at the next checkpoint.
+            log.warning("WAL checkpoint after an erase was blocked by a reader")
 
     # -- worker ----------------------------------------------------------------------------
 
@@ -389,38 +408,6 @@ class JobStore:
                 ).all()
             )
         return stale, expired
-
-
-async def claim_stale_uploads(
-    store: JobStore, *, untouched_since: datetime, limit: int
-) -> list[UploadRow]:
-    """Unfinished uploads nobody touched since ``untouched_since``, removed from the table
-    (one conditional DELETE each, so two sweepers never both take one)."""
-    async with store.sessions() as session:
-        candidates = list(
-            (
-                await session.scalars(
-                    select(UploadRow)
-                    .where(UploadRow.complete.is_(False), UploadRow.updated_at < untouched_since)
-                    .limit(limit)
-                )
-            ).all()
-        )
-    taken = []
-    for row in candidates:
-        async with store.sessions.begin() as session:
-            gone = await session.scalar(
-                delete(UploadRow)
-                .where(
-                    UploadRow.id == row.id,
-                    UploadRow.complete.is_(False),
-                    UploadRow.updated_at < untouched_since,
-                )
-                .returning(UploadRow.id)
-            )
-        if gone is not None:
-            taken.append(row)
-    return taken
 
 
 def _transcript_row(job_id: str, transcript: Transcript, now: datetime) -> TranscriptRow:

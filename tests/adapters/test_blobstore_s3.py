@@ -15,7 +15,7 @@ from botocore.config import Config
 
 from core.blobstore.factory import build_blob_store
 from core.blobstore.s3 import S3BlobStore
-from core.errors import InvalidArgument, NotFound, Unavailable
+from core.errors import ConsultaError, InvalidArgument, NotFound, Unavailable
 from core.settings import Settings
 from tests.support.seaweed import S3Endpoint
 
@@ -151,3 +151,13 @@ def test_settings_that_s3_refuses_are_refused_early() -> None:
         S3BlobStore(bucket="b", part_size=1 << 20)
     with pytest.raises(ValueError, match="s3_sse"):
         S3BlobStore(bucket="b", sse="aws:fancy")
+
+
+async def test_import_errors_never_carry_the_sdk_text(store: S3BlobStore) -> None:
+    # botocore refuses this bucket name before any request, with its own wording.
+    for uri in ("s3://Not_A_Valid_Bucket!/key", "s3://no-such-bucket-here/key"):
+        with pytest.raises(ConsultaError) as caught:
+            await store.import_uri(uri, "audio/job-3")
+        text = caught.value.message.lower()
+        assert "parameter validation" not in text and "botocore" not in text, text
+        assert "invalid bucket name" not in text and "an error occurred" not in text, text

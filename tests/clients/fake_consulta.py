@@ -491,6 +491,30 @@ class FakeConsulta(pb_grpc.TranscriptionServiceServicer):
         response.delete_time.GetCurrentTime()
         return response
 
+    # The audit log and retention are tested against the real server (tests/e2e); the fake
+    # answers them as a server without them would.
+
+    async def ListAuditEvents(
+        self, request: pb.ListAuditEventsRequest, context: Context
+    ) -> pb.ListAuditEventsResponse:
+        await self._enter("ListAuditEvents", context)
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "Not in the fake.")
+        raise AssertionError("unreachable")
+
+    async def GetRetentionPolicy(
+        self, request: pb.GetRetentionPolicyRequest, context: Context
+    ) -> pb.GetRetentionPolicyResponse:
+        await self._enter("GetRetentionPolicy", context)
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "Not in the fake.")
+        raise AssertionError("unreachable")
+
+    async def SetRetentionPolicy(
+        self, request: pb.SetRetentionPolicyRequest, context: Context
+    ) -> pb.SetRetentionPolicyResponse:
+        await self._enter("SetRetentionPolicy", context)
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "Not in the fake.")
+        raise AssertionError("unreachable")
+
 
 class ServerThread:
     """A grpc.aio server with the fake and grpc.health.v1, on its own loop in a thread."""

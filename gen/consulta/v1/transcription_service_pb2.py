@@ -22,71 +22,85 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from consulta.v1 import governance_pb2 as consulta_dot_v1_dot_governance__pb2
 from consulta.v1 import job_pb2 as consulta_dot_v1_dot_job__pb2
+from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'consulta/v1/transcription_service.proto\x12\x0b\x63onsulta.v1\x1a\x15\x63onsulta/v1/job.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"v\n\x12UploadAudioRequest\x12+\n\x06\x63onfig\x18\x01 \x01(\x0b\x32\x19.consulta.v1.UploadConfigH\x00\x12(\n\x05\x63hunk\x18\x02 \x01(\x0b\x32\x17.consulta.v1.AudioChunkH\x00\x42\t\n\x07request\"\x9f\x01\n\x0cUploadConfig\x12\x18\n\x10resume_upload_id\x18\x01 \x01(\t\x12#\n\x03job\x18\x02 \x01(\x0b\x32\x16.consulta.v1.JobConfig\x12\x11\n\tmime_type\x18\x03 \x01(\t\x12\x10\n\x08\x66ilename\x18\x04 \x01(\t\x12\x1b\n\x13\x64\x65\x63lared_size_bytes\x18\x05 \x01(\x03\x12\x0e\n\x06sha256\x18\x06 \x01(\t\":\n\nAudioChunk\x12\x0e\n\x06offset\x18\x01 \x01(\x03\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\x12\x0e\n\x06\x66inish\x18\x03 \x01(\x08\"o\n\x13UploadAudioResponse\x12+\n\x06status\x18\x01 \x01(\x0b\x32\x19.consulta.v1.UploadStatusH\x00\x12\x1f\n\x03job\x18\x02 \x01(\x0b\x32\x10.consulta.v1.JobH\x00\x42\n\n\x08response\";\n\x0cUploadStatus\x12\x11\n\tupload_id\x18\x01 \x01(\t\x12\x18\n\x10\x63ommitted_offset\x18\x02 \x01(\x03\"+\n\x16GetUploadStatusRequest\x12\x11\n\tupload_id\x18\x01 \x01(\t\"h\n\x17GetUploadStatusResponse\x12\x11\n\tupload_id\x18\x01 \x01(\t\x12\x18\n\x10\x63ommitted_offset\x18\x02 \x01(\x03\x12\x10\n\x08\x63omplete\x18\x03 \x01(\x08\x12\x0e\n\x06job_id\x18\x04 \x01(\t\"\xa0\x01\n\x10\x43reateJobRequest\x12&\n\x06\x63onfig\x18\x01 \x01(\x0b\x32\x16.consulta.v1.JobConfig\x12\x13\n\taudio_uri\x18\x02 \x01(\tH\x00\x12\x17\n\raudio_content\x18\x03 \x01(\x0cH\x00\x12\x19\n\x0ftranscript_text\x18\x04 \x01(\tH\x00\x12\x11\n\tmime_type\x18\x05 \x01(\tB\x08\n\x06source\"2\n\x11\x43reateJobResponse\x12\x1d\n\x03job\x18\x01 \x01(\x0b\x32\x10.consulta.v1.Job\":\n\rGetJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x19\n\x11include_audio_url\x18\x02 \x01(\x08\"/\n\x0eGetJobResponse\x12\x1d\n\x03job\x18\x01 \x01(\x0b\x32\x10.consulta.v1.Job\"_\n\x0fListJobsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12%\n\x06states\x18\x03 \x03(\x0e\x32\x15.consulta.v1.JobState\"K\n\x10ListJobsResponse\x12\x1e\n\x04jobs\x18\x01 \x03(\x0b\x32\x10.consulta.v1.Job\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"&\n\x14GetTranscriptRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"D\n\x15GetTranscriptResponse\x12+\n\ntranscript\x18\x01 \x01(\x0b\x32\x17.consulta.v1.Transcript\"#\n\x11GetSummaryRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\";\n\x12GetSummaryResponse\x12%\n\x07summary\x18\x01 \x01(\x0b\x32\x14.consulta.v1.Summary\"9\n\x0fWatchJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x16\n\x0e\x61\x66ter_sequence\x18\x02 \x01(\x03\"l\n\x10WatchJobResponse\x12$\n\x08snapshot\x18\x01 \x01(\x0b\x32\x10.consulta.v1.JobH\x00\x12&\n\x05\x65vent\x18\x02 \x01(\x0b\x32\x15.consulta.v1.JobEventH\x00\x42\n\n\x08response\"\xd5\x02\n\x08JobEvent\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12/\n\x0b\x63reate_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\rstate_changed\x18\x03 \x01(\x0b\x32\x19.consulta.v1.StateChangedH\x00\x12\x36\n\x08progress\x18\x04 \x01(\x0b\x32\".consulta.v1.TranscriptionProgressH\x00\x12\x31\n\x07segment\x18\x05 \x01(\x0b\x32\x1e.consulta.v1.TranscriptSegmentH\x00\x12,\n\nnote_delta\x18\x06 \x01(\x0b\x32\x16.consulta.v1.NoteDeltaH\x00\x12.\n\x0enote_completed\x18\x07 \x01(\x0b\x32\x14.consulta.v1.SummaryH\x00\x42\t\n\x07payload\"D\n\x0cStateChanged\x12$\n\x05state\x18\x01 \x01(\x0e\x32\x15.consulta.v1.JobState\x12\x0e\n\x06reason\x18\x02 \x01(\t\"]\n\x15TranscriptionProgress\x12\x19\n\x11processed_seconds\x18\x01 \x01(\x01\x12\x15\n\rtotal_seconds\x18\x02 \x01(\x01\x12\x12\n\ntext_delta\x18\x03 \x01(\t\".\n\tNoteDelta\x12\x13\n\x0bsection_key\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\"\"\n\x10\x43\x61ncelJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"2\n\x11\x43\x61ncelJobResponse\x12\x1d\n\x03job\x18\x01 \x01(\x0b\x32\x10.consulta.v1.Job\"\"\n\x10\x44\x65leteJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"D\n\x11\x44\x65leteJobResponse\x12/\n\x0b\x64\x65lete_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp2\xac\x06\n\x14TranscriptionService\x12T\n\x0bUploadAudio\x12\x1f.consulta.v1.UploadAudioRequest\x1a .consulta.v1.UploadAudioResponse(\x01\x30\x01\x12\\\n\x0fGetUploadStatus\x12#.consulta.v1.GetUploadStatusRequest\x1a$.consulta.v1.GetUploadStatusResponse\x12J\n\tCreateJob\x12\x1d.consulta.v1.CreateJobRequest\x1a\x1e.consulta.v1.CreateJobResponse\x12\x41\n\x06GetJob\x12\x1a.consulta.v1.GetJobRequest\x1a\x1b.consulta.v1.GetJobResponse\x12G\n\x08ListJobs\x12\x1c.consulta.v1.ListJobsRequest\x1a\x1d.consulta.v1.ListJobsResponse\x12V\n\rGetTranscript\x12!.consulta.v1.GetTranscriptRequest\x1a\".consulta.v1.GetTranscriptResponse\x12M\n\nGetSummary\x12\x1e.consulta.v1.GetSummaryRequest\x1a\x1f.consulta.v1.GetSummaryResponse\x12I\n\x08WatchJob\x12\x1c.consulta.v1.WatchJobRequest\x1a\x1d.consulta.v1.WatchJobResponse0\x01\x12J\n\tCancelJob\x12\x1d.consulta.v1.CancelJobRequest\x1a\x1e.consulta.v1.CancelJobResponse\x12J\n\tDeleteJob\x12\x1d.consulta.v1.DeleteJobRequest\x1a\x1e.consulta.v1.DeleteJobResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'consulta/v1/transcription_service.proto\x12\x0b\x63onsulta.v1\x1a\x1c\x63onsulta/v1/governance.proto\x1a\x15\x63onsulta/v1/job.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"v\n\x12UploadAudioRequest\x12+\n\x06\x63onfig\x18\x01 \x01(\x0b\x32\x19.consulta.v1.UploadConfigH\x00\x12(\n\x05\x63hunk\x18\x02 \x01(\x0b\x32\x17.consulta.v1.AudioChunkH\x00\x42\t\n\x07request\"\x9f\x01\n\x0cUploadConfig\x12\x18\n\x10resume_upload_id\x18\x01 \x01(\t\x12#\n\x03job\x18\x02 \x01(\x0b\x32\x16.consulta.v1.JobConfig\x12\x11\n\tmime_type\x18\x03 \x01(\t\x12\x10\n\x08\x66ilename\x18\x04 \x01(\t\x12\x1b\n\x13\x64\x65\x63lared_size_bytes\x18\x05 \x01(\x03\x12\x0e\n\x06sha256\x18\x06 \x01(\t\":\n\nAudioChunk\x12\x0e\n\x06offset\x18\x01 \x01(\x03\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\x12\x0e\n\x06\x66inish\x18\x03 \x01(\x08\"o\n\x13UploadAudioResponse\x12+\n\x06status\x18\x01 \x01(\x0b\x32\x19.consulta.v1.UploadStatusH\x00\x12\x1f\n\x03job\x18\x02 \x01(\x0b\x32\x10.consulta.v1.JobH\x00\x42\n\n\x08response\";\n\x0cUploadStatus\x12\x11\n\tupload_id\x18\x01 \x01(\t\x12\x18\n\x10\x63ommitted_offset\x18\x02 \x01(\x03\"+\n\x16GetUploadStatusRequest\x12\x11\n\tupload_id\x18\x01 \x01(\t\"h\n\x17GetUploadStatusResponse\x12\x11\n\tupload_id\x18\x01 \x01(\t\x12\x18\n\x10\x63ommitted_offset\x18\x02 \x01(\x03\x12\x10\n\x08\x63omplete\x18\x03 \x01(\x08\x12\x0e\n\x06job_id\x18\x04 \x01(\t\"\xa0\x01\n\x10\x43reateJobRequest\x12&\n\x06\x63onfig\x18\x01 \x01(\x0b\x32\x16.consulta.v1.JobConfig\x12\x13\n\taudio_uri\x18\x02 \x01(\tH\x00\x12\x17\n\raudio_content\x18\x03 \x01(\x0cH\x00\x12\x19\n\x0ftranscript_text\x18\x04 \x01(\tH\x00\x12\x11\n\tmime_type\x18\x05 \x01(\tB\x08\n\x06source\"2\n\x11\x43reateJobResponse\x12\x1d\n\x03job\x18\x01 \x01(\x0b\x32\x10.consulta.v1.Job\":\n\rGetJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x19\n\x11include_audio_url\x18\x02 \x01(\x08\"/\n\x0eGetJobResponse\x12\x1d\n\x03job\x18\x01 \x01(\x0b\x32\x10.consulta.v1.Job\"_\n\x0fListJobsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12%\n\x06states\x18\x03 \x03(\x0e\x32\x15.consulta.v1.JobState\"K\n\x10ListJobsResponse\x12\x1e\n\x04jobs\x18\x01 \x03(\x0b\x32\x10.consulta.v1.Job\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"&\n\x14GetTranscriptRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"D\n\x15GetTranscriptResponse\x12+\n\ntranscript\x18\x01 \x01(\x0b\x32\x17.consulta.v1.Transcript\"#\n\x11GetSummaryRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\";\n\x12GetSummaryResponse\x12%\n\x07summary\x18\x01 \x01(\x0b\x32\x14.consulta.v1.Summary\"9\n\x0fWatchJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x16\n\x0e\x61\x66ter_sequence\x18\x02 \x01(\x03\"l\n\x10WatchJobResponse\x12$\n\x08snapshot\x18\x01 \x01(\x0b\x32\x10.consulta.v1.JobH\x00\x12&\n\x05\x65vent\x18\x02 \x01(\x0b\x32\x15.consulta.v1.JobEventH\x00\x42\n\n\x08response\"\xd5\x02\n\x08JobEvent\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12/\n\x0b\x63reate_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\rstate_changed\x18\x03 \x01(\x0b\x32\x19.consulta.v1.StateChangedH\x00\x12\x36\n\x08progress\x18\x04 \x01(\x0b\x32\".consulta.v1.TranscriptionProgressH\x00\x12\x31\n\x07segment\x18\x05 \x01(\x0b\x32\x1e.consulta.v1.TranscriptSegmentH\x00\x12,\n\nnote_delta\x18\x06 \x01(\x0b\x32\x16.consulta.v1.NoteDeltaH\x00\x12.\n\x0enote_completed\x18\x07 \x01(\x0b\x32\x14.consulta.v1.SummaryH\x00\x42\t\n\x07payload\"D\n\x0cStateChanged\x12$\n\x05state\x18\x01 \x01(\x0e\x32\x15.consulta.v1.JobState\x12\x0e\n\x06reason\x18\x02 \x01(\t\"]\n\x15TranscriptionProgress\x12\x19\n\x11processed_seconds\x18\x01 \x01(\x01\x12\x15\n\rtotal_seconds\x18\x02 \x01(\x01\x12\x12\n\ntext_delta\x18\x03 \x01(\t\".\n\tNoteDelta\x12\x13\n\x0bsection_key\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\"\"\n\x10\x43\x61ncelJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"2\n\x11\x43\x61ncelJobResponse\x12\x1d\n\x03job\x18\x01 \x01(\x0b\x32\x10.consulta.v1.Job\"\"\n\x10\x44\x65leteJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"D\n\x11\x44\x65leteJobResponse\x12/\n\x0b\x64\x65lete_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xbe\x01\n\x16ListAuditEventsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0e\n\x06job_id\x18\x03 \x01(\t\x12\x0f\n\x07subject\x18\x04 \x01(\t\x12.\n\nstart_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"[\n\x17ListAuditEventsResponse\x12\'\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x17.consulta.v1.AuditEvent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x1b\n\x19GetRetentionPolicyRequest\"J\n\x1aGetRetentionPolicyResponse\x12,\n\x06policy\x18\x01 \x01(\x0b\x32\x1c.consulta.v1.RetentionPolicy\"I\n\x19SetRetentionPolicyRequest\x12,\n\tretention\x18\x01 \x01(\x0b\x32\x19.google.protobuf.Duration\"J\n\x1aSetRetentionPolicyResponse\x12,\n\x06policy\x18\x01 \x01(\x0b\x32\x1c.consulta.v1.RetentionPolicy2\xd8\x08\n\x14TranscriptionService\x12T\n\x0bUploadAudio\x12\x1f.consulta.v1.UploadAudioRequest\x1a .consulta.v1.UploadAudioResponse(\x01\x30\x01\x12\\\n\x0fGetUploadStatus\x12#.consulta.v1.GetUploadStatusRequest\x1a$.consulta.v1.GetUploadStatusResponse\x12J\n\tCreateJob\x12\x1d.consulta.v1.CreateJobRequest\x1a\x1e.consulta.v1.CreateJobResponse\x12\x41\n\x06GetJob\x12\x1a.consulta.v1.GetJobRequest\x1a\x1b.consulta.v1.GetJobResponse\x12G\n\x08ListJobs\x12\x1c.consulta.v1.ListJobsRequest\x1a\x1d.consulta.v1.ListJobsResponse\x12V\n\rGetTranscript\x12!.consulta.v1.GetTranscriptRequest\x1a\".consulta.v1.GetTranscriptResponse\x12M\n\nGetSummary\x12\x1e.consulta.v1.GetSummaryRequest\x1a\x1f.consulta.v1.GetSummaryResponse\x12I\n\x08WatchJob\x12\x1c.consulta.v1.WatchJobRequest\x1a\x1d.consulta.v1.WatchJobResponse0\x01\x12J\n\tCancelJob\x12\x1d.consulta.v1.CancelJobRequest\x1a\x1e.consulta.v1.CancelJobResponse\x12J\n\tDeleteJob\x12\x1d.consulta.v1.DeleteJobRequest\x1a\x1e.consulta.v1.DeleteJobResponse\x12\\\n\x0fListAuditEvents\x12#.consulta.v1.ListAuditEventsRequest\x1a$.consulta.v1.ListAuditEventsResponse\x12\x65\n\x12GetRetentionPolicy\x12&.consulta.v1.GetRetentionPolicyRequest\x1a\'.consulta.v1.GetRetentionPolicyResponse\x12\x65\n\x12SetRetentionPolicy\x12&.consulta.v1.SetRetentionPolicyRequest\x1a\'.consulta.v1.SetRetentionPolicyResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'consulta.v1.transcription_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_UPLOADAUDIOREQUEST']._serialized_start=112
-  _globals['_UPLOADAUDIOREQUEST']._serialized_end=230
-  _globals['_UPLOADCONFIG']._serialized_start=233
-  _globals['_UPLOADCONFIG']._serialized_end=392
-  _globals['_AUDIOCHUNK']._serialized_start=394
-  _globals['_AUDIOCHUNK']._serialized_end=452
-  _globals['_UPLOADAUDIORESPONSE']._serialized_start=454
-  _globals['_UPLOADAUDIORESPONSE']._serialized_end=565
-  _globals['_UPLOADSTATUS']._serialized_start=567
-  _globals['_UPLOADSTATUS']._serialized_end=626
-  _globals['_GETUPLOADSTATUSREQUEST']._serialized_start=628
-  _globals['_GETUPLOADSTATUSREQUEST']._serialized_end=671
-  _globals['_GETUPLOADSTATUSRESPONSE']._serialized_start=673
-  _globals['_GETUPLOADSTATUSRESPONSE']._serialized_end=777
-  _globals['_CREATEJOBREQUEST']._serialized_start=780
-  _globals['_CREATEJOBREQUEST']._serialized_end=940
-  _globals['_CREATEJOBRESPONSE']._serialized_start=942
-  _globals['_CREATEJOBRESPONSE']._serialized_end=992
-  _globals['_GETJOBREQUEST']._serialized_start=994
-  _globals['_GETJOBREQUEST']._serialized_end=1052
-  _globals['_GETJOBRESPONSE']._serialized_start=1054
-  _globals['_GETJOBRESPONSE']._serialized_end=1101
-  _globals['_LISTJOBSREQUEST']._serialized_start=1103
-  _globals['_LISTJOBSREQUEST']._serialized_end=1198
-  _globals['_LISTJOBSRESPONSE']._serialized_start=1200
-  _globals['_LISTJOBSRESPONSE']._serialized_end=1275
-  _globals['_GETTRANSCRIPTREQUEST']._serialized_start=1277
-  _globals['_GETTRANSCRIPTREQUEST']._serialized_end=1315
-  _globals['_GETTRANSCRIPTRESPONSE']._serialized_start=1317
-  _globals['_GETTRANSCRIPTRESPONSE']._serialized_end=1385
-  _globals['_GETSUMMARYREQUEST']._serialized_start=1387
-  _globals['_GETSUMMARYREQUEST']._serialized_end=1422
-  _globals['_GETSUMMARYRESPONSE']._serialized_start=1424
-  _globals['_GETSUMMARYRESPONSE']._serialized_end=1483
-  _globals['_WATCHJOBREQUEST']._serialized_start=1485
-  _globals['_WATCHJOBREQUEST']._serialized_end=1542
-  _globals['_WATCHJOBRESPONSE']._serialized_start=1544
-  _globals['_WATCHJOBRESPONSE']._serialized_end=1652
-  _globals['_JOBEVENT']._serialized_start=1655
-  _globals['_JOBEVENT']._serialized_end=1996
-  _globals['_STATECHANGED']._serialized_start=1998
-  _globals['_STATECHANGED']._serialized_end=2066
-  _globals['_TRANSCRIPTIONPROGRESS']._serialized_start=2068
-  _globals['_TRANSCRIPTIONPROGRESS']._serialized_end=2161
-  _globals['_NOTEDELTA']._serialized_start=2163
-  _globals['_NOTEDELTA']._serialized_end=2209
-  _globals['_CANCELJOBREQUEST']._serialized_start=2211
-  _globals['_CANCELJOBREQUEST']._serialized_end=2245
-  _globals['_CANCELJOBRESPONSE']._serialized_start=2247
-  _globals['_CANCELJOBRESPONSE']._serialized_end=2297
-  _globals['_DELETEJOBREQUEST']._serialized_start=2299
-  _globals['_DELETEJOBREQUEST']._serialized_end=2333
-  _globals['_DELETEJOBRESPONSE']._serialized_start=2335
-  _globals['_DELETEJOBRESPONSE']._serialized_end=2403
-  _globals['_TRANSCRIPTIONSERVICE']._serialized_start=2406
-  _globals['_TRANSCRIPTIONSERVICE']._serialized_end=3218
+  _globals['_UPLOADAUDIOREQUEST']._serialized_start=174
+  _globals['_UPLOADAUDIOREQUEST']._serialized_end=292
+  _globals['_UPLOADCONFIG']._serialized_start=295
+  _globals['_UPLOADCONFIG']._serialized_end=454
+  _globals['_AUDIOCHUNK']._serialized_start=456
+  _globals['_AUDIOCHUNK']._serialized_end=514
+  _globals['_UPLOADAUDIORESPONSE']._serialized_start=516
+  _globals['_UPLOADAUDIORESPONSE']._serialized_end=627
+  _globals['_UPLOADSTATUS']._serialized_start=629
+  _globals['_UPLOADSTATUS']._serialized_end=688
+  _globals['_GETUPLOADSTATUSREQUEST']._serialized_start=690
+  _globals['_GETUPLOADSTATUSREQUEST']._serialized_end=733
+  _globals['_GETUPLOADSTATUSRESPONSE']._serialized_start=735
+  _globals['_GETUPLOADSTATUSRESPONSE']._serialized_end=839
+  _globals['_CREATEJOBREQUEST']._serialized_start=842
+  _globals['_CREATEJOBREQUEST']._serialized_end=1002
+  _globals['_CREATEJOBRESPONSE']._serialized_start=1004
+  _globals['_CREATEJOBRESPONSE']._serialized_end=1054
+  _globals['_GETJOBREQUEST']._serialized_start=1056
+  _globals['_GETJOBREQUEST']._serialized_end=1114
+  _globals['_GETJOBRESPONSE']._serialized_start=1116
+  _globals['_GETJOBRESPONSE']._serialized_end=1163
+  _globals['_LISTJOBSREQUEST']._serialized_start=1165
+  _globals['_LISTJOBSREQUEST']._serialized_end=1260
+  _globals['_LISTJOBSRESPONSE']._serialized_start=1262
+  _globals['_LISTJOBSRESPONSE']._serialized_end=1337
+  _globals['_GETTRANSCRIPTREQUEST']._serialized_start=1339
+  _globals['_GETTRANSCRIPTREQUEST']._serialized_end=1377
+  _globals['_GETTRANSCRIPTRESPONSE']._serialized_start=1379
+  _globals['_GETTRANSCRIPTRESPONSE']._serialized_end=1447
+  _globals['_GETSUMMARYREQUEST']._serialized_start=1449
+  _globals['_GETSUMMARYREQUEST']._serialized_end=1484
+  _globals['_GETSUMMARYRESPONSE']._serialized_start=1486
+  _globals['_GETSUMMARYRESPONSE']._serialized_end=1545
+  _globals['_WATCHJOBREQUEST']._serialized_start=1547
+  _globals['_WATCHJOBREQUEST']._serialized_end=1604
+  _globals['_WATCHJOBRESPONSE']._serialized_start=1606
+  _globals['_WATCHJOBRESPONSE']._serialized_end=1714
+  _globals['_JOBEVENT']._serialized_start=1717
+  _globals['_JOBEVENT']._serialized_end=2058
+  _globals['_STATECHANGED']._serialized_start=2060
+  _globals['_STATECHANGED']._serialized_end=2128
+  _globals['_TRANSCRIPTIONPROGRESS']._serialized_start=2130
+  _globals['_TRANSCRIPTIONPROGRESS']._serialized_end=2223
+  _globals['_NOTEDELTA']._serialized_start=2225
+  _globals['_NOTEDELTA']._serialized_end=2271
+  _globals['_CANCELJOBREQUEST']._serialized_start=2273
+  _globals['_CANCELJOBREQUEST']._serialized_end=2307
+  _globals['_CANCELJOBRESPONSE']._serialized_start=2309
+  _globals['_CANCELJOBRESPONSE']._serialized_end=2359
+  _globals['_DELETEJOBREQUEST']._serialized_start=2361
+  _globals['_DELETEJOBREQUEST']._serialized_end=2395
+  _globals['_DELETEJOBRESPONSE']._serialized_start=2397
+  _globals['_DELETEJOBRESPONSE']._serialized_end=2465
+  _globals['_LISTAUDITEVENTSREQUEST']._serialized_start=2468
+  _globals['_LISTAUDITEVENTSREQUEST']._serialized_end=2658
+  _globals['_LISTAUDITEVENTSRESPONSE']._serialized_start=2660
+  _globals['_LISTAUDITEVENTSRESPONSE']._serialized_end=2751
+  _globals['_GETRETENTIONPOLICYREQUEST']._serialized_start=2753
+  _globals['_GETRETENTIONPOLICYREQUEST']._serialized_end=2780
+  _globals['_GETRETENTIONPOLICYRESPONSE']._serialized_start=2782
+  _globals['_GETRETENTIONPOLICYRESPONSE']._serialized_end=2856
+  _globals['_SETRETENTIONPOLICYREQUEST']._serialized_start=2858
+  _globals['_SETRETENTIONPOLICYREQUEST']._serialized_end=2931
+  _globals['_SETRETENTIONPOLICYRESPONSE']._serialized_start=2933
+  _globals['_SETRETENTIONPOLICYRESPONSE']._serialized_end=3007
+  _globals['_TRANSCRIPTIONSERVICE']._serialized_start=3010
+  _globals['_TRANSCRIPTIONSERVICE']._serialized_end=4122
 # @@protoc_insertion_point(module_scope)

@@ -4,8 +4,10 @@ isort:skip_file
 """
 
 from collections import abc as _abc
+from consulta.v1 import governance_pb2 as _governance_pb2
 from consulta.v1 import job_pb2 as _job_pb2
 from google.protobuf import descriptor as _descriptor
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
@@ -275,8 +277,13 @@ class CreateJobRequest(_message.Message):
     TRANSCRIPT_TEXT_FIELD_NUMBER: _builtins.int
     MIME_TYPE_FIELD_NUMBER: _builtins.int
     audio_uri: _builtins.str
-    """An audio object the deployment can read, as "s3://bucket/key". INVALID_ARGUMENT when the
-    scheme is not supported; NOT_FOUND when the object does not exist.
+    """An audio object the deployment can read, as "s3://bucket/key". Only objects under an
+    entry of the deployment's allowlist (CONSULTA_AUDIO_URI_ALLOWLIST; empty by default, so
+    none) are imported, and never one inside the service's own audio prefix: anything else
+    fails with PERMISSION_DENIED (google.rpc.ErrorInfo reason AUDIO_URI_NOT_ALLOWED).
+    INVALID_ARGUMENT (reason URI_NOT_SUPPORTED) when it is not a plain s3://bucket/key (no
+    empty, "." or ".." key segments); NOT_FOUND when the object does not exist or cannot be
+    read.
     """
     audio_content: _builtins.bytes
     """Audio bytes, at most 3 MiB (use UploadAudio for more)."""
@@ -838,3 +845,168 @@ class DeleteJobResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___DeleteJobResponse: _TypeAlias = DeleteJobResponse  # noqa: Y015
+
+@_typing.final
+class ListAuditEventsRequest(_message.Message):
+    """Request for ListAuditEvents."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    JOB_ID_FIELD_NUMBER: _builtins.int
+    SUBJECT_FIELD_NUMBER: _builtins.int
+    START_TIME_FIELD_NUMBER: _builtins.int
+    END_TIME_FIELD_NUMBER: _builtins.int
+    page_size: _builtins.int
+    """Optional. At most this many events, from 1 to 100; 50 when 0. INVALID_ARGUMENT otherwise."""
+    page_token: _builtins.str
+    """Optional. The `next_page_token` of the previous page; empty for the first page."""
+    job_id: _builtins.str
+    """Optional. Only events about this job."""
+    subject: _builtins.str
+    """Optional. Only events of this subject (user id)."""
+    @_builtins.property
+    def start_time(self) -> _timestamp_pb2.Timestamp:
+        """Optional. Only events at or after this time."""
+
+    @_builtins.property
+    def end_time(self) -> _timestamp_pb2.Timestamp:
+        """Optional. Only events before this time."""
+
+    def __init__(
+        self,
+        *,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+        job_id: _builtins.str = ...,
+        subject: _builtins.str = ...,
+        start_time: _timestamp_pb2.Timestamp | None = ...,
+        end_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "start_time", b"start_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "job_id", b"job_id", "page_size", b"page_size", "page_token", b"page_token", "start_time", b"start_time", "subject", b"subject"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListAuditEventsRequest: _TypeAlias = ListAuditEventsRequest  # noqa: Y015
+
+@_typing.final
+class ListAuditEventsResponse(_message.Message):
+    """Response of ListAuditEvents."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVENTS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Token of the next page; empty on the last page."""
+    @_builtins.property
+    def events(self) -> _containers.RepeatedCompositeFieldContainer[_governance_pb2.AuditEvent]:
+        """The events, newest first."""
+
+    def __init__(
+        self,
+        *,
+        events: _abc.Iterable[_governance_pb2.AuditEvent] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["events", b"events", "next_page_token", b"next_page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListAuditEventsResponse: _TypeAlias = ListAuditEventsResponse  # noqa: Y015
+
+@_typing.final
+class GetRetentionPolicyRequest(_message.Message):
+    """Request for GetRetentionPolicy."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetRetentionPolicyRequest: _TypeAlias = GetRetentionPolicyRequest  # noqa: Y015
+
+@_typing.final
+class GetRetentionPolicyResponse(_message.Message):
+    """Response of GetRetentionPolicy."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POLICY_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def policy(self) -> _governance_pb2.RetentionPolicy:
+        """The policy in force for the caller's tenant."""
+
+    def __init__(
+        self,
+        *,
+        policy: _governance_pb2.RetentionPolicy | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["policy", b"policy"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["policy", b"policy"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetRetentionPolicyResponse: _TypeAlias = GetRetentionPolicyResponse  # noqa: Y015
+
+@_typing.final
+class SetRetentionPolicyRequest(_message.Message):
+    """Request for SetRetentionPolicy."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RETENTION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def retention(self) -> _duration_pb2.Duration:
+        """Required. How long the caller's tenant keeps finished jobs, from 1 second to 100 years;
+        zero keeps them until they are deleted. INVALID_ARGUMENT when unset or out of range.
+        """
+
+    def __init__(
+        self,
+        *,
+        retention: _duration_pb2.Duration | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["retention", b"retention"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["retention", b"retention"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetRetentionPolicyRequest: _TypeAlias = SetRetentionPolicyRequest  # noqa: Y015
+
+@_typing.final
+class SetRetentionPolicyResponse(_message.Message):
+    """Response of SetRetentionPolicy."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POLICY_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def policy(self) -> _governance_pb2.RetentionPolicy:
+        """The policy now in force."""
+
+    def __init__(
+        self,
+        *,
+        policy: _governance_pb2.RetentionPolicy | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["policy", b"policy"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["policy", b"policy"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetRetentionPolicyResponse: _TypeAlias = SetRetentionPolicyResponse  # noqa: Y015

@@ -35,12 +35,20 @@ class TranscriptionServiceStub:
     Authentication: every RPC needs `authorization: Bearer <JWT>` metadata. A caller sees only
     its own jobs; a token with the `service` role sees every job of its tenant.
 
+    Roles (the token's `roles` claim; a token without roles is a `clinician`): `clinician`
+    works with its own jobs, `service` with every job of its tenant, `auditor` reads the audit
+    log and the retention policy (and no patient data), `admin` sets the retention policy.
+    A role that does not allow an RPC gets PERMISSION_DENIED (reason ROLE_NOT_ALLOWED).
+
     Errors: every failure carries a status code and google.rpc details.
     - UNAUTHENTICATED: the token is missing, expired or not signed by this deployment.
     - INVALID_ARGUMENT: a malformed field (google.rpc.BadRequest names each field), audio that
     is empty, corrupt, truncated or not audio (google.rpc.ErrorInfo reason UNSUPPORTED_AUDIO,
     EMPTY_AUDIO, CORRUPT_AUDIO), an upload whose first message is not its configuration, or a
     chunk at the wrong offset (reason OFFSET_MISMATCH).
+    - PERMISSION_DENIED: the caller's role does not allow the RPC (reason ROLE_NOT_ALLOWED), or
+    CreateJob's `audio_uri` is outside the deployment's allowlist (reason
+    AUDIO_URI_NOT_ALLOWED).
     - NOT_FOUND: the job or upload does not exist or belongs to someone else (the two are
     indistinguishable on purpose).
     - FAILED_PRECONDITION: the job is not in a state that allows the call (for example the
@@ -107,6 +115,21 @@ class TranscriptionServiceStub:
                 request_serializer=consulta_dot_v1_dot_transcription__service__pb2.DeleteJobRequest.SerializeToString,
                 response_deserializer=consulta_dot_v1_dot_transcription__service__pb2.DeleteJobResponse.FromString,
                 _registered_method=True)
+        self.ListAuditEvents = channel.unary_unary(
+                '/consulta.v1.TranscriptionService/ListAuditEvents',
+                request_serializer=consulta_dot_v1_dot_transcription__service__pb2.ListAuditEventsRequest.SerializeToString,
+                response_deserializer=consulta_dot_v1_dot_transcription__service__pb2.ListAuditEventsResponse.FromString,
+                _registered_method=True)
+        self.GetRetentionPolicy = channel.unary_unary(
+                '/consulta.v1.TranscriptionService/GetRetentionPolicy',
+                request_serializer=consulta_dot_v1_dot_transcription__service__pb2.GetRetentionPolicyRequest.SerializeToString,
+                response_deserializer=consulta_dot_v1_dot_transcription__service__pb2.GetRetentionPolicyResponse.FromString,
+                _registered_method=True)
+        self.SetRetentionPolicy = channel.unary_unary(
+                '/consulta.v1.TranscriptionService/SetRetentionPolicy',
+                request_serializer=consulta_dot_v1_dot_transcription__service__pb2.SetRetentionPolicyRequest.SerializeToString,
+                response_deserializer=consulta_dot_v1_dot_transcription__service__pb2.SetRetentionPolicyResponse.FromString,
+                _registered_method=True)
 
 
 class TranscriptionServiceServicer:
@@ -119,12 +142,20 @@ class TranscriptionServiceServicer:
     Authentication: every RPC needs `authorization: Bearer <JWT>` metadata. A caller sees only
     its own jobs; a token with the `service` role sees every job of its tenant.
 
+    Roles (the token's `roles` claim; a token without roles is a `clinician`): `clinician`
+    works with its own jobs, `service` with every job of its tenant, `auditor` reads the audit
+    log and the retention policy (and no patient data), `admin` sets the retention policy.
+    A role that does not allow an RPC gets PERMISSION_DENIED (reason ROLE_NOT_ALLOWED).
+
     Errors: every failure carries a status code and google.rpc details.
     - UNAUTHENTICATED: the token is missing, expired or not signed by this deployment.
     - INVALID_ARGUMENT: a malformed field (google.rpc.BadRequest names each field), audio that
     is empty, corrupt, truncated or not audio (google.rpc.ErrorInfo reason UNSUPPORTED_AUDIO,
     EMPTY_AUDIO, CORRUPT_AUDIO), an upload whose first message is not its configuration, or a
     chunk at the wrong offset (reason OFFSET_MISMATCH).
+    - PERMISSION_DENIED: the caller's role does not allow the RPC (reason ROLE_NOT_ALLOWED), or
+    CreateJob's `audio_uri` is outside the deployment's allowlist (reason
+    AUDIO_URI_NOT_ALLOWED).
     - NOT_FOUND: the job or upload does not exist or belongs to someone else (the two are
     indistinguishable on purpose).
     - FAILED_PRECONDITION: the job is not in a state that allows the call (for example the
@@ -215,6 +246,31 @@ class TranscriptionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListAuditEvents(self, request, context):
+        """Lists the audit log of the caller's tenant, newest first: who read or changed which
+        job's patient data, when, and how the call ended. Only the `auditor` role may call it
+        (others get PERMISSION_DENIED); the call is itself audited.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetRetentionPolicy(self, request, context):
+        """Returns the retention policy of the caller's tenant (the deployment's default when the
+        tenant has set none). The `admin` and `auditor` roles may call it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetRetentionPolicy(self, request, context):
+        """Sets how long the caller's tenant keeps finished jobs; the sweeper then erases older
+        ones. Only the `admin` role may call it; the change is audited.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TranscriptionServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -268,6 +324,21 @@ def add_TranscriptionServiceServicer_to_server(servicer, server):
                     request_deserializer=consulta_dot_v1_dot_transcription__service__pb2.DeleteJobRequest.FromString,
                     response_serializer=consulta_dot_v1_dot_transcription__service__pb2.DeleteJobResponse.SerializeToString,
             ),
+            'ListAuditEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAuditEvents,
+                    request_deserializer=consulta_dot_v1_dot_transcription__service__pb2.ListAuditEventsRequest.FromString,
+                    response_serializer=consulta_dot_v1_dot_transcription__service__pb2.ListAuditEventsResponse.SerializeToString,
+            ),
+            'GetRetentionPolicy': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRetentionPolicy,
+                    request_deserializer=consulta_dot_v1_dot_transcription__service__pb2.GetRetentionPolicyRequest.FromString,
+                    response_serializer=consulta_dot_v1_dot_transcription__service__pb2.GetRetentionPolicyResponse.SerializeToString,
+            ),
+            'SetRetentionPolicy': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetRetentionPolicy,
+                    request_deserializer=consulta_dot_v1_dot_transcription__service__pb2.SetRetentionPolicyRequest.FromString,
+                    response_serializer=consulta_dot_v1_dot_transcription__service__pb2.SetRetentionPolicyResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'consulta.v1.TranscriptionService', rpc_method_handlers)
@@ -286,12 +357,20 @@ class TranscriptionService:
     Authentication: every RPC needs `authorization: Bearer <JWT>` metadata. A caller sees only
     its own jobs; a token with the `service` role sees every job of its tenant.
 
+    Roles (the token's `roles` claim; a token without roles is a `clinician`): `clinician`
+    works with its own jobs, `service` with every job of its tenant, `auditor` reads the audit
+    log and the retention policy (and no patient data), `admin` sets the retention policy.
+    A role that does not allow an RPC gets PERMISSION_DENIED (reason ROLE_NOT_ALLOWED).
+
     Errors: every failure carries a status code and google.rpc details.
     - UNAUTHENTICATED: the token is missing, expired or not signed by this deployment.
     - INVALID_ARGUMENT: a malformed field (google.rpc.BadRequest names each field), audio that
     is empty, corrupt, truncated or not audio (google.rpc.ErrorInfo reason UNSUPPORTED_AUDIO,
     EMPTY_AUDIO, CORRUPT_AUDIO), an upload whose first message is not its configuration, or a
     chunk at the wrong offset (reason OFFSET_MISMATCH).
+    - PERMISSION_DENIED: the caller's role does not allow the RPC (reason ROLE_NOT_ALLOWED), or
+    CreateJob's `audio_uri` is outside the deployment's allowlist (reason
+    AUDIO_URI_NOT_ALLOWED).
     - NOT_FOUND: the job or upload does not exist or belongs to someone else (the two are
     indistinguishable on purpose).
     - FAILED_PRECONDITION: the job is not in a state that allows the call (for example the
@@ -562,6 +641,87 @@ class TranscriptionService:
             '/consulta.v1.TranscriptionService/DeleteJob',
             consulta_dot_v1_dot_transcription__service__pb2.DeleteJobRequest.SerializeToString,
             consulta_dot_v1_dot_transcription__service__pb2.DeleteJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAuditEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/consulta.v1.TranscriptionService/ListAuditEvents',
+            consulta_dot_v1_dot_transcription__service__pb2.ListAuditEventsRequest.SerializeToString,
+            consulta_dot_v1_dot_transcription__service__pb2.ListAuditEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRetentionPolicy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/consulta.v1.TranscriptionService/GetRetentionPolicy',
+            consulta_dot_v1_dot_transcription__service__pb2.GetRetentionPolicyRequest.SerializeToString,
+            consulta_dot_v1_dot_transcription__service__pb2.GetRetentionPolicyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetRetentionPolicy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/consulta.v1.TranscriptionService/SetRetentionPolicy',
+            consulta_dot_v1_dot_transcription__service__pb2.SetRetentionPolicyRequest.SerializeToString,
+            consulta_dot_v1_dot_transcription__service__pb2.SetRetentionPolicyResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -36,12 +36,20 @@ class TranscriptionServiceStub:
     Authentication: every RPC needs `authorization: Bearer <JWT>` metadata. A caller sees only
     its own jobs; a token with the `service` role sees every job of its tenant.
 
+    Roles (the token's `roles` claim; a token without roles is a `clinician`): `clinician`
+    works with its own jobs, `service` with every job of its tenant, `auditor` reads the audit
+    log and the retention policy (and no patient data), `admin` sets the retention policy.
+    A role that does not allow an RPC gets PERMISSION_DENIED (reason ROLE_NOT_ALLOWED).
+
     Errors: every failure carries a status code and google.rpc details.
     - UNAUTHENTICATED: the token is missing, expired or not signed by this deployment.
     - INVALID_ARGUMENT: a malformed field (google.rpc.BadRequest names each field), audio that
       is empty, corrupt, truncated or not audio (google.rpc.ErrorInfo reason UNSUPPORTED_AUDIO,
       EMPTY_AUDIO, CORRUPT_AUDIO), an upload whose first message is not its configuration, or a
       chunk at the wrong offset (reason OFFSET_MISMATCH).
+    - PERMISSION_DENIED: the caller's role does not allow the RPC (reason ROLE_NOT_ALLOWED), or
+      CreateJob's `audio_uri` is outside the deployment's allowlist (reason
+      AUDIO_URI_NOT_ALLOWED).
     - NOT_FOUND: the job or upload does not exist or belongs to someone else (the two are
       indistinguishable on purpose).
     - FAILED_PRECONDITION: the job is not in a state that allows the call (for example the
@@ -90,6 +98,19 @@ class TranscriptionServiceStub:
     """Deletes a job with its audio, transcript, note and events. A running job is cancelled
     first. Afterwards the job is NOT_FOUND.
     """
+    ListAuditEvents: _grpc.UnaryUnaryMultiCallable[_transcription_service_pb2.ListAuditEventsRequest, _transcription_service_pb2.ListAuditEventsResponse]
+    """Lists the audit log of the caller's tenant, newest first: who read or changed which
+    job's patient data, when, and how the call ended. Only the `auditor` role may call it
+    (others get PERMISSION_DENIED); the call is itself audited.
+    """
+    GetRetentionPolicy: _grpc.UnaryUnaryMultiCallable[_transcription_service_pb2.GetRetentionPolicyRequest, _transcription_service_pb2.GetRetentionPolicyResponse]
+    """Returns the retention policy of the caller's tenant (the deployment's default when the
+    tenant has set none). The `admin` and `auditor` roles may call it.
+    """
+    SetRetentionPolicy: _grpc.UnaryUnaryMultiCallable[_transcription_service_pb2.SetRetentionPolicyRequest, _transcription_service_pb2.SetRetentionPolicyResponse]
+    """Sets how long the caller's tenant keeps finished jobs; the sweeper then erases older
+    ones. Only the `admin` role may call it; the change is audited.
+    """
 
 @_typing.type_check_only
 class TranscriptionServiceAsyncStub(TranscriptionServiceStub):
@@ -102,12 +123,20 @@ class TranscriptionServiceAsyncStub(TranscriptionServiceStub):
     Authentication: every RPC needs `authorization: Bearer <JWT>` metadata. A caller sees only
     its own jobs; a token with the `service` role sees every job of its tenant.
 
+    Roles (the token's `roles` claim; a token without roles is a `clinician`): `clinician`
+    works with its own jobs, `service` with every job of its tenant, `auditor` reads the audit
+    log and the retention policy (and no patient data), `admin` sets the retention policy.
+    A role that does not allow an RPC gets PERMISSION_DENIED (reason ROLE_NOT_ALLOWED).
+
     Errors: every failure carries a status code and google.rpc details.
     - UNAUTHENTICATED: the token is missing, expired or not signed by this deployment.
     - INVALID_ARGUMENT: a malformed field (google.rpc.BadRequest names each field), audio that
       is empty, corrupt, truncated or not audio (google.rpc.ErrorInfo reason UNSUPPORTED_AUDIO,
       EMPTY_AUDIO, CORRUPT_AUDIO), an upload whose first message is not its configuration, or a
       chunk at the wrong offset (reason OFFSET_MISMATCH).
+    - PERMISSION_DENIED: the caller's role does not allow the RPC (reason ROLE_NOT_ALLOWED), or
+      CreateJob's `audio_uri` is outside the deployment's allowlist (reason
+      AUDIO_URI_NOT_ALLOWED).
     - NOT_FOUND: the job or upload does not exist or belongs to someone else (the two are
       indistinguishable on purpose).
     - FAILED_PRECONDITION: the job is not in a state that allows the call (for example the
@@ -153,6 +182,19 @@ class TranscriptionServiceAsyncStub(TranscriptionServiceStub):
     """Deletes a job with its audio, transcript, note and events. A running job is cancelled
     first. Afterwards the job is NOT_FOUND.
     """
+    ListAuditEvents: _aio.UnaryUnaryMultiCallable[_transcription_service_pb2.ListAuditEventsRequest, _transcription_service_pb2.ListAuditEventsResponse]  # type: ignore[assignment]
+    """Lists the audit log of the caller's tenant, newest first: who read or changed which
+    job's patient data, when, and how the call ended. Only the `auditor` role may call it
+    (others get PERMISSION_DENIED); the call is itself audited.
+    """
+    GetRetentionPolicy: _aio.UnaryUnaryMultiCallable[_transcription_service_pb2.GetRetentionPolicyRequest, _transcription_service_pb2.GetRetentionPolicyResponse]  # type: ignore[assignment]
+    """Returns the retention policy of the caller's tenant (the deployment's default when the
+    tenant has set none). The `admin` and `auditor` roles may call it.
+    """
+    SetRetentionPolicy: _aio.UnaryUnaryMultiCallable[_transcription_service_pb2.SetRetentionPolicyRequest, _transcription_service_pb2.SetRetentionPolicyResponse]  # type: ignore[assignment]
+    """Sets how long the caller's tenant keeps finished jobs; the sweeper then erases older
+    ones. Only the `admin` role may call it; the change is audited.
+    """
 
 class TranscriptionServiceServicer(metaclass=_abc_1.ABCMeta):
     """Turns a medical consultation's audio into a transcript and a clinical note.
@@ -164,12 +206,20 @@ class TranscriptionServiceServicer(metaclass=_abc_1.ABCMeta):
     Authentication: every RPC needs `authorization: Bearer <JWT>` metadata. A caller sees only
     its own jobs; a token with the `service` role sees every job of its tenant.
 
+    Roles (the token's `roles` claim; a token without roles is a `clinician`): `clinician`
+    works with its own jobs, `service` with every job of its tenant, `auditor` reads the audit
+    log and the retention policy (and no patient data), `admin` sets the retention policy.
+    A role that does not allow an RPC gets PERMISSION_DENIED (reason ROLE_NOT_ALLOWED).
+
     Errors: every failure carries a status code and google.rpc details.
     - UNAUTHENTICATED: the token is missing, expired or not signed by this deployment.
     - INVALID_ARGUMENT: a malformed field (google.rpc.BadRequest names each field), audio that
       is empty, corrupt, truncated or not audio (google.rpc.ErrorInfo reason UNSUPPORTED_AUDIO,
       EMPTY_AUDIO, CORRUPT_AUDIO), an upload whose first message is not its configuration, or a
       chunk at the wrong offset (reason OFFSET_MISMATCH).
+    - PERMISSION_DENIED: the caller's role does not allow the RPC (reason ROLE_NOT_ALLOWED), or
+      CreateJob's `audio_uri` is outside the deployment's allowlist (reason
+      AUDIO_URI_NOT_ALLOWED).
     - NOT_FOUND: the job or upload does not exist or belongs to someone else (the two are
       indistinguishable on purpose).
     - FAILED_PRECONDITION: the job is not in a state that allows the call (for example the
@@ -272,6 +322,37 @@ class TranscriptionServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_transcription_service_pb2.DeleteJobResponse, _abc.Awaitable[_transcription_service_pb2.DeleteJobResponse]]:
         """Deletes a job with its audio, transcript, note and events. A running job is cancelled
         first. Afterwards the job is NOT_FOUND.
+        """
+
+    @_abc_1.abstractmethod
+    def ListAuditEvents(
+        self,
+        request: _transcription_service_pb2.ListAuditEventsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_transcription_service_pb2.ListAuditEventsResponse, _abc.Awaitable[_transcription_service_pb2.ListAuditEventsResponse]]:
+        """Lists the audit log of the caller's tenant, newest first: who read or changed which
+        job's patient data, when, and how the call ended. Only the `auditor` role may call it
+        (others get PERMISSION_DENIED); the call is itself audited.
+        """
+
+    @_abc_1.abstractmethod
+    def GetRetentionPolicy(
+        self,
+        request: _transcription_service_pb2.GetRetentionPolicyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_transcription_service_pb2.GetRetentionPolicyResponse, _abc.Awaitable[_transcription_service_pb2.GetRetentionPolicyResponse]]:
+        """Returns the retention policy of the caller's tenant (the deployment's default when the
+        tenant has set none). The `admin` and `auditor` roles may call it.
+        """
+
+    @_abc_1.abstractmethod
+    def SetRetentionPolicy(
+        self,
+        request: _transcription_service_pb2.SetRetentionPolicyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_transcription_service_pb2.SetRetentionPolicyResponse, _abc.Awaitable[_transcription_service_pb2.SetRetentionPolicyResponse]]:
+        """Sets how long the caller's tenant keeps finished jobs; the sweeper then erases older
+        ones. Only the `admin` role may call it; the change is audited.
         """
 
 def add_TranscriptionServiceServicer_to_server(servicer: TranscriptionServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

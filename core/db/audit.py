@@ -1,0 +1,93 @@
+"""The audit log: append and read, nothing else (no update or delete exists, and the
+database refuses them). Entries name who, tenant, action, job and outcome; never patient data.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from core.db.models import AuditRow
+from core.db.store import JobStore, utcnow
+from core.errors import InvalidArgument
+
+#: The subject the retention sweeper records its erasures under.
+RETENTION_SUBJECT = "system:retention"
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One thing to record."""
+
+    subject: str
+    tenant: str
+    roles: frozenset[str]
+    action: str
+    job_id: str
+    outcome: str
+
+
+@dataclass(frozen=True, slots=True)
+class AuditQuery:
+    """Filters of a page of the audit log; empty or None fields do not filter."""
+
+    tenant: str
+    job_id: str = ""
+    subject: str = ""
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+async def record(store: JobStore, entry: AuditEntry) -> None:
+    """Append ``entry``, stamped now (naive UTC)."""
+    async with store.sessions.begin() as session:
+        session.add(
+            AuditRow(
+                at=utcnow(),
+                subject=entry.subject[:255],
+                tenant=entry.tenant[:255],
+                roles=",".join(sorted(entry.roles))[:255],
+                action=entry.action[:64],
+                job_id=entry.job_id[:64],
+                outcome=entry.outcome[:32],
+            )
+        )
+
+
+def _encode(last_id: int) -> str:
+    return base64.urlsafe_b64encode(str(last_id).encode()).decode()
+
+
+def _decode(token: str) -> int:
+    try:
+        return int(base64.urlsafe_b64decode(token.encode()).decode())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidArgument(
+            "The page token is not one this server issued.", reason="BAD_PAGE_TOKEN"
+        ) from exc
+
+
+async def list_events(
+    store: JobStore, query: AuditQuery, *, limit: int, page_token: str
+) -> tuple[list[AuditRow], str]:
+    """A page of the tenant's audit log, newest first, and the token of the next page."""
+    statement = select(AuditRow).where(AuditRow.tenant == query.tenant)
+    if query.job_id:
+        statement = statement.where(AuditRow.job_id == query.job_id)
+    if query.subject:
+        statement = statement.where(AuditRow.subject == query.subject)
+    if query.start is not None:
+        statement = statement.where(AuditRow.at >= query.start)
+    if query.end is not None:
+        statement = statement.where(AuditRow.at < query.end)
+    if page_token:
+        statement = statement.where(AuditRow.id < _decode(page_token))
+    statement = statement.order_by(AuditRow.id.desc()).limit(limit + 1)
+    async with store.sessions() as session:
+        rows = list((await session.scalars(statement)).all())
+    if len(rows) > limit:
+        return rows[:limit], _encode(rows[limit - 1].id)
+    return rows, ""

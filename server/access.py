@@ -1,0 +1,158 @@
+"""Roles and the audit log, for every call in one place.
+
+:class:`AccessInterceptor` runs inside the auth interceptor (the caller is known) and
+around the servicer: it refuses a call the caller's roles do not allow (the table in
+``server/roles.py``), and records an audit event for every call that reads or changes a job's
+patient data, every call to the audit log or the retention policy, and every refusal.
+
+A call is recorded once, before patient data leaves the server: a unary call after the
+servicer returns and before the response is sent, a stream before the first message that
+carries the job (WatchJob's snapshot, UploadAudio's final job). When the audit log cannot be
+written the caller gets UNAVAILABLE instead of the data. A call that fails is recorded with
+its status code when it ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from google.protobuf.message import Message
+from google.rpc import code_pb2
+
+from core import errors
+from core.auth import Principal
+from core.db.audit import AuditEntry, record
+from core.db.store import JobStore
+from server import roles
+from server.interceptors import Behaviour, _WrappingInterceptor, current_principal, to_status
+
+log = logging.getLogger(__name__)
+
+#: RPCs recorded on every call. GetJob is recorded when it returns a presigned audio URL.
+AUDITED = frozenset(
+    {
+        "UploadAudio",
+        "GetUploadStatus",
+        "CreateJob",
+        "GetTranscript",
+        "GetSummary",
+        "WatchJob",
+        "CancelJob",
+        "DeleteJob",
+        "ListAuditEvents",
+        "SetRetentionPolicy",
+    }
+)
+
+
+def _audited(rpc: str, request: Any) -> bool:
+    if rpc == "GetJob":
+        return bool(getattr(request, "include_audio_url", False))
+    return rpc in AUDITED
+
+
+def _job_of(message: Any) -> str:
+    """The job a request or response names: ``job_id``, ``upload_id`` or ``job.job_id``."""
+    if not isinstance(message, Message):
+        return ""
+    fields = message.DESCRIPTOR.fields_by_name
+    for name in ("job_id", "upload_id"):
+        if name in fields and getattr(message, name):
+            return str(getattr(message, name))
+    if "job" in fields and message.HasField("job"):
+        generic: Any = message  # any message with a `job` field
+        return str(generic.job.job_id)
+    return ""
+
+
+def _outcome(exc: BaseException) -> str:
+    if isinstance(exc, errors.ConsultaError):
+        return str(code_pb2.Code.Name(to_status(exc).code))
+    if isinstance(exc, (asyncio.CancelledError, GeneratorExit)):
+        return "CANCELLED"
+    return "INTERNAL"
+
+
+class _Call:
+    """One call's audit record, written at most once."""
+
+    def __init__(self, store: JobStore, principal: Principal, rpc: str, audited: bool) -> None:
+        self.store, self.principal, self.rpc, self.audited = store, principal, rpc, audited
+        self.job_id = ""
+        self.done = False
+
+    def entry(self, outcome: str) -> AuditEntry:
+        return AuditEntry(
+            subject=self.principal.subject,
+            tenant=self.principal.tenant,
+            roles=roles.roles_of(self.principal),
+            action=self.rpc,
+            job_id=self.job_id,
+            outcome=outcome,
+        )
+
+    async def ok(self) -> None:
+        if self.audited and not self.done:
+            self.done = True
+            await record(self.store, self.entry("OK"))
+
+    async def failed(self, exc: BaseException) -> None:
+        outcome = _outcome(exc)
+        if self.done or not (self.audited or outcome == "PERMISSION_DENIED"):
+            return
+        self.done = True
+        try:
+            # Shielded: a cancelled call's record must still be written.
+            await asyncio.shield(record(self.store, self.entry(outcome)))
+        except Exception:
+            log.error("could not record an audit event for %s (%s)", self.rpc, outcome)
+
+
+class AccessInterceptor(_WrappingInterceptor):
+    """Enforces ``server.roles.ALLOWED`` and writes the audit log."""
+
+    def __init__(self, store: JobStore) -> None:
+        self._store = store
+
+    def _start(self, method: str, request: Any) -> _Call:
+        rpc = method.rsplit("/", 1)[-1]
+        principal = current_principal()
+        call = _Call(self._store, principal, rpc, _audited(rpc, request))
+        call.job_id = _job_of(request)
+        return call
+
+    def wrap(self, behaviour: Behaviour, streaming: bool, method: str) -> Behaviour:
+        if streaming:
+
+            async def stream(request: Any, context: Any) -> AsyncIterator[Any]:
+                call = self._start(method, request)
+                try:
+                    roles.require(call.principal, call.rpc)
+                    async for response in behaviour(request, context):
+                        call.job_id = call.job_id or _job_of(response)
+                        if call.job_id:
+                            await call.ok()
+                        yield response
+                    await call.ok()
+                except BaseException as exc:
+                    await call.failed(exc)
+                    raise
+
+            return stream
+
+        async def unary(request: Any, context: Any) -> Any:
+            call = self._start(method, request)
+            try:
+                roles.require(call.principal, call.rpc)
+                response = await behaviour(request, context)
+                call.job_id = call.job_id or _job_of(response)
+                await call.ok()
+            except BaseException as exc:
+                await call.failed(exc)
+                raise
+            return response
+
+        return unary
