@@ -9,6 +9,7 @@ adapters close.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import signal
 from dataclasses import dataclass
@@ -22,11 +23,13 @@ from consulta.v1 import transcription_service_pb2_grpc as pb_grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from core.auth import load_or_create_secret
+from core.auth import load_or_create_secret, verify_token
 from core.http_side import build_app, start_side_port
+from core.logs import setup_logging
 from core.runtime import Runtime, open_runtime
 from core.secrets import resolve_secrets
 from core.settings import Settings
+from server.call_context import ContextInterceptor
 from server.interceptors import AuthInterceptor, ErrorInterceptor
 from server.service import TranscriptionService
 from workers.app import WorkerGroup
@@ -89,8 +92,17 @@ async def start_server(settings: Settings, *, run_worker: bool | None = None) ->
     runtime = await open_runtime(settings)
     server = grpc.aio.server(
         interceptors=[
+            ContextInterceptor(),
             ErrorInterceptor(),
-            AuthInterceptor(signing_secret(settings), settings.jwt_issuer),
+            AuthInterceptor(
+                functools.partial(
+                    verify_token,
+                    secret=signing_secret(settings),
+                    issuer=settings.jwt_issuer,
+                    audience=settings.jwt_audience,
+                    max_lifetime_seconds=settings.jwt_max_lifetime_seconds,
+                )
+            ),
         ],
         options=[
             ("grpc.max_receive_message_length", 5 << 20),
@@ -157,7 +169,7 @@ async def start_server(settings: Settings, *, run_worker: bool | None = None) ->
 
 def run_server(settings: Settings, *, run_worker: bool | None = None) -> None:
     """``consulta serve``: blocks until SIGTERM or SIGINT, then drains."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    setup_logging(settings)
 
     async def main() -> None:
         stop = asyncio.Event()

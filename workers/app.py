@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from core.http_side import build_app, start_side_port
+from core.logs import setup_logging
 from core.runtime import Runtime, open_runtime
 from core.secrets import resolve_secrets
 from core.settings import Settings
@@ -115,7 +116,7 @@ async def worker_main(settings: Settings, stop: asyncio.Event) -> None:
 
 def run_worker_process(settings: Settings) -> None:
     """``consulta worker``: blocks until SIGTERM or SIGINT."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    setup_logging(settings)
 
     async def main() -> None:
         stop = asyncio.Event()

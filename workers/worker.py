@@ -10,6 +10,7 @@ import socket
 import time
 import uuid
 
+from core import logs
 from core.errors import AudioError, Unavailable
 from core.queue.base import Delivery, Retry
 from core.runtime import Runtime
@@ -36,7 +37,8 @@ class Worker:
 
     async def handle(self, delivery: Delivery) -> None:
         try:
-            await self._handle(delivery)
+            with logs.bound(job_id=delivery.job_id):
+                await self._handle(delivery)
         except Unavailable as exc:
             # The database (or the blob store) is down: touch nothing, try again later. The
             # job keeps its lease until it expires; then this message or the sweeper's

@@ -37,7 +37,9 @@ def create_engine(settings: Settings) -> AsyncEngine:
             from pathlib import Path
 
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        # hide_parameters: a database error's text must not carry transcript or note text
+        # into a log line.
+        engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -52,7 +54,11 @@ def create_engine(settings: Settings) -> AsyncEngine:
         _translate_outages(engine)
         return engine
     engine = create_async_engine(
-        url, pool_size=settings.database_pool_size, pool_pre_ping=True, max_overflow=5
+        url,
+        pool_size=settings.database_pool_size,
+        pool_pre_ping=True,
+        max_overflow=5,
+        hide_parameters=True,
     )
     _translate_outages(engine)
     return engine
