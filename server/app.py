@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import signal
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from grpc_reflection.v1alpha import reflection
 
 from core.auth import load_or_create_secret, verify_token
 from core.http_side import build_app, start_side_port
+from core.lifecycle import CLOSE_SECONDS, Deadline, bounded, run_until_signal
 from core.logs import setup_logging
 from core.runtime import Runtime, open_runtime
 from core.secrets import resolve_secrets
@@ -64,18 +64,23 @@ class RunningServer:
     http_port: int
     serving: bool = False
 
-    async def stop(self, grace: float | None = None) -> None:
+    async def stop(self, grace: float | None = None) -> Deadline:
+        """Drain: in-flight calls and jobs get ``grace`` seconds, and every later stage
+        shares one deadline ``CLOSE_SECONDS`` after it (core/lifecycle.py)."""
         grace = self.settings.shutdown_grace_seconds if grace is None else grace
+        deadline = Deadline(grace + CLOSE_SECONDS)
         self.serving = False
         await self.health.enter_graceful_shutdown()
         log.info("draining: NOT_SERVING, in-flight calls get %.0fs", grace)
         if self.workers is not None:
-            worker_stop = asyncio.create_task(self.workers.stop(grace))
-        await self.server.stop(grace)
+            worker_stop = asyncio.create_task(self.workers.stop(grace, deadline))
+        await bounded(self.server.stop(grace), deadline, "in-flight calls")
         if self.workers is not None:
-            await worker_stop
-        await self.http.cleanup()
-        await self.runtime.aclose()
+            await bounded(worker_stop, deadline, "workers")
+        await bounded(self.http.cleanup(), deadline, "the HTTP side port")
+        await bounded(self.runtime.aclose(), deadline, "closing adapters")
+        log.info("stopped, %.2f s before the deadline", deadline.remaining())
+        return deadline
 
 
 def _credentials(settings: Settings) -> grpc.ServerCredentials | None:
@@ -163,6 +168,7 @@ async def start_server(settings: Settings, *, run_worker: bool | None = None) ->
         port,
         bound_http,
         "on" if workers else "off",
+        extra={"grpc_port": port, "http_port": bound_http},
     )
     return running
 
@@ -171,13 +177,9 @@ def run_server(settings: Settings, *, run_worker: bool | None = None) -> None:
     """``consulta serve``: blocks until SIGTERM or SIGINT, then drains."""
     setup_logging(settings)
 
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
+    async def main(stop: asyncio.Event) -> Deadline:
         running = await start_server(settings, run_worker=run_worker)
         await stop.wait()
-        await running.stop()
+        return await running.stop()
 
-    asyncio.run(main())
+    run_until_signal(main)

@@ -9,6 +9,7 @@ import os
 import socket
 import time
 import uuid
+from typing import Any
 
 from core import logs
 from core.errors import AudioError, Unavailable
@@ -34,8 +35,13 @@ class Worker:
         self.rt = runtime
         self.engines = engines
         self.worker_id = worker_id or new_worker_id()
+        #: Tasks running a job now, so that a shutdown past its grace can cancel them.
+        self.running: set[asyncio.Task[Any]] = set()
 
     async def handle(self, delivery: Delivery) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self.running.add(task)
         try:
             with logs.bound(job_id=delivery.job_id):
                 await self._handle(delivery)
@@ -45,6 +51,9 @@ class Worker:
             # claims it again.
             metrics.JOBS_RETRIED.inc()
             raise Retry(exc.retry_after, exc.message) from exc
+        finally:
+            if task is not None:
+                self.running.discard(task)
 
     async def _handle(self, delivery: Delivery) -> None:
         store = self.rt.store
