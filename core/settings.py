@@ -77,9 +77,17 @@ class Settings(BaseSettings):
         "127.0.0.1:8081", description="Side port for /healthz, /readyz and /metrics, host:port."
     )
     tls_cert_file: str = Field(
-        "", description="PEM certificate chain for gRPC over TLS; empty serves plaintext."
+        "",
+        description="PEM certificate chain for gRPC and the HTTP side port over TLS; empty "
+        "serves plaintext.",
     )
     tls_key_file: str = Field("", description="PEM private key for tls_cert_file.")
+    tls_client_ca_file: str = Field(
+        "",
+        description="PEM CA certificates for mutual TLS on gRPC: when set (with "
+        "tls_cert_file), every gRPC client must present a certificate signed by one of "
+        "them. The HTTP side port never asks for one (load balancers' health checks).",
+    )
     worker_http_listen: str = Field(
         "",
         description="A worker process's side port for /healthz, /readyz and /metrics, "

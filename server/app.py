@@ -23,7 +23,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from core.auth import load_or_create_secret, verify_token
-from core.http_side import build_app, start_side_port
+from core.http_side import build_app, side_port_tls, start_side_port
 from core.lifecycle import CLOSE_SECONDS, Deadline, bounded, run_until_signal
 from core.logs import setup_logging
 from core.runtime import Runtime, open_runtime
@@ -86,8 +86,13 @@ class RunningServer:
 def _credentials(settings: Settings) -> grpc.ServerCredentials | None:
     if not settings.tls_cert_file:
         return None
+    pair = (Path(settings.tls_key_file).read_bytes(), Path(settings.tls_cert_file).read_bytes())
+    if not settings.tls_client_ca_file:
+        return grpc.ssl_server_credentials([pair])
     return grpc.ssl_server_credentials(
-        [(Path(settings.tls_key_file).read_bytes(), Path(settings.tls_cert_file).read_bytes())]
+        [pair],
+        root_certificates=Path(settings.tls_client_ca_file).read_bytes(),
+        require_client_auth=True,
     )
 
 
@@ -144,7 +149,9 @@ async def start_server(settings: Settings, *, run_worker: bool | None = None) ->
         return running is not None and running.serving
 
     host, http_port = _split(settings.http_listen)
-    http, bound_http = await start_side_port(build_app(is_serving), host, http_port)
+    http, bound_http = await start_side_port(
+        build_app(is_serving), host, http_port, ssl_context=side_port_tls(settings)
+    )
     workers = None
     if settings.run_worker if run_worker is None else run_worker:
         workers = WorkerGroup(runtime)

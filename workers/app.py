@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from core.http_side import build_app, start_side_port
+from core.http_side import build_app, side_port_tls, start_side_port
 from core.lifecycle import CLOSE_SECONDS, Deadline, bounded, run_until_signal
 from core.logs import setup_logging
 from core.runtime import Runtime, open_runtime
@@ -110,7 +110,9 @@ async def start_worker(settings: Settings) -> RunningWorker:
     if settings.worker_http_listen:
         host, _, port = settings.worker_http_listen.rpartition(":")
         app = build_app(lambda: running.consuming)
-        running.http, running.http_port = await start_side_port(app, host or "0.0.0.0", int(port))
+        running.http, running.http_port = await start_side_port(
+            app, host or "0.0.0.0", int(port), ssl_context=side_port_tls(settings)
+        )
     log.info(
         "worker %s consuming (concurrency %d)",
         group.worker.worker_id,

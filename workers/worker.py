@@ -60,6 +60,7 @@ class Worker:
         job = await store.claim(delivery.job_id, self.worker_id, self.rt.settings.lease_seconds)
         if job is None:
             return  # finished, cancelled, deleted or someone else's: the message is spent
+        log.debug("job claimed (attempt %d)", job.attempts)
         if job.attempts > self.rt.settings.queue_max_attempts:
             await self._fail(
                 job.id,
@@ -107,6 +108,7 @@ class Worker:
             return
         metrics.JOBS_FINISHED.labels(state="completed").inc()
         metrics.JOB_SECONDS.observe(time.monotonic() - started)
+        log.info("job completed in %.1f s", time.monotonic() - started)
 
     async def _fail(self, job_id: str, code: str, reason: str) -> None:
         recorded = await asyncio.shield(self.rt.store.fail(job_id, code, reason))
