@@ -98,6 +98,7 @@ class RunningWorker:
         if self.http is not None:
             await bounded(self.http.cleanup(), deadline, "the HTTP side port")
         await bounded(self.runtime.aclose(), deadline, "closing adapters")
+        log.info("worker stopped, %.2f s before the deadline", deadline.remaining())
         return deadline
 
 
