@@ -112,11 +112,15 @@ def _token(deployment: Deployment, **changes: Any) -> str:
 
 
 async def _list_code(deployment: Deployment, metadata: Any) -> grpc.StatusCode:
+    return (await _list(deployment, metadata))[0]
+
+
+async def _list(deployment: Deployment, metadata: Any) -> tuple[grpc.StatusCode, str]:
     try:
         await deployment.stub().ListJobs(pb.ListJobsRequest(), metadata=metadata)
     except grpc.aio.AioRpcError as exc:
-        return exc.code()
-    return grpc.StatusCode.OK
+        return exc.code(), exc.details() or ""
+    return grpc.StatusCode.OK, ""
 
 
 async def test_a_well_formed_token_is_accepted(deployment: Deployment) -> None:
@@ -125,23 +129,27 @@ async def test_a_well_formed_token_is_accepted(deployment: Deployment) -> None:
 
 
 @pytest.mark.parametrize(
-    "changes",
+    ("changes", "said"),
     [
-        {"aud": "another-service"},
-        {"aud": None},
-        {"exp": int(time.time()) + 100 * 365 * 86400},  # valid for a century
-        {"exp": None},
-        {"iat": None},
+        ({"aud": "another-service"}, "another audience"),
+        ({"aud": None}, "not valid"),
+        ({"exp": int(time.time()) + 100 * 365 * 86400}, "lives longer"),  # a century
+        ({"exp": None}, "not valid"),
+        ({"iat": None}, "not valid"),
     ],
     ids=["other-audience", "no-audience", "century", "no-exp", "no-iat"],
 )
 async def test_tokens_outside_the_rules_are_refused(
-    deployment: Deployment, changes: dict[str, Any]
+    deployment: Deployment, changes: dict[str, Any], said: str
 ) -> None:
     metadata = (("authorization", f"Bearer {_token(deployment, **changes)}"),)
-    assert await _list_code(deployment, metadata) == grpc.StatusCode.UNAUTHENTICATED
+    code, message = await _list(deployment, metadata)
+    assert code == grpc.StatusCode.UNAUTHENTICATED
+    assert said in message
 
 
 async def test_two_authorization_headers_are_refused(deployment: Deployment) -> None:
     header = ("authorization", f"Bearer {_token(deployment)}")
-    assert await _list_code(deployment, (header, header)) == grpc.StatusCode.UNAUTHENTICATED
+    code, message = await _list(deployment, (header, header))
+    assert code == grpc.StatusCode.UNAUTHENTICATED
+    assert "exactly one" in message
