@@ -52,10 +52,26 @@ from clients.cli_transcribe import note, transcribe
 @click.option("--json", "as_json", is_flag=True, help="Print JSON lines instead of text.")
 @click.option("--tls/--no-tls", envvar="CONSULTA_TLS", default=False, help="Use TLS.")
 @click.option(
+    "--ca",
     "--ca-file",
+    "ca_file",
     envvar="CONSULTA_CA_FILE",
     type=click.Path(dir_okay=False, path_type=Path),
     help="PEM roots to trust; implies --tls.",
+)
+@click.option(
+    "--cert",
+    "cert_file",
+    envvar="CONSULTA_CERT_FILE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="PEM client certificate for servers that require mutual TLS; implies --tls.",
+)
+@click.option(
+    "--key",
+    "key_file",
+    envvar="CONSULTA_KEY_FILE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="PEM private key of --cert.",
 )
 @click.option(
     "--timeout",
@@ -77,6 +93,8 @@ def cli(
     as_json: bool,
     tls: bool,
     ca_file: Path | None,
+    cert_file: Path | None,
+    key_file: Path | None,
     timeout: float,
 ) -> None:
     """Turn medical consultations into transcripts and clinical notes."""
@@ -89,6 +107,8 @@ def cli(
         json=as_json,
         tls=tls,
         ca_file=ca_file,
+        cert_file=cert_file,
+        key_file=key_file,
         timeout=timeout,
     )
 

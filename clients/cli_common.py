@@ -50,25 +50,38 @@ class CliState:
     tls: bool
     ca_file: Path | None
     timeout: float
+    cert_file: Path | None = None
+    key_file: Path | None = None
 
     def client(self) -> ConsultaClient:
         token = resolve_token(token=self.token, user=self.user, tenant=self.tenant)
         return self.anonymous_client(token)
 
+    @property
+    def uses_tls(self) -> bool:
+        return self.tls or self.ca_file is not None or self.cert_file is not None
+
     def anonymous_client(self, token: str | Callable[[], str] | None = None) -> ConsultaClient:
-        root = None
-        if self.ca_file is not None:
-            try:
-                root = self.ca_file.read_bytes()
-            except OSError as exc:
-                raise ConfigurationError(f"Cannot read {self.ca_file}: {exc}") from exc
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ConfigurationError("--cert and --key go together.")
         return ConsultaClient(
             local_address(self.server),
             token=token,
-            tls=self.tls or root is not None,
-            root_certificates=root,
+            tls=self.uses_tls,
+            root_certificates=_read(self.ca_file),
+            certificate_chain=_read(self.cert_file),
+            private_key=_read(self.key_file),
             timeout=self.timeout,
         )
+
+
+def _read(path: Path | None) -> bytes | None:
+    if path is None:
+        return None
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ConfigurationError(f"Cannot read {path}: {exc}") from exc
 
 
 def stdout() -> Console:
@@ -95,7 +108,7 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
         if type(exc) is Unavailable and "connect" in exc.message:
             stderr().print(
                 "  Is the server running there? Check --server (CONSULTA_SERVER) and whether it "
-                "expects TLS (--tls, --ca-file).",
+                "expects TLS (--tls, --ca) or a client certificate (--cert, --key).",
                 markup=False,
                 soft_wrap=True,
             )

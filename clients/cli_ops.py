@@ -103,14 +103,23 @@ def token(
     click.echo(minted)
 
 
-async def _readyz(address: str) -> str:
+async def _readyz(address: str, state: CliState) -> str:
     # Imported here: aiohttp takes a third of a second to import and only health needs it.
+    import ssl
+
     import aiohttp
 
-    url = f"http://{address}/readyz"
+    # The side port speaks TLS whenever the gRPC port does (same certificate).
+    context = None
+    if state.uses_tls:
+        context = ssl.create_default_context(cafile=str(state.ca_file) if state.ca_file else None)
+    url = f"{'https' if context else 'http'}://{address}/readyz"
     timeout = aiohttp.ClientTimeout(total=5)
     try:
-        async with aiohttp.ClientSession(timeout=timeout) as session, session.get(url) as reply:
+        async with (
+            aiohttp.ClientSession(timeout=timeout) as session,
+            session.get(url, ssl=context if context else True) as reply,
+        ):
             body = (await reply.text()).strip()
             return "SERVING" if reply.status == 200 else body or f"HTTP {reply.status}"
     except (aiohttp.ClientError, TimeoutError) as exc:
@@ -134,7 +143,7 @@ def health(state: CliState, check_http: bool) -> None:
                 except ConsultaClientError as exc:
                     report[label] = f"UNREACHABLE ({exc.message})" if exc.code else exc.message
         if check_http:
-            report["readyz"] = await _readyz(local_address(state.http))
+            report["readyz"] = await _readyz(local_address(state.http), state)
         return report
 
     report = run(go())

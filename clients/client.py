@@ -46,6 +46,8 @@ class ConsultaClient:
         token: str | Callable[[], str] | None = None,
         tls: bool = False,
         root_certificates: bytes | None = None,
+        certificate_chain: bytes | None = None,
+        private_key: bytes | None = None,
         timeout: float = 30.0,
         retry: RetryPolicy | None = None,
     ) -> None:
@@ -53,6 +55,9 @@ class ConsultaClient:
         self._token = token
         self._tls = tls
         self._root_certificates = root_certificates
+        # A client certificate, for servers that require mutual TLS.
+        self._certificate_chain = certificate_chain
+        self._private_key = private_key
         self._timeout = timeout
         self.retry = retry or RetryPolicy()
         self._channel: grpc.aio.Channel | None = None
@@ -62,7 +67,11 @@ class ConsultaClient:
         # The channel is made here, inside the running loop, because grpc.aio binds it there.
         options = [("grpc.max_receive_message_length", 16 << 20)]
         if self._tls:
-            creds = grpc.ssl_channel_credentials(root_certificates=self._root_certificates)
+            creds = grpc.ssl_channel_credentials(
+                root_certificates=self._root_certificates,
+                private_key=self._private_key,
+                certificate_chain=self._certificate_chain,
+            )
             self._channel = grpc.aio.secure_channel(self.target, creds, options=options)
         else:
             self._channel = grpc.aio.insecure_channel(self.target, options=options)

@@ -69,8 +69,15 @@ def mint_from_secret(
             f"CONSULTA_JWT_SECRET or {data_dir(env) / SECRET_FILE_NAME} exists."
         )
     issuer = env.get("CONSULTA_JWT_ISSUER") or "consulta"
+    audience = env.get("CONSULTA_JWT_AUDIENCE") or "consulta"
     return mint_token(
-        secret, user, tenant=tenant, roles=roles, ttl_seconds=ttl_seconds, issuer=issuer
+        secret,
+        user,
+        tenant=tenant,
+        roles=roles,
+        ttl_seconds=ttl_seconds,
+        issuer=issuer,
+        audience=audience,
     )
 
 

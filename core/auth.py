@@ -1,7 +1,9 @@
 """Bearer tokens: HS256 JWTs signed with the deployment's secret.
 
 Claims: ``sub`` (the caller's user id), ``tenant`` (its organisation), ``roles`` (``service``
-lets a caller see every job of its tenant), ``iss``, ``iat``, ``exp``.
+lets a caller see every job of its tenant), ``iss``, ``aud``, ``iat``, ``exp``. A token must
+name this deployment's issuer and audience and live at most the deployment's maximum
+lifetime (``exp - iat``), so a leaked long-lived token cannot be minted into service.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from core.private_files import private_dir
 
 ALGORITHM = "HS256"
 SERVICE_ROLE = "service"
+DEFAULT_AUDIENCE = "consulta"
+DEFAULT_MAX_LIFETIME_SECONDS = 86400
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +45,7 @@ def mint_token(
     roles: tuple[str, ...] = (),
     ttl_seconds: int = 3600,
     issuer: str = "consulta",
+    audience: str = DEFAULT_AUDIENCE,
 ) -> str:
     """Sign a token for ``subject``; valid for ``ttl_seconds``."""
     now = int(time.time())
@@ -49,26 +54,44 @@ def mint_token(
         "tenant": tenant,
         "roles": list(roles),
         "iss": issuer,
+        "aud": audience,
         "iat": now,
         "exp": now + ttl_seconds,
     }
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
-def verify_token(token: str, secret: str, *, issuer: str = "consulta") -> Principal:
-    """The token's principal; Unauthenticated when it is expired, forged or malformed."""
+def verify_token(
+    token: str,
+    secret: str,
+    *,
+    issuer: str = "consulta",
+    audience: str = DEFAULT_AUDIENCE,
+    max_lifetime_seconds: float = DEFAULT_MAX_LIFETIME_SECONDS,
+) -> Principal:
+    """The token's principal; Unauthenticated when it is expired, forged, malformed, meant
+    for another audience or valid for longer than ``max_lifetime_seconds``."""
     try:
         claims = jwt.decode(
             token,
             secret,
             algorithms=[ALGORITHM],
             issuer=issuer,
-            options={"require": ["sub", "exp", "iss"]},
+            audience=audience,
+            options={"require": ["sub", "exp", "iat", "iss", "aud"]},
         )
     except jwt.ExpiredSignatureError as exc:
         raise Unauthenticated("The token has expired; get a new one.") from exc
+    except jwt.InvalidAudienceError as exc:
+        raise Unauthenticated("The token is meant for another audience.") from exc
     except jwt.PyJWTError as exc:
         raise Unauthenticated("The token is not valid for this deployment.") from exc
+    # PyJWT checks exp and iat one by one; their distance is this deployment's rule.
+    if claims["exp"] - claims["iat"] > max_lifetime_seconds:
+        raise Unauthenticated(
+            f"The token lives longer than this deployment allows "
+            f"({max_lifetime_seconds:.0f} s); get a shorter one."
+        )
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject:
         raise Unauthenticated("The token names no caller.")

@@ -78,3 +78,7 @@ class AudioError(InvalidArgument):
 
     ``reason`` is one of EMPTY_AUDIO, CORRUPT_AUDIO, UNSUPPORTED_AUDIO.
     """
+
+
+class Aborted(ConsultaError):
+    """The call was cut short (an idle upload stream); the caller may resume it."""

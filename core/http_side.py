@@ -7,10 +7,13 @@ the same serving status the gRPC health service reports.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from core.settings import Settings
 
 
 def build_app(is_serving: Callable[[], bool]) -> web.Application:
@@ -32,11 +35,23 @@ def build_app(is_serving: Callable[[], bool]) -> web.Application:
     return app
 
 
-async def start_side_port(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:
+def side_port_tls(settings: Settings) -> ssl.SSLContext | None:
+    """HTTPS with the process's gRPC certificate when it has one; no client certificate is
+    asked for, since load balancers' health checks have none."""
+    if not settings.tls_cert_file:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(settings.tls_cert_file, settings.tls_key_file)
+    return context
+
+
+async def start_side_port(
+    app: web.Application, host: str, port: int, *, ssl_context: ssl.SSLContext | None = None
+) -> tuple[web.AppRunner, int]:
     """Start serving; returns the runner (to clean up) and the bound port (for port 0)."""
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
+    site = web.TCPSite(runner, host, port, ssl_context=ssl_context)
     await site.start()
     bound = port
     for address in runner.addresses:  # the real port when asked for port 0

@@ -8,6 +8,7 @@ or ``amqp://`` for the queue and the event bus. Nothing above the ports asks whi
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -76,9 +77,17 @@ class Settings(BaseSettings):
         "127.0.0.1:8081", description="Side port for /healthz, /readyz and /metrics, host:port."
     )
     tls_cert_file: str = Field(
-        "", description="PEM certificate chain for gRPC over TLS; empty serves plaintext."
+        "",
+        description="PEM certificate chain for gRPC and the HTTP side port over TLS; empty "
+        "serves plaintext.",
     )
     tls_key_file: str = Field("", description="PEM private key for tls_cert_file.")
+    tls_client_ca_file: str = Field(
+        "",
+        description="PEM CA certificates for mutual TLS on gRPC: when set (with "
+        "tls_cert_file), every gRPC client must present a certificate signed by one of "
+        "them. The HTTP side port never asks for one (load balancers' health checks).",
+    )
     worker_http_listen: str = Field(
         "",
         description="A worker process's side port for /healthz, /readyz and /metrics, "
@@ -109,6 +118,14 @@ class Settings(BaseSettings):
         "", description="Secrets Manager endpoint URL; empty for the region's default."
     )
     jwt_issuer: str = Field("consulta", description="Expected 'iss' claim of tokens.")
+    jwt_audience: str = Field(
+        "consulta", description="Expected 'aud' claim of tokens; a token without it is refused."
+    )
+    jwt_max_lifetime_seconds: float = Field(
+        86400.0,
+        description="Longest a token may be valid (its 'exp' minus 'iat'); longer-lived tokens "
+        "and tokens without 'iat' or 'exp' are refused.",
+    )
     run_worker: bool = Field(
         True, description="Run worker tasks inside the server process (embedded default)."
     )
@@ -124,6 +141,21 @@ class Settings(BaseSettings):
         86400.0,
         description="An unfinished upload untouched this long is aborted by the sweeper and "
         "its parts deleted (it can no longer be resumed).",
+    )
+    upload_max_streams_per_caller: int = Field(
+        4,
+        description="Upload streams one caller (tenant and user) may have open at once on one "
+        "server; more fail with RESOURCE_EXHAUSTED and a retry delay.",
+    )
+    upload_max_staged_bytes_per_caller: int = Field(
+        2 << 30,
+        description="Bytes of unfinished uploads one caller may hold in staging, abandoned "
+        "ones included until they expire; past it uploads fail with RESOURCE_EXHAUSTED.",
+    )
+    upload_idle_timeout_seconds: float = Field(
+        60.0,
+        description="An upload stream with no message for this long ends with ABORTED "
+        "(reason UPLOAD_IDLE); its committed bytes stay and it can be resumed.",
     )
     shutdown_grace_seconds: float = Field(
         20.0, description="On SIGTERM, how long in-flight streams and jobs get to finish."
@@ -142,6 +174,14 @@ class Settings(BaseSettings):
     )
     max_audio_bytes: int = Field(
         512 << 20, description="Largest accepted audio; larger uploads fail with OUT_OF_RANGE."
+    )
+    log_format: Literal["text", "json"] = Field(
+        "text", description="Log lines as 'text' (for people) or 'json' (one object a line)."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO",
+        description="Lowest level logged. Libraries that could print patient data (SQL "
+        "parameters, message bodies) stay at WARNING whatever this says.",
     )
     transcriber: str = Field("local", description="Default transcription engine.")
     summarizer: str = Field("local", description="Default note engine.")

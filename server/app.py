@@ -9,8 +9,8 @@ adapters close.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-import signal
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,12 +22,15 @@ from consulta.v1 import transcription_service_pb2_grpc as pb_grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from core.auth import load_or_create_secret
-from core.http_side import build_app, start_side_port
+from core.auth import load_or_create_secret, verify_token
+from core.http_side import build_app, side_port_tls, start_side_port
+from core.lifecycle import CLOSE_SECONDS, Deadline, bounded, run_until_signal
+from core.logs import setup_logging
 from core.runtime import Runtime, open_runtime
 from core.secrets import resolve_secrets
 from core.settings import Settings
 from server.access import AccessInterceptor
+from server.call_context import ContextInterceptor
 from server.interceptors import AuthInterceptor, ErrorInterceptor
 from server.service import TranscriptionService
 from workers.app import WorkerGroup
@@ -62,25 +65,35 @@ class RunningServer:
     http_port: int
     serving: bool = False
 
-    async def stop(self, grace: float | None = None) -> None:
+    async def stop(self, grace: float | None = None) -> Deadline:
+        """Drain: in-flight calls and jobs get ``grace`` seconds, and every later stage
+        shares one deadline ``CLOSE_SECONDS`` after it (core/lifecycle.py)."""
         grace = self.settings.shutdown_grace_seconds if grace is None else grace
+        deadline = Deadline(grace + CLOSE_SECONDS)
         self.serving = False
         await self.health.enter_graceful_shutdown()
         log.info("draining: NOT_SERVING, in-flight calls get %.0fs", grace)
         if self.workers is not None:
-            worker_stop = asyncio.create_task(self.workers.stop(grace))
-        await self.server.stop(grace)
+            worker_stop = asyncio.create_task(self.workers.stop(grace, deadline))
+        await bounded(self.server.stop(grace), deadline, "in-flight calls")
         if self.workers is not None:
-            await worker_stop
-        await self.http.cleanup()
-        await self.runtime.aclose()
+            await bounded(worker_stop, deadline, "workers")
+        await bounded(self.http.cleanup(), deadline, "the HTTP side port")
+        await bounded(self.runtime.aclose(), deadline, "closing adapters")
+        log.info("stopped, %.2f s before the deadline", deadline.remaining())
+        return deadline
 
 
 def _credentials(settings: Settings) -> grpc.ServerCredentials | None:
     if not settings.tls_cert_file:
         return None
+    pair = (Path(settings.tls_key_file).read_bytes(), Path(settings.tls_cert_file).read_bytes())
+    if not settings.tls_client_ca_file:
+        return grpc.ssl_server_credentials([pair])
     return grpc.ssl_server_credentials(
-        [(Path(settings.tls_key_file).read_bytes(), Path(settings.tls_cert_file).read_bytes())]
+        [pair],
+        root_certificates=Path(settings.tls_client_ca_file).read_bytes(),
+        require_client_auth=True,
     )
 
 
@@ -90,8 +103,17 @@ async def start_server(settings: Settings, *, run_worker: bool | None = None) ->
     runtime = await open_runtime(settings)
     server = grpc.aio.server(
         interceptors=[
+            ContextInterceptor(),
             ErrorInterceptor(),
-            AuthInterceptor(signing_secret(settings), settings.jwt_issuer),
+            AuthInterceptor(
+                functools.partial(
+                    verify_token,
+                    secret=signing_secret(settings),
+                    issuer=settings.jwt_issuer,
+                    audience=settings.jwt_audience,
+                    max_lifetime_seconds=settings.jwt_max_lifetime_seconds,
+                )
+            ),
             # Innermost: roles and the audit log need the authenticated caller.
             AccessInterceptor(runtime.store),
         ],
@@ -130,7 +152,9 @@ async def start_server(settings: Settings, *, run_worker: bool | None = None) ->
         return running is not None and running.serving
 
     host, http_port = _split(settings.http_listen)
-    http, bound_http = await start_side_port(build_app(is_serving), host, http_port)
+    http, bound_http = await start_side_port(
+        build_app(is_serving), host, http_port, ssl_context=side_port_tls(settings)
+    )
     workers = None
     if settings.run_worker if run_worker is None else run_worker:
         workers = WorkerGroup(runtime)
@@ -154,21 +178,18 @@ async def start_server(settings: Settings, *, run_worker: bool | None = None) ->
         port,
         bound_http,
         "on" if workers else "off",
+        extra={"grpc_port": port, "http_port": bound_http},
     )
     return running
 
 
 def run_server(settings: Settings, *, run_worker: bool | None = None) -> None:
     """``consulta serve``: blocks until SIGTERM or SIGINT, then drains."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    setup_logging(settings)
 
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
+    async def main(stop: asyncio.Event) -> Deadline:
         running = await start_server(settings, run_worker=run_worker)
         await stop.wait()
-        await running.stop()
+        return await running.stop()
 
-    asyncio.run(main())
+    run_until_signal(main)

@@ -19,8 +19,8 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from core import errors
-from core.auth import Principal, verify_token
-from server import metrics
+from core.auth import Principal
+from server import decoding, metrics
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,7 @@ DOMAIN = "consulta.v1"
 
 Behaviour = Callable[..., Any]
 Wrap = Callable[[Behaviour, bool, str], Behaviour]
+_KEEP: Any = object()
 
 
 def current_principal() -> Principal:
@@ -41,28 +42,31 @@ def current_principal() -> Principal:
     return principal
 
 
-def _wrap_handler(handler: Any, wrap: Wrap, method: str) -> Any:
+def wrap_handler(handler: Any, wrap: Wrap, method: str, *, deserializer: Any = _KEEP) -> Any:
+    """``handler`` with its behaviour wrapped (and its request deserializer replaced)."""
+    if deserializer is _KEEP:
+        deserializer = handler.request_deserializer
     if handler.unary_unary:
         return grpc.unary_unary_rpc_method_handler(
             wrap(handler.unary_unary, False, method),
-            request_deserializer=handler.request_deserializer,
+            request_deserializer=deserializer,
             response_serializer=handler.response_serializer,
         )
     if handler.unary_stream:
         return grpc.unary_stream_rpc_method_handler(
             wrap(handler.unary_stream, True, method),
-            request_deserializer=handler.request_deserializer,
+            request_deserializer=deserializer,
             response_serializer=handler.response_serializer,
         )
     if handler.stream_unary:
         return grpc.stream_unary_rpc_method_handler(
             wrap(handler.stream_unary, False, method),
-            request_deserializer=handler.request_deserializer,
+            request_deserializer=deserializer,
             response_serializer=handler.response_serializer,
         )
     return grpc.stream_stream_rpc_method_handler(
         wrap(handler.stream_stream, True, method),
-        request_deserializer=handler.request_deserializer,
+        request_deserializer=deserializer,
         response_serializer=handler.response_serializer,
     )
 
@@ -77,47 +81,71 @@ class _WrappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg
         handler_call_details: grpc.HandlerCallDetails,
     ) -> Any:
         handler = await continuation(handler_call_details)
-        method: str = handler_call_details.method
-        if handler is None or method.startswith(PUBLIC_PREFIXES):
-            return handler
-        return _wrap_handler(handler, self.wrap, method)
+        if handler is None:
+            return None
+        return wrap_handler(handler, self.wrap, handler_call_details.method)
 
 
 def _bearer(context: grpc.aio.ServicerContext[Any, Any]) -> str:
-    for key, value in context.invocation_metadata() or ():
-        if key == "authorization" and isinstance(value, str):
-            scheme, _, token = value.partition(" ")
-            if scheme.lower() == "bearer" and token:
-                return token.strip()
-            raise errors.Unauthenticated("The authorization header must be 'Bearer <token>'.")
-    raise errors.Unauthenticated("This call needs an 'authorization: Bearer <token>' header.")
+    values = [v for k, v in context.invocation_metadata() or () if k == "authorization"]
+    if not values:
+        raise errors.Unauthenticated("This call needs an 'authorization: Bearer <token>' header.")
+    # Two headers could be read differently by a proxy and by us: refuse rather than pick one.
+    if len(values) > 1:
+        raise errors.Unauthenticated("Send exactly one authorization header.")
+    value = values[0]
+    if isinstance(value, str):
+        scheme, _, token = value.partition(" ")
+        if scheme.lower() == "bearer" and token:
+            return token.strip()
+    raise errors.Unauthenticated("The authorization header must be 'Bearer <token>'.")
 
 
-class AuthInterceptor(_WrappingInterceptor):
-    """Verifies the bearer token of every non-public call and records its principal."""
+class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
+    """Verifies the bearer token of every non-public call and records its principal, then
+    parses the request: nothing a caller sends is parsed before it is authenticated
+    (server/decoding.py says why)."""
 
-    def __init__(self, secret: str, issuer: str) -> None:
-        self._secret = secret
-        self._issuer = issuer
+    def __init__(self, verify: Callable[[str], Principal]) -> None:
+        self._verify = verify
 
-    def _authenticate(self, context: grpc.aio.ServicerContext[Any, Any]) -> None:
-        _principal.set(verify_token(_bearer(context), self._secret, issuer=self._issuer))
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Any]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> Any:
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return None
+        method: str = handler_call_details.method
+        public = method.startswith(PUBLIC_PREFIXES)
+        parse_one = handler.request_deserializer
 
-    def wrap(self, behaviour: Behaviour, streaming: bool, method: str) -> Behaviour:
-        if streaming:
+        def authenticate(context: Any) -> None:
+            if not public:
+                _principal.set(self._verify(_bearer(context)))
 
-            async def stream(request: Any, context: Any) -> AsyncIterator[Any]:
-                self._authenticate(context)
-                async for response in behaviour(request, context):
-                    yield response
+        def request(raw: Any, context: Any) -> Any:
+            authenticate(context)
+            if handler.request_streaming:
+                return decoding.parse_stream(parse_one, raw, method)
+            return decoding.parse(parse_one, raw, method)
 
-            return stream
+        def wrap(behaviour: Behaviour, streaming: bool, _method: str) -> Behaviour:
+            if streaming:
 
-        async def unary(request: Any, context: Any) -> Any:
-            self._authenticate(context)
-            return await behaviour(request, context)
+                async def stream(raw: Any, context: Any) -> AsyncIterator[Any]:
+                    async for response in behaviour(request(raw, context), context):
+                        yield response
 
-        return unary
+                return stream
+
+            async def unary(raw: Any, context: Any) -> Any:
+                return await behaviour(request(raw, context), context)
+
+            return unary
+
+        return wrap_handler(handler, wrap, method, deserializer=decoding.identity)
 
 
 _CODES: list[tuple[type[errors.ConsultaError], int]] = [
@@ -130,6 +158,7 @@ _CODES: list[tuple[type[errors.ConsultaError], int]] = [
     (errors.FailedPrecondition, code_pb2.FAILED_PRECONDITION),
     (errors.OutOfRange, code_pb2.OUT_OF_RANGE),
     (errors.DataLoss, code_pb2.DATA_LOSS),
+    (errors.Aborted, code_pb2.ABORTED),
 ]
 
 

@@ -29,8 +29,17 @@ from server import governance
 from server.audio_uri import check_audio_uri
 from server.interceptors import current_principal
 from server.jobs import audio_key, check_stored_audio, create_job, new_job_id
+from server.upload_limits import UploadLimits
 from server.uploads import UploadHandler, upload_status
-from server.validation import require_id, validate_job_config
+from server.validation import (
+    MAX_AUDIO_URI,
+    MAX_MIME_TYPE,
+    MAX_PAGE_TOKEN,
+    job_config_violations,
+    length_violations,
+    raise_if,
+    require_id,
+)
 from server.watch import watch_job
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -42,11 +51,12 @@ MAX_TRANSCRIPT_TEXT = 1 << 20
 class TranscriptionService(pb_grpc.TranscriptionServiceServicer):
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
+        self.upload_limits = UploadLimits(runtime)
 
     async def UploadAudio(
         self, request_iterator: AsyncIterator[pb.UploadAudioRequest], context: Context
     ) -> AsyncIterator[pb.UploadAudioResponse]:
-        handler = UploadHandler(self.rt, current_principal())
+        handler = UploadHandler(self.rt, current_principal(), self.upload_limits)
         async for response in handler.run(request_iterator):
             yield response
 
@@ -60,7 +70,11 @@ class TranscriptionService(pb_grpc.TranscriptionServiceServicer):
         self, request: pb.CreateJobRequest, context: Context
     ) -> pb.CreateJobResponse:
         principal = current_principal()
-        validate_job_config(request.config, self.rt.settings, "config")
+        raise_if(
+            job_config_violations(request.config, self.rt.settings, "config")
+            + length_violations(request.mime_type, "mime_type", MAX_MIME_TYPE)
+            + length_violations(request.audio_uri, "audio_uri", MAX_AUDIO_URI)
+        )
         if request.config.idempotency_key:
             existing = await self.rt.store.find_by_idempotency_key(
                 principal, request.config.idempotency_key
@@ -128,6 +142,7 @@ class TranscriptionService(pb_grpc.TranscriptionServiceServicer):
         return pb.GetJobResponse(job=job)
 
     async def ListJobs(self, request: pb.ListJobsRequest, context: Context) -> pb.ListJobsResponse:
+        raise_if(length_violations(request.page_token, "page_token", MAX_PAGE_TOKEN))
         if not 0 <= request.page_size <= 100:
             raise InvalidArgument(
                 "page_size must be from 1 to 100 (0 means 20).",

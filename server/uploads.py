@@ -19,6 +19,7 @@ from consulta.v1 import job_pb2
 from consulta.v1 import transcription_service_pb2 as pb
 from sqlalchemy import delete, update
 
+from core import logs
 from core.auth import Principal
 from core.blobstore.base import Part
 from core.codec import job_to_pb
@@ -35,7 +36,16 @@ from core.errors import (
 from core.runtime import Runtime
 from server import metrics
 from server.jobs import audio_key, check_stored_audio, create_job, new_job_id
-from server.validation import job_config_violations, raise_if, sha256_violations
+from server.upload_limits import UploadLimits, idle_limited
+from server.validation import (
+    MAX_FILENAME,
+    MAX_MIME_TYPE,
+    job_config_violations,
+    length_violations,
+    raise_if,
+    require_id,
+    sha256_violations,
+)
 
 log = logging.getLogger(__name__)
 
@@ -61,12 +71,22 @@ def _status(upload: _Upload) -> pb.UploadAudioResponse:
 class UploadHandler:
     """One UploadAudio stream."""
 
-    def __init__(self, runtime: Runtime, principal: Principal) -> None:
+    def __init__(self, runtime: Runtime, principal: Principal, limits: UploadLimits) -> None:
         self.rt = runtime
         self.principal = principal
         self.settings = runtime.settings
+        self.limits = limits
+        self._upload_ids: list[str] = []  # for the idle timeout's message
 
     async def run(
+        self, requests: AsyncIterator[pb.UploadAudioRequest]
+    ) -> AsyncIterator[pb.UploadAudioResponse]:
+        with self.limits.stream(self.principal):
+            idle = self.settings.upload_idle_timeout_seconds
+            async for response in self._run(idle_limited(requests, idle, self._upload_ids)):
+                yield response
+
+    async def _run(
         self, requests: AsyncIterator[pb.UploadAudioRequest]
     ) -> AsyncIterator[pb.UploadAudioResponse]:
         first = await anext(requests, None)
@@ -94,6 +114,8 @@ class UploadHandler:
                     yield pb.UploadAudioResponse(job=job_to_pb(existing))
                     return
             upload = await self._start(config)
+        self._upload_ids.append(upload.row.id)
+        logs.bind(job_id=upload.row.id)  # the job it makes takes the upload's id
         yield _status(upload)
         async for response in self._receive(upload, requests):
             yield response
@@ -105,8 +127,8 @@ class UploadHandler:
         violations += sha256_violations(config.sha256, "config.sha256")
         if config.declared_size_bytes < 0:
             violations.append(FieldViolation("config.declared_size_bytes", "Must not be negative."))
-        if len(config.filename) > 255:
-            violations.append(FieldViolation("config.filename", "At most 255 characters."))
+        violations += length_violations(config.filename, "config.filename", MAX_FILENAME)
+        violations += length_violations(config.mime_type, "config.mime_type", MAX_MIME_TYPE)
         raise_if(violations)
         if config.declared_size_bytes > self.settings.max_audio_bytes:
             raise OutOfRange(
@@ -116,6 +138,7 @@ class UploadHandler:
             )
 
     async def _start(self, config: pb.UploadConfig) -> _Upload:
+        await self.limits.check_staging(self.principal, config.declared_size_bytes)
         upload_id = new_job_id()
         key = audio_key(upload_id)
         handle = await self.rt.blobs.start_multipart(key)
@@ -139,7 +162,14 @@ class UploadHandler:
         return _Upload(row=row, config=config)
 
     async def _resume(self, config: pb.UploadConfig) -> _Upload:
-        if config.HasField("job") or config.sha256 or config.declared_size_bytes:
+        require_id(config.resume_upload_id, "config.resume_upload_id")
+        if (
+            config.HasField("job")
+            or config.sha256
+            or config.declared_size_bytes
+            or config.mime_type
+            or config.filename
+        ):
             raise InvalidArgument(
                 "A resumed upload keeps its first configuration; send only resume_upload_id.",
                 reason="RESUME_WITH_CONFIG",
@@ -225,6 +255,7 @@ class UploadHandler:
         yield pb.UploadAudioResponse(job=job)
 
     async def _write_part(self, upload: _Upload, data: bytes) -> None:
+        await self.limits.check_staging(self.principal, len(data))
         number = len(upload.parts) + 1
         part = await self.rt.blobs.upload_part(
             upload.row.blob_key, upload.row.multipart_handle, number, data

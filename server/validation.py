@@ -11,6 +11,14 @@ from core.settings import Settings
 
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+# Ids this service issues are UUIDs (server/jobs.py new_job_id).
+_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+#: Limits of free-text fields, as the protos state them.
+MAX_MIME_TYPE = 255
+MAX_FILENAME = 255
+MAX_PAGE_TOKEN = 512
+MAX_AUDIO_URI = 2048
 
 
 def _check_len(out: list[FieldViolation], field: str, value: str, limit: int) -> None:
@@ -95,17 +103,26 @@ def sha256_violations(value: str, field: str) -> list[FieldViolation]:
     return []
 
 
+def length_violations(value: str, field: str, limit: int) -> list[FieldViolation]:
+    """A violation when ``value`` is longer than ``limit`` characters (never echoing it)."""
+    out: list[FieldViolation] = []
+    _check_len(out, field, value, limit)
+    return out
+
+
 def require_id(value: str, field: str) -> str:
+    """``value`` when it is an id this service issues (a UUID); INVALID_ARGUMENT otherwise,
+    with a message that does not repeat what the caller sent."""
     if not value:
         raise InvalidArgument(
             f"{field} is required.",
             reason="MALFORMED_FIELD",
             violations=(FieldViolation(field, "Required."),),
         )
-    if len(value) > 64 or not re.fullmatch(r"[0-9a-fA-F-]+", value):
+    if not _ID.match(value):
         raise InvalidArgument(
             f"{field} is not an id this service issues.",
             reason="MALFORMED_FIELD",
-            violations=(FieldViolation(field, "Must be a UUID."),),
+            violations=(FieldViolation(field, "Must be a UUID (36 characters)."),),
         )
     return value

@@ -9,12 +9,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 from dataclasses import dataclass
 
 from aiohttp import web
 
-from core.http_side import build_app, start_side_port
+from core.http_side import build_app, side_port_tls, start_side_port
+from core.lifecycle import CLOSE_SECONDS, Deadline, bounded, run_until_signal
+from core.logs import setup_logging
 from core.runtime import Runtime, open_runtime
 from core.secrets import resolve_secrets
 from core.settings import Settings
@@ -52,16 +53,29 @@ class WorkerGroup:
                 asyncio.create_task(run_sweeper(self.rt, self._stop), name="sweeper")
             )
 
-    async def stop(self, grace: float) -> None:
+    async def stop(self, grace: float, deadline: Deadline | None = None) -> None:
+        """Take no more jobs; running ones get ``grace`` seconds, then are cancelled (each
+        hands its job back) and everything is done by ``deadline``."""
+        deadline = deadline or Deadline(grace + CLOSE_SECONDS)
         self._stop.set()
         if self._tasks:
-            _, pending = await asyncio.wait(self._tasks, timeout=grace)
-            for task in pending:
-                task.cancel()
+            await asyncio.wait(self._tasks, timeout=min(grace, deadline.remaining()))
+            # Twice: an engine waiting for its thread behind asyncio.shield lets go only at
+            # the second cancel, and then the job is handed back at once.
+            for _ in range(2):
+                jobs = list(self.worker.running)
+                for job in jobs:
+                    job.cancel()
+                if jobs:
+                    await asyncio.wait(jobs, timeout=min(0.5, deadline.remaining()))
             for task in self._tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-        await self.engines.aclose()
+                task.cancel()
+            await asyncio.wait(self._tasks, timeout=max(0.01, deadline.remaining()))
+            for task in self._tasks:
+                if task.done() and not task.cancelled():
+                    with contextlib.suppress(Exception):
+                        task.result()
+        await bounded(self.engines.aclose(), deadline, "closing engines")
 
 
 @dataclass
@@ -75,16 +89,17 @@ class RunningWorker:
     http_port: int = 0
     consuming: bool = True
 
-    async def stop(self) -> None:
+    async def stop(self) -> Deadline:
+        grace = self.settings.shutdown_grace_seconds
+        deadline = Deadline(grace + CLOSE_SECONDS)
         self.consuming = False
-        log.info(
-            "worker stopping: finishing in-flight jobs (grace %.0fs)",
-            self.settings.shutdown_grace_seconds,
-        )
-        await self.group.stop(self.settings.shutdown_grace_seconds)
+        log.info("worker stopping: finishing in-flight jobs (grace %.0fs)", grace)
+        await self.group.stop(grace, deadline)
         if self.http is not None:
-            await self.http.cleanup()
-        await self.runtime.aclose()
+            await bounded(self.http.cleanup(), deadline, "the HTTP side port")
+        await bounded(self.runtime.aclose(), deadline, "closing adapters")
+        log.info("worker stopped, %.2f s before the deadline", deadline.remaining())
+        return deadline
 
 
 async def start_worker(settings: Settings) -> RunningWorker:
@@ -96,7 +111,9 @@ async def start_worker(settings: Settings) -> RunningWorker:
     if settings.worker_http_listen:
         host, _, port = settings.worker_http_listen.rpartition(":")
         app = build_app(lambda: running.consuming)
-        running.http, running.http_port = await start_side_port(app, host or "0.0.0.0", int(port))
+        running.http, running.http_port = await start_side_port(
+            app, host or "0.0.0.0", int(port), ssl_context=side_port_tls(settings)
+        )
     log.info(
         "worker %s consuming (concurrency %d)",
         group.worker.worker_id,
@@ -105,23 +122,16 @@ async def start_worker(settings: Settings) -> RunningWorker:
     return running
 
 
-async def worker_main(settings: Settings, stop: asyncio.Event) -> None:
+async def worker_main(settings: Settings, stop: asyncio.Event) -> Deadline:
     running = await start_worker(settings)
     try:
         await stop.wait()
     finally:
-        await running.stop()
+        deadline = await running.stop()
+    return deadline
 
 
 def run_worker_process(settings: Settings) -> None:
     """``consulta worker``: blocks until SIGTERM or SIGINT."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        await worker_main(settings, stop)
-
-    asyncio.run(main())
+    setup_logging(settings)
+    run_until_signal(lambda stop: worker_main(settings, stop))

@@ -9,7 +9,9 @@ import os
 import socket
 import time
 import uuid
+from typing import Any
 
+from core import logs
 from core.errors import AudioError, Unavailable
 from core.queue.base import Delivery, Retry
 from core.runtime import Runtime
@@ -33,22 +35,32 @@ class Worker:
         self.rt = runtime
         self.engines = engines
         self.worker_id = worker_id or new_worker_id()
+        #: Tasks running a job now, so that a shutdown past its grace can cancel them.
+        self.running: set[asyncio.Task[Any]] = set()
 
     async def handle(self, delivery: Delivery) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self.running.add(task)
         try:
-            await self._handle(delivery)
+            with logs.bound(job_id=delivery.job_id):
+                await self._handle(delivery)
         except Unavailable as exc:
             # The database (or the blob store) is down: touch nothing, try again later. The
             # job keeps its lease until it expires; then this message or the sweeper's
             # claims it again.
             metrics.JOBS_RETRIED.inc()
             raise Retry(exc.retry_after, exc.message) from exc
+        finally:
+            if task is not None:
+                self.running.discard(task)
 
     async def _handle(self, delivery: Delivery) -> None:
         store = self.rt.store
         job = await store.claim(delivery.job_id, self.worker_id, self.rt.settings.lease_seconds)
         if job is None:
             return  # finished, cancelled, deleted or someone else's: the message is spent
+        log.debug("job claimed (attempt %d)", job.attempts)
         if job.attempts > self.rt.settings.queue_max_attempts:
             await self._fail(
                 job.id,
@@ -96,6 +108,7 @@ class Worker:
             return
         metrics.JOBS_FINISHED.labels(state="completed").inc()
         metrics.JOB_SECONDS.observe(time.monotonic() - started)
+        log.info("job completed in %.1f s", time.monotonic() - started)
 
     async def _fail(self, job_id: str, code: str, reason: str) -> None:
         recorded = await asyncio.shield(self.rt.store.fail(job_id, code, reason))

@@ -47,7 +47,9 @@ def create_engine(settings: Settings) -> AsyncEngine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             _private_database(Path(path))
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        # hide_parameters: a database error's text must not carry transcript or note text
+        # into a log line.
+        engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -64,7 +66,11 @@ def create_engine(settings: Settings) -> AsyncEngine:
         _translate_outages(engine)
         return engine
     engine = create_async_engine(
-        url, pool_size=settings.database_pool_size, pool_pre_ping=True, max_overflow=5
+        url,
+        pool_size=settings.database_pool_size,
+        pool_pre_ping=True,
+        max_overflow=5,
+        hide_parameters=True,
     )
     _translate_outages(engine)
     return engine

@@ -21,7 +21,7 @@ from core.auth import mint_token
 from tests.e2e.audio import wav_bytes
 from tests.e2e.test_pipeline import upload_requests
 from tests.support import eventually
-from tests.support.stack import STACK, stack_env
+from tests.support.stack import STACK, dev_tls, stack_env
 
 pytestmark = pytest.mark.stack
 
@@ -58,9 +58,11 @@ async def test_twenty_jobs_survive_killing_worker_one(stack: None) -> None:
     auth = (("authorization", f"Bearer {token}"),)
     audio = wav_bytes(seconds=8)
     jobs: list[str] = []
+    # The stack speaks TLS with its development CA.
+    credentials = grpc.ssl_channel_credentials(root_certificates=dev_tls()[0].read_bytes())
     async with (
-        grpc.aio.insecure_channel("127.0.0.1:50051") as one,
-        grpc.aio.insecure_channel("127.0.0.1:50052") as two,
+        grpc.aio.secure_channel("127.0.0.1:50051", credentials) as one,
+        grpc.aio.secure_channel("127.0.0.1:50052", credentials) as two,
     ):
         stubs = [pb_grpc.TranscriptionServiceStub(one), pb_grpc.TranscriptionServiceStub(two)]
         worker_one = int((STACK / "worker-1.pid").read_text())

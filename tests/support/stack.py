@@ -6,16 +6,20 @@ process's pid to ``var/stack/<name>.pid`` and its log to ``var/stack/<name>.log`
 them all on Ctrl-C or SIGTERM. ``python -m tests.support.stack down`` (``make stack-down``)
 stops them from another shell. Servers listen on gRPC 50051/50052 and HTTP 8081/8082.
 
-The signing secret is ``var/jwt.secret``, the same file the CLI reads, so ``consulta
---server 127.0.0.1:50051 ...`` works against the stack as it is.
+The signing secret is ``var/jwt.secret``, the same file the CLI reads. The stack speaks TLS
+on every port with a development CA and server certificate made once into
+``var/stack/tls``, so the CLI needs that CA: ``consulta --ca var/stack/tls/consulta-ca.pem
+--server 127.0.0.1:50051 ...``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -31,6 +35,27 @@ DATABASE = "consulta"
 S3_PORT = 8333
 SERVERS = {"server-1": (50051, 8081), "server-2": (50052, 8082)}
 WORKERS = ("worker-1", "worker-2")
+TLS = STACK / "tls"
+
+
+def dev_tls(folder: Path = TLS) -> tuple[Path, Path, Path]:
+    """The development CA, server certificate and key (127.0.0.1 and localhost), made into
+    ``folder`` when missing or about to expire; returns (ca, cert, key)."""
+    from cryptography import x509
+
+    from tests.support.certs import make_ca
+
+    ca, cert, key = folder / "consulta-ca.pem", folder / "server.pem", folder / "server.key"
+    if ca.exists() and cert.exists() and key.exists():
+        expires = x509.load_pem_x509_certificate(cert.read_bytes()).not_valid_after_utc
+        if expires - dt.datetime.now(dt.UTC) > dt.timedelta(days=1):
+            return ca, cert, key
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o700)
+    authority = make_ca("consulta")
+    authority.write(folder)
+    authority.issue(folder, "server")
+    return ca, cert, key
 
 
 def stack_env(data_dir: Path = STACK) -> dict[str, str]:
@@ -38,6 +63,7 @@ def stack_env(data_dir: Path = STACK) -> dict[str, str]:
     from tests.support.seaweed import ACCESS_KEY, SECRET_KEY
 
     secret = load_or_create_secret(ROOT / "var" / "jwt.secret")
+    _, cert, key = dev_tls()
     return {
         **os.environ,
         "CONSULTA_DATA_DIR": str(data_dir),
@@ -49,6 +75,8 @@ def stack_env(data_dir: Path = STACK) -> dict[str, str]:
         "CONSULTA_S3_CREATE_BUCKET": "true",
         "CONSULTA_QUEUE_URL": "amqp://guest:guest@127.0.0.1:5672/",
         "CONSULTA_JWT_SECRET": secret,
+        "CONSULTA_TLS_CERT_FILE": str(cert),
+        "CONSULTA_TLS_KEY_FILE": str(key),
         "CONSULTA_WORKER_CONCURRENCY": os.environ.get("CONSULTA_WORKER_CONCURRENCY", "2"),
         "CONSULTA_LEASE_SECONDS": os.environ.get("CONSULTA_LEASE_SECONDS", "15"),
         "CONSULTA_REQUEUE_AFTER_SECONDS": os.environ.get("CONSULTA_REQUEUE_AFTER_SECONDS", "20"),
@@ -76,11 +104,13 @@ def _start(name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen[
 
 def _wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
+    trusting = ssl.create_default_context(cafile=str(dev_tls()[0]))
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"process {proc.pid} exited early; see var/stack/*.log")
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as r:
+            url = f"https://127.0.0.1:{port}/readyz"
+            with urllib.request.urlopen(url, timeout=1, context=trusting) as r:
                 if r.status == 200:
                     return
         except OSError:
@@ -152,7 +182,10 @@ def up() -> int:
             procs[name] = _start(name, [str(BIN / "consulta"), "worker"], env)
         for name, (_, http_port) in SERVERS.items():
             _wait_ready(http_port, procs[name])
-        print("stack up: gRPC 127.0.0.1:50051 and :50052; logs and pids in var/stack; Ctrl-C stops")
+        print(
+            "stack up: gRPC over TLS on 127.0.0.1:50051 and :50052 (CA "
+            f"{dev_tls()[0].relative_to(ROOT)}); logs and pids in var/stack; Ctrl-C stops"
+        )
         while not stopping:
             for name, proc in procs.items():
                 if proc.poll() is not None and name.startswith("server"):

@@ -73,14 +73,15 @@ class UploadConfig(_message.Message):
     DECLARED_SIZE_BYTES_FIELD_NUMBER: _builtins.int
     SHA256_FIELD_NUMBER: _builtins.int
     resume_upload_id: _builtins.str
-    """Optional. The id of an interrupted upload to resume. When set, the other fields must be
+    """Optional. The id of an interrupted upload to resume (a UUID, as UploadStatus gave it;
+    INVALID_ARGUMENT otherwise). When set, the other fields must be
     empty: the upload keeps the configuration it was started with. NOT_FOUND when the
     upload does not exist or belongs to someone else. When the upload already finished, the
     server answers with its status and its job and ends the stream.
     """
     mime_type: _builtins.str
-    """Optional. MIME type of the audio, for example "audio/mpeg"; the server detects the format
-    from the bytes and uses this only in messages.
+    """Optional. MIME type of the audio, for example "audio/mpeg", at most 255 characters; the
+    server detects the format from the bytes and uses this only in messages.
     """
     filename: _builtins.str
     """Optional. The file's name, at most 255 characters; kept for people, never trusted."""
@@ -217,7 +218,7 @@ class GetUploadStatusRequest(_message.Message):
 
     UPLOAD_ID_FIELD_NUMBER: _builtins.int
     upload_id: _builtins.str
-    """Required. The upload's id."""
+    """Required. The upload's id, a UUID; INVALID_ARGUMENT (reason MALFORMED_FIELD) otherwise."""
     def __init__(
         self,
         *,
@@ -277,7 +278,8 @@ class CreateJobRequest(_message.Message):
     TRANSCRIPT_TEXT_FIELD_NUMBER: _builtins.int
     MIME_TYPE_FIELD_NUMBER: _builtins.int
     audio_uri: _builtins.str
-    """An audio object the deployment can read, as "s3://bucket/key". Only objects under an
+    """An audio object the deployment can read, as "s3://bucket/key", at most 2048
+    characters. Only objects under an
     entry of the deployment's allowlist (CONSULTA_AUDIO_URI_ALLOWLIST; empty by default, so
     none) are imported, and never one inside the service's own audio prefix: anything else
     fails with PERMISSION_DENIED (google.rpc.ErrorInfo reason AUDIO_URI_NOT_ALLOWED).
@@ -292,7 +294,9 @@ class CreateJobRequest(_message.Message):
     a speaker ("Doctor:", "Patient:", "[doctor]", "[patient]", "Médico:", "Paciente:").
     """
     mime_type: _builtins.str
-    """Optional. MIME type of `audio_content` or the object, used only in messages."""
+    """Optional. MIME type of `audio_content` or the object, at most 255 characters, used only in
+    messages.
+    """
     @_builtins.property
     def config(self) -> _job_pb2.JobConfig:
         """Optional. What to do with the consultation."""
@@ -349,7 +353,7 @@ class GetJobRequest(_message.Message):
     JOB_ID_FIELD_NUMBER: _builtins.int
     INCLUDE_AUDIO_URL_FIELD_NUMBER: _builtins.int
     job_id: _builtins.str
-    """Required. The job's id."""
+    """Required. The job's id, a UUID; INVALID_ARGUMENT (reason MALFORMED_FIELD) otherwise."""
     include_audio_url: _builtins.bool
     """Optional. Also return a presigned URL to download the audio, when the store can sign."""
     def __init__(
@@ -402,7 +406,9 @@ class ListJobsRequest(_message.Message):
     page_size: _builtins.int
     """Optional. At most this many jobs, from 1 to 100; 20 when 0."""
     page_token: _builtins.str
-    """Optional. The `next_page_token` of the previous page; empty for the first page."""
+    """Optional. The `next_page_token` of the previous page (at most 512 characters); empty for
+    the first page.
+    """
     @_builtins.property
     def states(self) -> _containers.RepeatedScalarFieldContainer[_job_pb2.JobState.ValueType]:
         """Optional. Only jobs in these states; every state when empty."""
@@ -458,7 +464,7 @@ class GetTranscriptRequest(_message.Message):
 
     JOB_ID_FIELD_NUMBER: _builtins.int
     job_id: _builtins.str
-    """Required. The job's id."""
+    """Required. The job's id, a UUID; INVALID_ARGUMENT (reason MALFORMED_FIELD) otherwise."""
     def __init__(
         self,
         *,
@@ -504,7 +510,7 @@ class GetSummaryRequest(_message.Message):
 
     JOB_ID_FIELD_NUMBER: _builtins.int
     job_id: _builtins.str
-    """Required. The job's id."""
+    """Required. The job's id, a UUID; INVALID_ARGUMENT (reason MALFORMED_FIELD) otherwise."""
     def __init__(
         self,
         *,
@@ -551,7 +557,7 @@ class WatchJobRequest(_message.Message):
     JOB_ID_FIELD_NUMBER: _builtins.int
     AFTER_SEQUENCE_FIELD_NUMBER: _builtins.int
     job_id: _builtins.str
-    """Required. The job's id."""
+    """Required. The job's id, a UUID; INVALID_ARGUMENT (reason MALFORMED_FIELD) otherwise."""
     after_sequence: _builtins.int
     """Optional. Deliver events with a sequence number greater than this; 0 delivers every
     event from the start. A client that reconnects passes the last sequence it saw and gets
@@ -762,7 +768,7 @@ class CancelJobRequest(_message.Message):
 
     JOB_ID_FIELD_NUMBER: _builtins.int
     job_id: _builtins.str
-    """Required. The job's id."""
+    """Required. The job's id, a UUID; INVALID_ARGUMENT (reason MALFORMED_FIELD) otherwise."""
     def __init__(
         self,
         *,
@@ -808,7 +814,7 @@ class DeleteJobRequest(_message.Message):
 
     JOB_ID_FIELD_NUMBER: _builtins.int
     job_id: _builtins.str
-    """Required. The job's id."""
+    """Required. The job's id, a UUID; INVALID_ARGUMENT (reason MALFORMED_FIELD) otherwise."""
     def __init__(
         self,
         *,

@@ -1,0 +1,78 @@
+"""Each call's log context: a request id and the method, bound before anything else runs so
+every log line of the call carries them (core/logs.py), and a DEBUG line when it ends.
+
+A caller may send its own ``x-request-id`` (letters, digits, ``-_.``, at most 64) to find its
+call in the logs; otherwise the server makes one. Job ids are bound where the request is
+parsed (server/decoding.py) and where an upload creates one (server/uploads.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import grpc
+
+from core import logs
+from server.interceptors import wrap_handler
+
+log = logging.getLogger(__name__)
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def request_id(metadata: Any) -> str:
+    for key, value in metadata or ():
+        if key == "x-request-id" and isinstance(value, str) and _REQUEST_ID.match(value):
+            return value
+    return uuid.uuid4().hex
+
+
+class ContextInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
+    """Binds request id and method for the call's task; the outermost interceptor."""
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Any]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> Any:
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return None
+        method: str = handler_call_details.method
+        rid = request_id(handler_call_details.invocation_metadata)
+
+        def wrap(behaviour: Callable[..., Any], streaming: bool, _method: str) -> Any:
+            if streaming:
+
+                async def stream(request: Any, context: Any) -> AsyncIterator[Any]:
+                    logs.bind(request_id=rid, method=method)
+                    start = time.perf_counter()
+                    try:
+                        async for response in behaviour(request, context):
+                            yield response
+                    finally:
+                        _finished(context, start)
+
+                return stream
+
+            async def unary(request: Any, context: Any) -> Any:
+                logs.bind(request_id=rid, method=method)
+                start = time.perf_counter()
+                try:
+                    return await behaviour(request, context)
+                finally:
+                    _finished(context, start)
+
+            return unary
+
+        return wrap_handler(handler, wrap, method)
+
+
+def _finished(context: Any, start: float) -> None:
+    code = context.code() if hasattr(context, "code") else None
+    log.debug("call ended (%s) after %.3f s", code or "OK", time.perf_counter() - start)

@@ -1,0 +1,104 @@
+"""Per-caller limits on UploadAudio (issue 10, finding 4): one caller cannot hold a server's
+memory or the staging store with streams that never finish.
+
+- Concurrent streams per caller (tenant and subject) on this server: each open stream may
+  buffer up to a part in memory, so the count bounds that memory.
+- Bytes staged per caller: the committed bytes of every unfinished upload of the caller,
+  read from the database, so abandoned uploads count on every server until the sweeper
+  expires them (``upload_expiry_seconds``).
+- An idle stream (no message for ``upload_idle_timeout_seconds``) ends with ABORTED; its
+  committed bytes stay and it can be resumed until it expires.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+from sqlalchemy import func, select
+
+from core.auth import Principal
+from core.db.models import UploadRow
+from core.errors import Aborted, ResourceExhausted
+from core.runtime import Runtime
+
+T = TypeVar("T")
+
+#: When a caller at its stream limit should try again: an upload usually finishes or fails
+#: within seconds of its last chunk.
+STREAMS_RETRY_SECONDS = 5.0
+
+
+class UploadLimits:
+    """The open upload streams of this server, by caller."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.rt = runtime
+        self.settings = runtime.settings
+        self._open: Counter[tuple[str, str]] = Counter()
+
+    @contextmanager
+    def stream(self, principal: Principal) -> Iterator[None]:
+        """Holds one of the caller's stream slots for the life of the ``with`` block."""
+        key = (principal.tenant, principal.subject)
+        limit = self.settings.upload_max_streams_per_caller
+        if self._open[key] >= limit:
+            raise ResourceExhausted(
+                f"You already have {limit} uploads open on this server; finish or close one first.",
+                reason="TOO_MANY_UPLOADS",
+                retry_after=STREAMS_RETRY_SECONDS,
+            )
+        self._open[key] += 1
+        try:
+            yield
+        finally:
+            self._open[key] -= 1
+            if not self._open[key]:
+                del self._open[key]
+
+    async def staged_bytes(self, principal: Principal) -> int:
+        """Committed bytes of the caller's unfinished uploads, abandoned ones included."""
+        query = select(func.coalesce(func.sum(UploadRow.committed_offset), 0)).where(
+            UploadRow.tenant == principal.tenant,
+            UploadRow.owner == principal.subject,
+            UploadRow.complete.is_(False),
+        )
+        async with self.rt.store.sessions() as session:
+            return int((await session.execute(query)).scalar_one())
+
+    async def check_staging(self, principal: Principal, more: int) -> None:
+        """RESOURCE_EXHAUSTED when staging ``more`` bytes would pass the caller's limit."""
+        limit = self.settings.upload_max_staged_bytes_per_caller
+        staged = await self.staged_bytes(principal)
+        if staged + more > limit:
+            raise ResourceExhausted(
+                f"Your unfinished uploads hold {staged} bytes and this one needs {more} more; "
+                f"the limit is {limit}. Finish or abandon an upload (abandoned ones are "
+                f"cleared after {self.settings.upload_expiry_seconds:.0f} s).",
+                reason="UPLOAD_STAGING_FULL",
+                retry_after=min(self.settings.upload_expiry_seconds, 60.0),
+            )
+
+
+async def idle_limited(
+    requests: AsyncIterator[T], seconds: float, resume_hint: list[str]
+) -> AsyncIterator[T]:
+    """``requests`` until one takes longer than ``seconds`` to arrive; then ABORTED, naming
+    the upload to resume (``resume_hint`` holds its id once the server has given it)."""
+    iterator = aiter(requests)
+    while True:
+        try:
+            async with asyncio.timeout(seconds):
+                message = await anext(iterator)
+        except StopAsyncIteration:
+            return
+        except TimeoutError as exc:
+            resume = f" Resume upload {resume_hint[0]}." if resume_hint else ""
+            raise Aborted(
+                f"No upload message arrived for {seconds:g} s, so the stream was closed.{resume}",
+                reason="UPLOAD_IDLE",
+            ) from exc
+        yield message
