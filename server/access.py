@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import grpc
 from google.protobuf.message import Message
 from google.rpc import code_pb2
 
@@ -27,7 +28,13 @@ from core.auth import Principal
 from core.db.audit import AuditEntry, record
 from core.db.store import JobStore
 from server import roles
-from server.interceptors import Behaviour, _WrappingInterceptor, current_principal, to_status
+from server.interceptors import (
+    PUBLIC_PREFIXES,
+    Behaviour,
+    _WrappingInterceptor,
+    current_principal,
+    to_status,
+)
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +123,16 @@ class AccessInterceptor(_WrappingInterceptor):
 
     def __init__(self, store: JobStore) -> None:
         self._store = store
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Any]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> Any:
+        # Health and reflection have no caller to check or audit (load balancers, grpcurl).
+        if handler_call_details.method.startswith(PUBLIC_PREFIXES):
+            return await continuation(handler_call_details)
+        return await super().intercept_service(continuation, handler_call_details)
 
     def _start(self, method: str, request: Any) -> _Call:
         rpc = method.rsplit("/", 1)[-1]
