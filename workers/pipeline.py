@@ -14,6 +14,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from consulta.v1 import job_pb2
 from consulta.v1 import transcription_service_pb2 as pb
 
 from core.codec import (
@@ -22,6 +23,7 @@ from core.codec import (
     note_delta_event,
     progress_event,
     segment_event,
+    segment_from_pb,
     state_event,
     transcript_row_to_domain,
 )
@@ -43,6 +45,9 @@ from workers.engines.registry import Engines
 _TRANSCRIPTION_SHARE = 0.9
 #: At most one progress event per this many seconds (segments are always recorded).
 _PROGRESS_EVERY = 1.0
+#: Events read from the log per query when a taken-over job looks at its earlier attempt.
+_PAGE = 500
+_TRANSCRIBING_PB = job_pb2.JOB_STATE_TRANSCRIBING
 
 
 class LeaseLost(Exception):
@@ -115,15 +120,25 @@ class JobRun:
         job = self.job
         if not job.audio_key:
             raise PermanentEngineError("The job has neither audio nor a transcript.")
-        await self.record(
-            [state_event(JobState.TRANSCRIBING)], state=JobState.TRANSCRIBING, progress=0.0
-        )
+        announced, stored = await self._earlier_attempt()
+        if announced:
+            # A takeover: watchers already saw TRANSCRIBING and the stored segments.
+            await self.record([], state=JobState.TRANSCRIBING)
+        else:
+            await self.record(
+                [state_event(JobState.TRANSCRIBING)], state=JobState.TRANSCRIBING, progress=0.0
+            )
+        # Segments are final once sent: a taken-over job keeps the ones its earlier worker
+        # recorded and continues after the last, so no segment id reaches a watcher twice.
+        # The engine still hears the audio from the start (engines cannot seek); what it
+        # says about the part already covered is dropped.
+        resume_at = stored[-1].end if stored else 0.0
         config = config_from_json(job.config_json)
         transcriber = self.engines.transcriber(job.transcriber)
         options = TranscribeOptions(
             language=job.language or None, vocabulary=tuple(config.engine_hints.vocabulary)
         )
-        segments: list[Segment] = []
+        segments: list[Segment] = list(stored)
         detected = ""
         last_progress = 0.0
         with tempfile.TemporaryDirectory(prefix="consulta-job-") as folder:
@@ -134,6 +149,8 @@ class JobRun:
             )
             async for update in transcriber.transcribe(audio, options):
                 if isinstance(update, Segment):
+                    if (update.start + update.end) / 2 < resume_at:
+                        continue  # covered by a segment the earlier worker recorded
                     segment = Segment(
                         id=len(segments),
                         start=update.start,
@@ -144,6 +161,8 @@ class JobRun:
                     segments.append(segment)
                     await self.record([segment_event(segment)])
                 elif isinstance(update, Progress):
+                    if update.processed_seconds <= resume_at:
+                        continue  # interim text of segments already final
                     now = time.monotonic()
                     if update.text_delta or now - last_progress >= _PROGRESS_EVERY:
                         last_progress = now
@@ -167,10 +186,29 @@ class JobRun:
         await self.record([], transcript=transcript, language=language)
         return transcript
 
+    async def _earlier_attempt(self) -> tuple[bool, list[Segment]]:
+        """What an earlier worker of this job recorded: whether it announced TRANSCRIBING,
+        and the segments it sent, in order."""
+        announced, segments, after = False, [], 0
+        while True:
+            rows = await self.rt.store.events_after(self.job.id, after, limit=_PAGE)
+            for row in rows:
+                event = pb.JobEvent.FromString(row.payload)
+                after = event.sequence
+                kind = event.WhichOneof("payload")
+                if kind == "segment":
+                    segments.append(segment_from_pb(event.segment))
+                elif kind == "state_changed":
+                    announced = announced or event.state_changed.state == _TRANSCRIBING_PB
+            if len(rows) < _PAGE:
+                return announced, segments
+
     async def _summarize(self, transcript: Transcript) -> None:
         job = self.job
+        # A takeover while summarizing: watchers already saw SUMMARIZING.
+        announced = JobState(job.state) is JobState.SUMMARIZING
         await self.record(
-            [state_event(JobState.SUMMARIZING)],
+            [] if announced else [state_event(JobState.SUMMARIZING)],
             state=JobState.SUMMARIZING,
             progress=_TRANSCRIPTION_SHARE,
         )
