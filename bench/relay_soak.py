@@ -80,8 +80,11 @@ async def _getjob_latencies(address: str, token: str, job_id: str, seconds: floa
     return latencies
 
 
-async def _load(address: str, token: str, settings: Settings, seconds: float) -> tuple[int, int]:
-    """Running jobs, arrivals and churning watchers for ``seconds``: (unavailable, calls)."""
+async def _load(
+    address: str, token: str, settings: Settings, seconds: float, churn: bool = True
+) -> tuple[int, int]:
+    """Running jobs, arrivals and watchers for ``seconds``: (unavailable, calls). Without
+    ``churn`` each watcher stays on one job to its end: live fan-out only, no replays."""
     rng = random.Random(16)
     auth = (("authorization", f"Bearer {token}"),)
     runtime = await open_runtime(settings, migrate=False)
@@ -132,7 +135,7 @@ async def _load(address: str, token: str, settings: Settings, seconds: float) ->
                         pass
 
                 reader = asyncio.create_task(read())
-                await asyncio.wait({reader}, timeout=rng.uniform(0.5, 5.0))
+                await asyncio.wait({reader}, timeout=rng.uniform(0.5, 5.0) if churn else None)
                 call.cancel()
                 await asyncio.gather(reader, return_exceptions=True)
                 codes.append(await call.code())
@@ -147,12 +150,12 @@ async def _load(address: str, token: str, settings: Settings, seconds: float) ->
 
 
 def _load_process(
-    address: str, token: str, settings: Settings, seconds: float, out: Connection
+    address: str, token: str, settings: Settings, seconds: float, churn: bool, out: Connection
 ) -> None:
-    out.send(asyncio.run(_load(address, token, settings, seconds)))
+    out.send(asyncio.run(_load(address, token, settings, seconds, churn)))
 
 
-def run() -> dict[str, float]:
+def run(churn: bool = True) -> dict[str, float]:
     database = "consulta_bench_" + uuid.uuid4().hex[:8]
     url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{database}"
     asyncio.run(_database(database))
@@ -180,7 +183,7 @@ def run() -> dict[str, float]:
             context = multiprocessing.get_context("spawn")
             receive, send = context.Pipe(duplex=False)
             load = context.Process(
-                target=_load_process, args=(server.address, token, settings, SECONDS, send)
+                target=_load_process, args=(server.address, token, settings, SECONDS, churn, send)
             )
             load.start()
             time.sleep(3.0)  # the watchers are open and the jobs running
@@ -193,6 +196,7 @@ def run() -> dict[str, float]:
     busy_p99 = percentile(busy, 99) * 1000
     return {
         "relay_soak_watchers": WATCHERS,
+        "relay_soak_churn": int(churn),
         "relay_soak_watch_calls": calls,
         "relay_soak_unavailable": unavailable,
         "getjob_p99_ms_idle": round(idle_p99, 2),
@@ -203,4 +207,7 @@ def run() -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    print(run())
+    import sys
+
+    # `python -m bench.relay_soak steady`: watchers that stay, to weigh live fan-out alone.
+    print(run(churn=sys.argv[1:] != ["steady"]))
