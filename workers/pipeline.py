@@ -14,7 +14,6 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from consulta.v1 import job_pb2
 from consulta.v1 import transcription_service_pb2 as pb
 
 from core.codec import (
@@ -23,7 +22,6 @@ from core.codec import (
     note_delta_event,
     progress_event,
     segment_event,
-    segment_from_pb,
     state_event,
     transcript_row_to_domain,
 )
@@ -40,14 +38,12 @@ from workers.engines.base import (
 )
 from workers.engines.errors import PermanentEngineError
 from workers.engines.registry import Engines
+from workers.takeover import SUMMARIZING, TRANSCRIBING, EarlierAttempt, read_earlier_attempt
 
 #: Share of the progress bar that transcription fills; the note takes the rest.
 _TRANSCRIPTION_SHARE = 0.9
 #: At most one progress event per this many seconds (segments are always recorded).
 _PROGRESS_EVERY = 1.0
-#: Events read from the log per query when a taken-over job looks at its earlier attempt.
-_PAGE = 500
-_TRANSCRIBING_PB = job_pb2.JOB_STATE_TRANSCRIBING
 
 
 class LeaseLost(Exception):
@@ -120,8 +116,9 @@ class JobRun:
         job = self.job
         if not job.audio_key:
             raise PermanentEngineError("The job has neither audio nor a transcript.")
-        announced, stored = await self._earlier_attempt()
-        if announced:
+        earlier = await read_earlier_attempt(self.rt.store, job.id)
+        stored = earlier.segments
+        if TRANSCRIBING in earlier.announced:
             # A takeover: watchers already saw TRANSCRIBING and the stored segments.
             await self.record([], state=JobState.TRANSCRIBING)
         else:
@@ -132,7 +129,7 @@ class JobRun:
         # recorded and continues after the last, so no segment id reaches a watcher twice.
         # The engine still hears the audio from the start (engines cannot seek); what it
         # says about the part already covered is dropped.
-        resume_at = stored[-1].end if stored else 0.0
+        resume_at = earlier.resume_at
         config = config_from_json(job.config_json)
         transcriber = self.engines.transcriber(job.transcriber)
         options = TranscribeOptions(
@@ -186,29 +183,14 @@ class JobRun:
         await self.record([], transcript=transcript, language=language)
         return transcript
 
-    async def _earlier_attempt(self) -> tuple[bool, list[Segment]]:
-        """What an earlier worker of this job recorded: whether it announced TRANSCRIBING,
-        and the segments it sent, in order."""
-        announced, segments, after = False, [], 0
-        while True:
-            rows = await self.rt.store.events_after(self.job.id, after, limit=_PAGE)
-            for row in rows:
-                event = pb.JobEvent.FromString(row.payload)
-                after = event.sequence
-                kind = event.WhichOneof("payload")
-                if kind == "segment":
-                    segments.append(segment_from_pb(event.segment))
-                elif kind == "state_changed":
-                    announced = announced or event.state_changed.state == _TRANSCRIBING_PB
-            if len(rows) < _PAGE:
-                return announced, segments
-
     async def _summarize(self, transcript: Transcript) -> None:
         job = self.job
-        # A takeover while summarizing: watchers already saw SUMMARIZING.
-        announced = JobState(job.state) is JobState.SUMMARIZING
+        # A takeover while summarizing: watchers already saw SUMMARIZING and some deltas.
+        earlier = EarlierAttempt()
+        if JobState(job.state) is JobState.SUMMARIZING:
+            earlier = await read_earlier_attempt(self.rt.store, job.id)
         await self.record(
-            [] if announced else [state_event(JobState.SUMMARIZING)],
+            [] if SUMMARIZING in earlier.announced else [state_event(JobState.SUMMARIZING)],
             state=JobState.SUMMARIZING,
             progress=_TRANSCRIPTION_SHARE,
         )
@@ -219,7 +201,8 @@ class JobRun:
         note: Note | None = None
         async for update in summarizer.summarize(transcript, request):
             if isinstance(update, NoteDelta):
-                await self.record([note_delta_event(update.section_key, update.text)])
+                if text := earlier.unsent(update.section_key, update.text):
+                    await self.record([note_delta_event(update.section_key, text)])
             else:
                 note = update
         if note is None:

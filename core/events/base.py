@@ -86,7 +86,9 @@ class Subscription:
 
     async def receive(self, within: float) -> Received:
         """The next event or link change; None when nothing came ``within`` seconds."""
-        if self.closed and self._inbox.empty():
+        if not self._inbox.empty():
+            return self._inbox.get_nowait()  # no timer for what is already here
+        if self.closed:
             await asyncio.sleep(within)  # nothing can come; the caller reads the log
             return None
         try:

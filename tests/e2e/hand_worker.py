@@ -33,14 +33,20 @@ class HandWorker:
     job_id: str
     name: str = "hand-worker"
 
-    async def claim(self) -> None:
-        claimed = await self.runtime.store.claim(self.job_id, self.name, 120)
+    async def claim(self, lease_seconds: float = 120) -> None:
+        claimed = await self.runtime.store.claim(self.job_id, self.name, lease_seconds)
         assert claimed is not None, "the job was claimed by someone else"
 
-    async def emit(self, events: Sequence[pb.JobEvent], state: JobState | None = None) -> None:
+    async def emit(
+        self,
+        events: Sequence[pb.JobEvent],
+        state: JobState | None = None,
+        *,
+        lease_seconds: float = 120,
+    ) -> None:
         """Store the events (the truth) and publish them (which may fail: the bus is down)."""
         recorded = await self.runtime.store.record(
-            self.job_id, self.name, events, lease_seconds=120, state=state
+            self.job_id, self.name, events, lease_seconds=lease_seconds, state=state
         )
         assert recorded is not None, "the job is no longer ours"
         await self.runtime.publish_events(recorded)
