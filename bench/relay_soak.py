@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import random
 import time
 import uuid
 from multiprocessing.connection import Connection
+from pathlib import Path
 
 import grpc
 from consulta.v1 import transcription_service_pb2 as pb
@@ -82,13 +84,15 @@ async def _getjob_latencies(address: str, token: str, job_id: str, seconds: floa
 
 async def _load(
     address: str, token: str, settings: Settings, seconds: float, churn: bool = True
-) -> tuple[int, int]:
-    """Running jobs, arrivals and watchers for ``seconds``: (unavailable, calls). Without
+) -> tuple[int, int, int]:
+    """Running jobs, arrivals and watchers for ``seconds``: (unavailable, calls, messages
+    received). Without
     ``churn`` each watcher stays on one job to its end: live fan-out only, no replays."""
     rng = random.Random(16)
     auth = (("authorization", f"Bearer {token}"),)
     runtime = await open_runtime(settings, migrate=False)
     codes: list[grpc.StatusCode] = []
+    received = 0
     end = time.perf_counter() + seconds
     async with grpc.aio.insecure_channel(address) as channel:
         stub = pb_grpc.TranscriptionServiceStub(channel)
@@ -131,8 +135,9 @@ async def _load(
                 call = stub.WatchJob(pb.WatchJobRequest(job_id=rng.choice(jobs)), metadata=auth)
 
                 async def read(call: grpc.aio.UnaryStreamCall = call) -> None:  # type: ignore[type-arg]
+                    nonlocal received
                     async for _ in call:
-                        pass
+                        received += 1
 
                 reader = asyncio.create_task(read())
                 await asyncio.wait({reader}, timeout=rng.uniform(0.5, 5.0) if churn else None)
@@ -146,7 +151,13 @@ async def _load(
             *(watcher() for _ in range(WATCHERS)),
         )
     await runtime.aclose()
-    return codes.count(grpc.StatusCode.UNAVAILABLE), len(codes)
+    return codes.count(grpc.StatusCode.UNAVAILABLE), len(codes), received
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _load_process(
@@ -185,11 +196,13 @@ def run(churn: bool = True) -> dict[str, float]:
             load = context.Process(
                 target=_load_process, args=(server.address, token, settings, SECONDS, churn, send)
             )
+            cpu_before = _cpu_seconds(server.proc.pid)
             load.start()
             time.sleep(3.0)  # the watchers are open and the jobs running
             busy = asyncio.run(_getjob_latencies(server.address, token, job_id, SECONDS - 6))
-            unavailable, calls = receive.recv()
+            unavailable, calls, messages = receive.recv()
             load.join(60)
+            cpu = _cpu_seconds(server.proc.pid) - cpu_before
     finally:
         asyncio.run(_database(database, drop=True))
     idle_p99 = percentile(idle, 99) * 1000
@@ -199,6 +212,9 @@ def run(churn: bool = True) -> dict[str, float]:
         "relay_soak_churn": int(churn),
         "relay_soak_watch_calls": calls,
         "relay_soak_unavailable": unavailable,
+        "relay_soak_messages": messages,
+        # The server's CPU time for the whole load (streams, relay, GetJob, database reads).
+        "relay_soak_server_cpu_s": round(cpu, 2),
         "getjob_p99_ms_idle": round(idle_p99, 2),
         "getjob_p50_ms_under_watch": round(percentile(busy, 50) * 1000, 2),
         "getjob_p99_ms_under_watch": round(busy_p99, 2),
