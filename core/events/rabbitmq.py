@@ -206,6 +206,8 @@ class RabbitEventBus(EventBus):
                         "is back",
                         exc,
                     )
+            except Exception:  # a bug must not end relaying for the process: start over
+                log.exception("event relay failed; starting over")
             finally:
                 self._relay_connected = False
                 self._bound.clear()
