@@ -5,6 +5,7 @@ from another server)."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import signal
@@ -16,7 +17,9 @@ from pathlib import Path
 import pytest
 from consulta.v1 import job_pb2
 from consulta.v1 import transcription_service_pb2 as pb
+from rich.console import Console
 
+from clients.render import FollowPrinter
 from core.settings import Settings
 from tests.e2e.audio import wav_bytes
 from tests.e2e.conftest import delete_rabbitmq_queues, scaled_settings
@@ -130,6 +133,15 @@ async def test_a_worker_killed_mid_job_is_replaced(
                 m.event.state_changed.state for m in stream if m.event.HasField("state_changed")
             ]
             assert states.count(job_pb2.JOB_STATE_TRANSCRIBING) == 1
+        # What `consulta transcribe --follow` prints for the live stream: no line twice.
+        out, err = io.StringIO(), io.StringIO()
+        printer = FollowPrinter(out, Console(file=err, width=200), as_json=False)
+        for message in seen + rest:
+            printer.show(message)
+        lines = [line for line in out.getvalue().splitlines() if line.startswith("[")]
+        assert lines and len(lines) == len(set(lines)), lines
+        printed = [line for line in err.getvalue().splitlines() if line.startswith("transcribing")]
+        assert len(printed) == 1, err.getvalue()
         transcript = await stub.GetTranscript(
             pb.GetTranscriptRequest(job_id=job.job_id), metadata=auth
         )

@@ -48,6 +48,12 @@ async def test_200_churning_watchers_while_jobs_run(
         await deployment.stop()
         await delete_rabbitmq_queues(settings)
 
+    # Servers gone, job queues deleted: nothing of ours is left on the shared broker.
+    async def nothing_left() -> bool:
+        return await asyncio.to_thread(rabbitmq_queues, settings.rabbitmq_prefix) == {}
+
+    await eventually(nothing_left, within=30, interval=1, what="no queue of ours left")
+
 
 async def soak(deployment: Deployment) -> None:
     rng = random.Random(16)
