@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bench import pipeline, relay, scaleout, startup, unary, upload
+from bench import pipeline, relay, relay_soak, scaleout, startup, unary, upload
 from bench.common import RESULTS, write_results
 from bench.plots import draw
 
@@ -23,6 +23,7 @@ STEPS: dict[str, Callable[[], dict[str, Any]]] = {
     "upload": upload.run,
     "unary": unary.run,
     "relay": relay.run,
+    "relay_soak": relay_soak.run,
     "pipeline": pipeline.run,
     "scaleout": scaleout.run,
 }

@@ -30,6 +30,7 @@ SPEAKER_TO_PB = {
     Speaker.PATIENT: job_pb2.SPEAKER_ROLE_PATIENT,
     Speaker.OTHER: job_pb2.SPEAKER_ROLE_OTHER,
 }
+_SPEAKER_FROM_PB = {v: k for k, v in SPEAKER_TO_PB.items()}
 
 TEMPLATE_TO_PB = {
     Template.SOAP: job_pb2.NOTE_TEMPLATE_SOAP,
@@ -90,6 +91,17 @@ def segment_to_pb(segment: Segment) -> job_pb2.TranscriptSegment:
         end_seconds=segment.end,
         speaker=SPEAKER_TO_PB[segment.speaker],
         text=segment.text,
+    )
+
+
+def segment_from_pb(segment: job_pb2.TranscriptSegment) -> Segment:
+    """The domain segment a segment event carried (a taken-over job keeps what was sent)."""
+    return Segment(
+        id=segment.segment_id,
+        start=segment.start_seconds,
+        end=segment.end_seconds,
+        text=segment.text,
+        speaker=_SPEAKER_FROM_PB.get(segment.speaker, Speaker.UNKNOWN),
     )
 
 

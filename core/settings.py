@@ -66,6 +66,16 @@ class Settings(BaseSettings):
         "consulta", description="Prefix of RabbitMQ queue and exchange names."
     )
     queue_prefetch: int = Field(4, description="RabbitMQ prefetch per worker process.")
+    watch_poll_seconds: float = Field(
+        2.0,
+        description="How often a WatchJob stream reads the job's event log while the event bus "
+        "is down (it switches back to the bus when the bus returns).",
+    )
+    watch_check_seconds: float = Field(
+        30.0,
+        description="How often a WatchJob stream reads the event log while the bus is up and "
+        "quiet, in case a publish was lost; the bus otherwise makes reads unnecessary.",
+    )
     queue_max_attempts: int = Field(
         5, description="Deliveries of one job message before it is dead-lettered."
     )

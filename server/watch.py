@@ -1,33 +1,43 @@
 """WatchJob: a snapshot, then every event after the client's sequence, with no gap or repeat.
 
-The database's event log is the truth; the bus only wakes us early. The stream subscribes
-before it reads, so an event is either in what it reads or in what the bus brings; a gap in
-sequence numbers (a lost or reordered message) is filled from the log, and a quiet bus is
-covered by reading the log every ``poll_seconds``.
+The database's event log is the truth; the bus only brings events sooner. The stream
+subscribes before it reads, so an event is either in what it reads or in what the bus
+brings. It reads the log:
+
+- once after the snapshot;
+- when the bus shows a gap in sequence numbers (a lost or dropped message);
+- when the bus's delivery for the job was (re)established (a new ``generation``), since what
+  was published while it was down never came;
+- every ``watch_poll_seconds`` while the bus is down, so a stream opened during a broker
+  outage works from the database alone;
+- every ``watch_check_seconds`` while the bus is up but quiet, in case a publish was lost,
+  and to notice a deleted job.
+
+Sequence numbers decide what is new, so switching between the log and the bus never repeats
+or skips an event. The stream ends at the job's terminal event, or at once when the client
+already has it (``after_sequence`` at or past the end of a finished job).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 
 from consulta.v1 import transcription_service_pb2 as pb
 
 from core.auth import Principal
 from core.codec import is_terminal_event, job_to_pb
+from core.db.models import JobRow
 from core.domain import JobState
 from core.errors import InvalidArgument, NotFound
+from core.events.base import LinkChanged
 from core.runtime import Runtime
 from server import metrics
 
-#: How long a stream trusts a quiet bus before it reads the log itself.
-POLL_SECONDS = 2.0
-
-
-async def _pump(source: AsyncIterator[bytes], sink: asyncio.Queue[bytes]) -> None:
-    async for item in source:
-        await sink.put(item)
+#: How long a new stream waits for the bus to deliver its job before it reads the log; the
+#: bus being down or slow makes it read the log and poll instead, never fail.
+LIVE_WAIT_SECONDS = 1.0
+#: Events read from the log per query.
+PAGE = 500
 
 
 async def watch_job(
@@ -35,55 +45,69 @@ async def watch_job(
     principal: Principal,
     job_id: str,
     after_sequence: int,
-    *,
-    poll_seconds: float = POLL_SECONDS,
 ) -> AsyncIterator[pb.WatchJobResponse]:
     if after_sequence < 0:
         raise InvalidArgument("after_sequence must not be negative.", reason="MALFORMED_FIELD")
+    settings = runtime.settings
     metrics.WATCHERS.inc()
-    live: asyncio.Queue[bytes] = asyncio.Queue()
     try:
-        async with runtime.bus.subscribe(job_id) as events:
-            pump = asyncio.create_task(_pump(events, live))
-            try:
-                # Read after subscribing, so nothing falls between the snapshot and the live
-                # events; NotFound (also for someone else's job) ends the stream here.
-                snapshot = await runtime.store.get_visible(job_id, principal)
-                yield pb.WatchJobResponse(snapshot=job_to_pb(snapshot))
-                last = after_sequence
-                if JobState(snapshot.state).terminal and last >= snapshot.event_seq:
-                    return
-                while True:
+        async with runtime.bus.subscribe(job_id) as subscription:
+            await subscription.wait_live(LIVE_WAIT_SECONDS)
+            # Read after subscribing, so nothing falls between the snapshot and the live
+            # events; NotFound (also for someone else's job) ends the stream here.
+            snapshot = await runtime.store.get_visible(job_id, principal)
+            yield pb.WatchJobResponse(snapshot=job_to_pb(snapshot))
+            last = after_sequence
+            if JobState(snapshot.state).terminal and last >= snapshot.event_seq:
+                return
+            synced = subscription.generation if subscription.live else -1
+            read_log, check_job = True, False
+            job: JobRow | None = None
+            while True:
+                if read_log:
+                    if check_job:
+                        job = await runtime.store.get(job_id)
+                        if job is None:
+                            raise NotFound(f"Job {job_id} was deleted.", reason="JOB_NOT_FOUND")
                     # Everything the log holds after `last`, in order.
-                    for row in await runtime.store.events_after(job_id, last):
-                        event = pb.JobEvent.FromString(row.payload)
-                        last = event.sequence
-                        yield pb.WatchJobResponse(event=event)
-                        if is_terminal_event(event):
-                            return
-                    # Then wait for the bus; a message in order is delivered straight away.
                     while True:
-                        try:
-                            payload = await asyncio.wait_for(live.get(), poll_seconds)
-                        except TimeoutError:
-                            if await runtime.store.get(job_id) is None:
-                                raise NotFound(
-                                    f"Job {job_id} was deleted.", reason="JOB_NOT_FOUND"
-                                ) from None
-                            break  # read the log: a publish may have been lost
-                        event = pb.JobEvent.FromString(payload)
-                        if event.sequence <= last:
-                            continue
-                        if event.sequence > last + 1:
-                            break  # a gap: the log fills it
-                        last = event.sequence
-                        yield pb.WatchJobResponse(event=event)
+                        rows = await runtime.store.events_after(job_id, last, limit=PAGE)
+                        for row in rows:
+                            event = pb.JobEvent.FromString(row.payload)
+                            last = event.sequence
+                            yield pb.WatchJobResponse(event=event)
+                            if is_terminal_event(event):
+                                return
+                        if len(rows) < PAGE:
+                            break
+                    # The job read before the log was terminal and the log has nothing newer:
+                    # the client is past the end (after_sequence beyond the last event).
+                    if job is not None and JobState(job.state).terminal and last >= job.event_seq:
+                        return
+                    read_log, check_job, job = False, False, None
+                live = subscription.live
+                wait = settings.watch_check_seconds if live else settings.watch_poll_seconds
+                received = await subscription.receive(wait)
+                if subscription.live and subscription.generation != synced:
+                    # Delivery is (back) on: what was published before it is in the log.
+                    synced = subscription.generation
+                    read_log = True
+                if received is None:  # quiet: read the log, and look at the job itself
+                    read_log = check_job = True
+                elif isinstance(received, LinkChanged):
+                    continue
+                else:
+                    event = pb.JobEvent.FromString(received)
+                    if event.sequence <= last:
                         if is_terminal_event(event):
-                            return
-            finally:
-                pump.cancel()
-                # The bus may have failed on its own; the log already covered for it.
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await pump
+                            return  # the client is past the end and the job just finished
+                        continue
+                    if event.sequence > last + 1:
+                        read_log = True  # a gap: the log fills it
+                        continue
+                    last = event.sequence
+                    yield pb.WatchJobResponse(event=event)
+                    if is_terminal_event(event):
+                        return
     finally:
         metrics.WATCHERS.dec()

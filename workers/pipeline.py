@@ -38,6 +38,7 @@ from workers.engines.base import (
 )
 from workers.engines.errors import PermanentEngineError
 from workers.engines.registry import Engines
+from workers.takeover import SUMMARIZING, TRANSCRIBING, EarlierAttempt, read_earlier_attempt
 
 #: Share of the progress bar that transcription fills; the note takes the rest.
 _TRANSCRIPTION_SHARE = 0.9
@@ -115,15 +116,26 @@ class JobRun:
         job = self.job
         if not job.audio_key:
             raise PermanentEngineError("The job has neither audio nor a transcript.")
-        await self.record(
-            [state_event(JobState.TRANSCRIBING)], state=JobState.TRANSCRIBING, progress=0.0
-        )
+        earlier = await read_earlier_attempt(self.rt.store, job.id)
+        stored = earlier.segments
+        if TRANSCRIBING in earlier.announced:
+            # A takeover: watchers already saw TRANSCRIBING and the stored segments.
+            await self.record([], state=JobState.TRANSCRIBING)
+        else:
+            await self.record(
+                [state_event(JobState.TRANSCRIBING)], state=JobState.TRANSCRIBING, progress=0.0
+            )
+        # Segments are final once sent: a taken-over job keeps the ones its earlier worker
+        # recorded and continues after the last, so no segment id reaches a watcher twice.
+        # The engine still hears the audio from the start (engines cannot seek); what it
+        # says about the part already covered is dropped.
+        resume_at = earlier.resume_at
         config = config_from_json(job.config_json)
         transcriber = self.engines.transcriber(job.transcriber)
         options = TranscribeOptions(
             language=job.language or None, vocabulary=tuple(config.engine_hints.vocabulary)
         )
-        segments: list[Segment] = []
+        segments: list[Segment] = list(stored)
         detected = ""
         last_progress = 0.0
         with tempfile.TemporaryDirectory(prefix="consulta-job-") as folder:
@@ -134,6 +146,8 @@ class JobRun:
             )
             async for update in transcriber.transcribe(audio, options):
                 if isinstance(update, Segment):
+                    if (update.start + update.end) / 2 < resume_at:
+                        continue  # covered by a segment the earlier worker recorded
                     segment = Segment(
                         id=len(segments),
                         start=update.start,
@@ -144,6 +158,8 @@ class JobRun:
                     segments.append(segment)
                     await self.record([segment_event(segment)])
                 elif isinstance(update, Progress):
+                    if update.processed_seconds <= resume_at:
+                        continue  # interim text of segments already final
                     now = time.monotonic()
                     if update.text_delta or now - last_progress >= _PROGRESS_EVERY:
                         last_progress = now
@@ -169,8 +185,12 @@ class JobRun:
 
     async def _summarize(self, transcript: Transcript) -> None:
         job = self.job
+        # A takeover while summarizing: watchers already saw SUMMARIZING and some deltas.
+        earlier = EarlierAttempt()
+        if JobState(job.state) is JobState.SUMMARIZING:
+            earlier = await read_earlier_attempt(self.rt.store, job.id)
         await self.record(
-            [state_event(JobState.SUMMARIZING)],
+            [] if SUMMARIZING in earlier.announced else [state_event(JobState.SUMMARIZING)],
             state=JobState.SUMMARIZING,
             progress=_TRANSCRIPTION_SHARE,
         )
@@ -181,7 +201,8 @@ class JobRun:
         note: Note | None = None
         async for update in summarizer.summarize(transcript, request):
             if isinstance(update, NoteDelta):
-                await self.record([note_delta_event(update.section_key, update.text)])
+                if text := earlier.unsent(update.section_key, update.text):
+                    await self.record([note_delta_event(update.section_key, text)])
             else:
                 note = update
         if note is None:

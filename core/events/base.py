@@ -4,13 +4,114 @@ Every event is first stored in the database with its sequence number (the job's 
 then published here. The bus is only the fast path: a subscriber that sees a gap in sequence
 numbers reads the missing events from the database, so a lost or late message costs latency,
 never an event.
+
+A :class:`Subscription` also says whether the bus is delivering its job's events right now
+(``live``) and counts how often that delivery was (re)established (``generation``). While it
+is not live, a subscriber reads the database on its own; when the generation changes, it
+reads the log once to cover what was published before the binding came back.
 """
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class LinkChanged:
+    """Put in a subscription's inbox when its live state changes, to wake its reader."""
+
+    live: bool
+
+
+#: What :meth:`Subscription.receive` returns: an event, a change of the link, or None when
+#: nothing came within the timeout.
+Received = bytes | LinkChanged | None
+
+
+class Subscription:
+    """One subscriber's events of one job, in a bounded local inbox.
+
+    The bus fills it without waiting: a full inbox drops its oldest item, so a slow reader
+    holds up neither the bus nor the other subscribers; it sees the gap in sequence numbers
+    and reads the missing events from the database.
+    """
+
+    def __init__(self, job_id: str, *, max_pending: int = 256, live: bool = True) -> None:
+        self.job_id = job_id
+        self._inbox: asyncio.Queue[bytes | LinkChanged] = asyncio.Queue(maxsize=max_pending)
+        self._live = live
+        self._settled = asyncio.Event()  # live, or the bus knows it cannot be live soon
+        if live:
+            self._settled.set()
+        self.generation = 1 if live else 0
+        self.closed = False
+
+    @property
+    def live(self) -> bool:
+        """True while the bus delivers this job's events to this subscription."""
+        return self._live and not self.closed
+
+    def deliver(self, event: bytes) -> None:
+        """Add an event without waiting (called by the bus)."""
+        self._offer(event)
+
+    def set_live(self, live: bool) -> None:
+        """Mark the bus's delivery up or down (called by the bus); wakes the reader."""
+        if live and not self._live:
+            self.generation += 1
+        self._settled.set()
+        if live != self._live:
+            self._live = live
+            self._offer(LinkChanged(live))
+
+    def end(self) -> None:
+        """The bus is closing: no more events will come."""
+        self.closed = True
+        self._settled.set()
+        self._offer(LinkChanged(False))
+
+    async def wait_live(self, within: float) -> bool:
+        """Wait (at most ``within`` seconds) until the subscription is live or the bus knows
+        it cannot be soon; return ``live``. Never touches the broker."""
+        if not self._settled.is_set():
+            try:
+                async with asyncio.timeout(within):
+                    await self._settled.wait()
+            except TimeoutError:
+                pass
+        return self.live
+
+    async def receive(self, within: float) -> Received:
+        """The next event or link change; None when nothing came ``within`` seconds."""
+        if not self._inbox.empty():
+            return self._inbox.get_nowait()  # no timer for what is already here
+        if self.closed:
+            await asyncio.sleep(within)  # nothing can come; the caller reads the log
+            return None
+        try:
+            async with asyncio.timeout(within):
+                return await self._inbox.get()
+        except TimeoutError:
+            return None
+
+    def __aiter__(self) -> Subscription:
+        return self
+
+    async def __anext__(self) -> bytes:
+        """The next event (link changes are skipped), until the bus closes."""
+        while not (self.closed and self._inbox.empty()):
+            item = await self._inbox.get()
+            if isinstance(item, bytes):
+                return item
+        raise StopAsyncIteration
+
+    def _offer(self, item: bytes | LinkChanged) -> None:
+        if self._inbox.full():
+            self._inbox.get_nowait()
+        self._inbox.put_nowait(item)
 
 
 class EventBus(ABC):
@@ -21,11 +122,13 @@ class EventBus(ABC):
         """Send one serialized JobEvent to the job's current subscribers, in any process."""
 
     @abstractmethod
-    def subscribe(self, job_id: str) -> AbstractAsyncContextManager[AsyncIterator[bytes]]:
-        """Receive the job's events published after the subscription is set up.
+    def subscribe(self, job_id: str) -> AbstractAsyncContextManager[Subscription]:
+        """Receive the job's events published after the subscription is live (with the
+        broker up, it is live when the block starts).
 
         Use as ``async with bus.subscribe(job_id) as events: async for event in events``;
-        leaving the block unsubscribes.
+        leaving the block unsubscribes. Subscribing never fails because of the broker: while
+        the bus is down the subscription is simply not ``live``.
         """
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook

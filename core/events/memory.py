@@ -1,20 +1,16 @@
-"""The in-process event bus of the embedded default: per job, one bounded queue per subscriber.
+"""The in-process event bus of the embedded default: per job, one bounded inbox per subscriber.
 
 A slow subscriber must not hold up the worker that publishes nor grow memory without bound,
-so a full queue drops its oldest event; the subscriber sees the gap in sequence numbers and
-reads the missing events from the database.
+so a full inbox drops its oldest event; the subscriber sees the gap in sequence numbers and
+reads the missing events from the database. Subscriptions here are always live.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from core.events.base import EventBus
-
-#: A subscriber's local queue: events, then None when the bus closes (ending its ``async for``).
-Inbox = asyncio.Queue[bytes | None]
+from core.events.base import EventBus, Subscription
 
 
 class MemoryEventBus(EventBus):
@@ -22,7 +18,7 @@ class MemoryEventBus(EventBus):
 
     def __init__(self, *, max_pending: int = 256) -> None:
         self.max_pending = max_pending
-        self._subscribers: dict[str, set[Inbox]] = {}
+        self._subscribers: dict[str, set[Subscription]] = {}
         self._closed = False
 
     def subscriber_count(self, job_id: str) -> int:
@@ -30,39 +26,26 @@ class MemoryEventBus(EventBus):
         return len(self._subscribers.get(job_id, ()))
 
     async def publish(self, job_id: str, event: bytes) -> None:
-        for queue in self._subscribers.get(job_id, ()):
-            offer(queue, event)
+        for subscription in self._subscribers.get(job_id, ()):
+            subscription.deliver(event)
 
     @asynccontextmanager
-    async def subscribe(self, job_id: str) -> AsyncIterator[AsyncIterator[bytes]]:
-        queue: Inbox = asyncio.Queue(maxsize=self.max_pending)
+    async def subscribe(self, job_id: str) -> AsyncIterator[Subscription]:
+        subscription = Subscription(job_id, max_pending=self.max_pending)
         if self._closed:
-            queue.put_nowait(None)
-        self._subscribers.setdefault(job_id, set()).add(queue)
+            subscription.end()
+        self._subscribers.setdefault(job_id, set()).add(subscription)
         try:
-            yield drain(queue)
+            yield subscription
         finally:
             subscribers = self._subscribers.get(job_id)
             if subscribers is not None:
-                subscribers.discard(queue)
+                subscribers.discard(subscription)
                 if not subscribers:
                     del self._subscribers[job_id]
 
     async def aclose(self) -> None:
         self._closed = True
         for subscribers in self._subscribers.values():
-            for queue in subscribers:
-                offer(queue, None)
-
-
-def offer(queue: Inbox, event: bytes | None) -> None:
-    """Put without waiting; when full, drop the oldest event to make room."""
-    if queue.full():
-        queue.get_nowait()
-    queue.put_nowait(event)
-
-
-async def drain(queue: Inbox) -> AsyncIterator[bytes]:
-    """A subscriber's events until the bus closes."""
-    while (event := await queue.get()) is not None:
-        yield event
+            for subscription in subscribers:
+                subscription.end()

@@ -1,39 +1,56 @@
 """The event bus on RabbitMQ (aio-pika): servers relay events that workers in other processes
 publish.
 
-Events go to the topic exchange ``consulta.events`` with routing key ``job.<job_id>``. Each
-subscription is an exclusive, auto-deleted, server-named queue bound to its job's key, so a
-subscriber receives only its job's events and the broker forgets the queue when the
-subscriber goes. The queue is bounded (``x-max-length``, dropping the oldest) like the
-in-process bus: a slow subscriber loses its oldest events and fills the gap from the database.
+Events go to the topic exchange ``<prefix>.events`` with routing key ``job.<job_id>``.
+
+Subscribing (a server's side) goes through one *relay* per process: a task of its own with
+its own connection and channel, one exclusive, auto-deleted queue, one consumer, and one
+binding per job that has at least one local subscriber. Messages fan out in-process to every
+subscription of their job. Watchers never make AMQP calls themselves: subscribing or leaving
+only changes the wanted set and wakes the relay, so a watcher that is slow, times out or is
+cancelled cannot cancel a call on a channel other watchers share (aiormq closes a channel
+whose call was cancelled, which used to fail every stream of the server).
+
+When the connection or channel is lost, every subscription goes not ``live`` (watchers read
+the database), and the relay reconnects with a fresh queue bound only to the jobs still
+wanted; bindings of watchers that left meanwhile are not re-created. The queue dies with its
+connection (exclusive), so no queue outlives the process or its consumer. It is bounded
+(``x-max-length``, dropping the oldest): a slow relay loses old events, and watchers fill
+the gap from the database.
 
 Events are the fast path, not the record (the database is), so they are transient and sent
 without publisher confirms: a lost event costs a subscriber latency, never the event.
-Connects lazily on the first call (``connect_robust``: subscriptions come back after a broker
-restart); ``aclose()`` closes the connection and ends open subscriptions.
+Publishing connects lazily on its first call (``connect_robust``). ``aclose()`` stops the
+relay, closes the connections and ends open subscriptions.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import aio_pika
 from aio_pika.abc import (
     AbstractChannel,
+    AbstractConnection,
     AbstractExchange,
     AbstractIncomingMessage,
+    AbstractQueue,
     AbstractRobustConnection,
 )
 
 from core.errors import Unavailable
-from core.events.base import EventBus
-from core.events.memory import Inbox, drain, offer
+from core.events.base import EventBus, Subscription
 from core.queue.rabbitmq import BROKER_ERRORS, settle
 
 log = logging.getLogger(__name__)
+
+_KEY_PREFIX = "job."
 
 
 def routing_key(job_id: str) -> str:
@@ -41,11 +58,11 @@ def routing_key(job_id: str) -> str:
     # key must never match another job's events.
     if not job_id or any(c in job_id for c in ".*#"):
         raise ValueError(f"job id {job_id!r} cannot be a routing key")
-    return f"job.{job_id}"
+    return f"{_KEY_PREFIX}{job_id}"
 
 
 class RabbitEventBus(EventBus):
-    """Job events on a RabbitMQ topic exchange, one bound queue per subscription."""
+    """Job events on a RabbitMQ topic exchange; one relaying consumer per process."""
 
     def __init__(
         self,
@@ -65,10 +82,37 @@ class RabbitEventBus(EventBus):
         self._channel: AbstractChannel | None = None
         self._exchange: AbstractExchange | None = None
         self._lock = asyncio.Lock()
-        self._subscribers: dict[str, set[Inbox]] = {}
+        # The relay's state: who wants which job, what the current queue is bound to.
+        self._subscribers: dict[str, set[Subscription]] = {}
+        self._bound: set[str] = set()
+        self._wanted_changed = asyncio.Event()
+        self._relay: asyncio.Task[None] | None = None
+        self._relay_connected = False
+        self._relay_queue: str | None = None
+        self._closing = False
+
+    @property
+    def connection_name(self) -> str:
+        """How this bus's connections name themselves to the broker."""
+        return f"consulta {self.exchange_name}"
+
+    @property
+    def relay_queue(self) -> str | None:
+        """The relay's current queue name (it begins with the exchange name), if connected."""
+        return self._relay_queue if self._relay_connected else None
+
+    def subscriber_count(self, job_id: str) -> int:
+        """Subscriptions open for ``job_id`` in this process (for tests and metrics)."""
+        return len(self._subscribers.get(job_id, ()))
+
+    def bound_jobs(self) -> frozenset[str]:
+        """Jobs the relay's queue is bound to right now (for tests)."""
+        return frozenset(self._bound)
+
+    # -- publishing (workers, and servers for cancel) ------------------------------------
 
     async def _ready(self) -> tuple[AbstractChannel, AbstractExchange]:
-        """The shared channel and the exchange, connecting the first time."""
+        """The publishing channel and the exchange, connecting the first time."""
         async with self._lock:
             if self._channel is not None and self._exchange is not None:
                 return self._channel, self._exchange
@@ -78,7 +122,7 @@ class RabbitEventBus(EventBus):
                         self._connection = await aio_pika.connect_robust(
                             self.url,
                             reconnect_interval=self.reconnect_interval,
-                            client_properties={"connection_name": f"consulta {self.exchange_name}"},
+                            client_properties={"connection_name": self.connection_name},
                         )
                     channel = await self._connection.channel(publisher_confirms=False)
                     exchange = await channel.declare_exchange(
@@ -88,10 +132,6 @@ class RabbitEventBus(EventBus):
                 raise Unavailable(f"RabbitMQ is unreachable: {exc!r}") from exc
             self._channel, self._exchange = channel, exchange
             return channel, exchange
-
-    def subscriber_count(self, job_id: str) -> int:
-        """Subscriptions open for ``job_id`` in this process (for tests and metrics)."""
-        return len(self._subscribers.get(job_id, ()))
 
     async def publish(self, job_id: str, event: bytes) -> None:
         """Send the event; Unavailable (bounded) when the broker cannot take it. Callers may
@@ -110,42 +150,140 @@ class RabbitEventBus(EventBus):
         except BROKER_ERRORS as exc:
             raise Unavailable(f"RabbitMQ did not take the event: {exc!r}") from exc
 
+    # -- subscribing (servers) -----------------------------------------------------------
+
     @asynccontextmanager
-    async def subscribe(self, job_id: str) -> AsyncIterator[AsyncIterator[bytes]]:
-        key = routing_key(job_id)
-        channel, exchange = await self._ready()
-        local: Inbox = asyncio.Queue(maxsize=self.max_pending)
-
-        async def on_message(message: AbstractIncomingMessage) -> None:
-            offer(local, message.body)
-
+    async def subscribe(self, job_id: str) -> AsyncIterator[Subscription]:
+        """Register locally and wait (bounded) for the relay to bind the job; a broker that is
+        down gives a subscription that is not ``live`` rather than an error."""
+        routing_key(job_id)  # refuse a bad id before anything is registered
+        subscription = Subscription(
+            job_id, max_pending=self.max_pending, live=job_id in self._bound
+        )
+        if self._closing:
+            subscription.end()
+        elif not self._relay_connected and self._relay is not None:
+            subscription.set_live(False)  # the relay is reconnecting: don't wait for it
+        self._subscribers.setdefault(job_id, set()).add(subscription)
+        self._ensure_relay()
         try:
-            async with asyncio.timeout(self.timeout):
-                queue = await channel.declare_queue(
-                    exclusive=True,
-                    auto_delete=True,
-                    arguments={"x-max-length": self.max_pending, "x-overflow": "drop-head"},
-                )
-                # Bound before the block starts: a publish after entering is received.
-                await queue.bind(exchange, routing_key=key)
-                tag = await queue.consume(on_message, no_ack=True, exclusive=True)
-        except BROKER_ERRORS as exc:
-            raise Unavailable(f"RabbitMQ could not subscribe: {exc!r}") from exc
-        self._subscribers.setdefault(job_id, set()).add(local)
-        try:
-            yield drain(local)
+            # Waiting here is on a local event, never on a broker call: cancelling it (the
+            # watcher went) cancels nothing the relay does.
+            await subscription.wait_live(self.timeout)
+            yield subscription
         finally:
+            # Local bookkeeping only; the relay unbinds in its own time (and shielded from
+            # this task's cancellation, since it is not this task).
             subscribers = self._subscribers.get(job_id)
             if subscribers is not None:
-                subscribers.discard(local)
+                subscribers.discard(subscription)
                 if not subscribers:
                     del self._subscribers[job_id]
-            # Exclusive and auto-deleted: should this fail, the broker drops the queue anyway
-            # when the connection goes.
-            await settle(asyncio.wait_for(queue.cancel(tag), self.timeout))
-            await settle(
-                asyncio.wait_for(queue.delete(if_unused=False, if_empty=False), self.timeout)
+                    self._wanted_changed.set()
+
+    def _ensure_relay(self) -> None:
+        if self._closing:
+            return
+        self._wanted_changed.set()
+        if self._relay is None or self._relay.done():
+            self._relay = asyncio.get_running_loop().create_task(
+                self._run_relay(), name=f"event relay {self.exchange_name}"
             )
+
+    async def _run_relay(self) -> None:
+        """Connect, follow the wanted set, and start over with a fresh queue when lost."""
+        while not self._closing:
+            lost = asyncio.Event()
+            connection: AbstractConnection | None = None
+            try:
+                connection, queue, exchange = await self._open_relay(lost)
+                self._relay_connected = True
+                await self._follow(queue, exchange, lost)
+            except BROKER_ERRORS as exc:
+                if not self._closing:
+                    log.warning(
+                        "event relay lost RabbitMQ (%r); watchers read the database until it "
+                        "is back",
+                        exc,
+                    )
+            except Exception:  # a bug must not end relaying for the process: start over
+                log.exception("event relay failed; starting over")
+            finally:
+                self._relay_connected = False
+                self._bound.clear()
+                for subscribers in self._subscribers.values():
+                    for subscription in subscribers:
+                        subscription.set_live(False)
+                if connection is not None:
+                    with contextlib.suppress(TimeoutError):
+                        await settle(asyncio.wait_for(connection.close(), self.timeout))
+            if not self._closing:
+                await asyncio.sleep(self.reconnect_interval)  # aclose() cancels this
+
+    async def _open_relay(
+        self, lost: asyncio.Event
+    ) -> tuple[AbstractConnection, AbstractQueue, AbstractExchange]:
+        def on_lost(*_: Any) -> None:
+            lost.set()
+            self._wanted_changed.set()
+
+        async with asyncio.timeout(self.timeout):
+            connection = await aio_pika.connect(
+                self.url, client_properties={"connection_name": self.connection_name}
+            )
+            try:
+                connection.close_callbacks.add(on_lost)
+                channel = await connection.channel(publisher_confirms=False)
+                channel.close_callbacks.add(on_lost)
+                exchange = await channel.declare_exchange(
+                    self.exchange_name, aio_pika.ExchangeType.TOPIC, durable=True
+                )
+                # Named after the exchange, so that tests and operators can find it by prefix;
+                # fresh per connection, so a late-dying predecessor cannot lock the name.
+                name = f"{self.exchange_name}.relay.{uuid.uuid4().hex[:12]}"
+                queue = await channel.declare_queue(
+                    name,
+                    exclusive=True,
+                    auto_delete=True,
+                    arguments={"x-max-length": self.max_pending * 16, "x-overflow": "drop-head"},
+                )
+                await queue.consume(self._on_message, no_ack=True, exclusive=True)
+            except BaseException:
+                await settle(connection.close())
+                raise
+        self._relay_queue = name
+        return connection, queue, exchange
+
+    async def _follow(
+        self, queue: AbstractQueue, exchange: AbstractExchange, lost: asyncio.Event
+    ) -> None:
+        """Keep the queue's bindings equal to the jobs that have subscribers, until lost."""
+        while not self._closing and not lost.is_set():
+            self._wanted_changed.clear()
+            wanted = set(self._subscribers)
+            for job_id in self._bound - wanted:
+                # Forget it first: a subscriber arriving during the call waits for a re-bind.
+                self._bound.discard(job_id)
+                await queue.unbind(exchange, routing_key(job_id), timeout=self.timeout)
+            for job_id in wanted - self._bound:
+                await queue.bind(exchange, routing_key(job_id), timeout=self.timeout)
+                self._bound.add(job_id)
+                # Bound before marked live: whatever is published from here on arrives.
+                for subscription in self._subscribers.get(job_id, ()):
+                    subscription.set_live(True)
+            # Subscribers that came or went during the calls above are handled next round.
+            if set(self._subscribers) != self._bound:
+                self._wanted_changed.set()
+            await self._wanted_changed.wait()
+
+    async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        key = message.routing_key or ""
+        if not key.startswith(_KEY_PREFIX):
+            return
+        for subscription in self._subscribers.get(key[len(_KEY_PREFIX) :], ()):
+            subscription.deliver(message.body)
+
+    # -- housekeeping ----------------------------------------------------------------------
 
     async def delete_exchange(self) -> None:
         """Delete the exchange (tests use an exchange name of their own)."""
@@ -153,9 +291,16 @@ class RabbitEventBus(EventBus):
         await channel.exchange_delete(self.exchange_name)
 
     async def aclose(self) -> None:
+        self._closing = True
+        self._wanted_changed.set()
+        if self._relay is not None:
+            self._relay.cancel()
+            with contextlib.suppress(asyncio.CancelledError, *BROKER_ERRORS):
+                await self._relay
+            self._relay = None
         for subscribers in self._subscribers.values():
-            for local in subscribers:
-                offer(local, None)
+            for subscription in subscribers:
+                subscription.end()
         if self._connection is not None:
             await settle(self._connection.close())
         self._connection = self._channel = self._exchange = None

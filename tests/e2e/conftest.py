@@ -104,7 +104,13 @@ async def delete_rabbitmq_queues(settings: Settings) -> None:
         return
     from core.queue.rabbitmq import RabbitJobQueue
 
-    queue = RabbitJobQueue(settings.queue_url, prefix=settings.rabbitmq_prefix)
+    # The same retry delays as the deployment, or its retry queues are not the ones deleted
+    # (they were left on the shared broker by every scaled test).
+    queue = RabbitJobQueue(
+        settings.queue_url,
+        prefix=settings.rabbitmq_prefix,
+        retry_delays=settings.queue_retry_delays_seconds,
+    )
     try:
         await queue.delete_queues()
     finally:

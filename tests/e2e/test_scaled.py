@@ -5,6 +5,7 @@ from another server)."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import signal
@@ -16,7 +17,9 @@ from pathlib import Path
 import pytest
 from consulta.v1 import job_pb2
 from consulta.v1 import transcription_service_pb2 as pb
+from rich.console import Console
 
+from clients.render import FollowPrinter
 from core.settings import Settings
 from tests.e2e.audio import wav_bytes
 from tests.e2e.conftest import delete_rabbitmq_queues, scaled_settings
@@ -107,7 +110,9 @@ async def test_a_worker_killed_mid_job_is_replaced(
         job, _ = await upload(deployment, wav_bytes())
         stub, auth = deployment.stub(), deployment.auth()
         watch = stub.WatchJob(pb.WatchJobRequest(job_id=job.job_id), metadata=auth, timeout=120)
+        seen: list[pb.WatchJobResponse] = []
         async for message in watch:
+            seen.append(message)
             if message.event.HasField("segment"):
                 break  # the victim is in the middle of transcribing
         victim.send_signal(signal.SIGKILL)
@@ -118,6 +123,31 @@ async def test_a_worker_killed_mid_job_is_replaced(
         everything = await run_to_end(stub, job.job_id, auth)
         kinds = [m.event.WhichOneof("payload") for m in everything[1:]]
         assert kinds.count("note_completed") == 1
+        # Segments are final: the rescuer continues after the victim's last one, so each
+        # segment id reaches a watcher once, live and from the log alike (issue 16 item 4).
+        for stream in (seen + rest, everything):
+            ids = [m.event.segment.segment_id for m in stream if m.event.HasField("segment")]
+            assert ids == list(range(len(ids))), ids
+            states = [
+                m.event.state_changed.state for m in stream if m.event.HasField("state_changed")
+            ]
+            assert states.count(job_pb2.JOB_STATE_TRANSCRIBING) == 1
+        # What `consulta transcribe --follow` prints for the live stream: no line twice.
+        out, err = io.StringIO(), io.StringIO()
+        printer = FollowPrinter(out, Console(file=err, width=200), as_json=False)
+        for message in seen + rest:
+            printer.show(message)
+        lines = [line for line in out.getvalue().splitlines() if line.startswith("[")]
+        assert lines and len(lines) == len(set(lines)), lines
+        printed = [line for line in err.getvalue().splitlines() if line.startswith("transcribing")]
+        assert len(printed) == 1, err.getvalue()
+        transcript = await stub.GetTranscript(
+            pb.GetTranscriptRequest(job_id=job.job_id), metadata=auth
+        )
+        assert [s.segment_id for s in transcript.transcript.segments] == ids
+        assert [s.text for s in transcript.transcript.segments] == [
+            m.event.segment.text for m in everything if m.event.HasField("segment")
+        ]
         row = await deployment.server.runtime.store.get(job.job_id)
         assert row is not None and row.attempts == 2
     finally:

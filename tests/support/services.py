@@ -98,6 +98,26 @@ def close_rabbitmq_connections(connection_name: str) -> int:
     return len(pids)
 
 
+def rabbitmq_queues(prefix: str, *, node: str | None = None) -> dict[str, int]:
+    """Queues whose name starts with ``prefix``, with their consumer counts (rabbitmqctl, so
+    no management plugin is needed). Filtered by the caller's own prefix: other test runs
+    share the broker."""
+    argv = ["rabbitmqctl", *(["-n", node] if node else [])]
+    listed = subprocess.run(
+        [*argv, "list_queues", "name", "consumers", "--quiet", "--no-table-headers"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    queues: dict[str, int] = {}
+    for line in listed.stdout.splitlines():
+        name, _, consumers = line.rpartition("\t")
+        if name.startswith(prefix):
+            queues[name] = int(consumers)
+    return queues
+
+
 def check() -> int:
     """Print each service's state; exit status 1 when one is down."""
     problems = [p for p in (postgres_problem(), rabbitmq_problem()) if p]
