@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from core.runtime import Runtime, open_runtime
 from core.secrets import resolve_secrets
 from core.settings import Settings
 from server.interceptors import AuthInterceptor, ErrorInterceptor
+from server.ports import PortInUse, check_ports
 from server.service import TranscriptionService
 from workers.app import WorkerGroup
 
@@ -156,7 +158,13 @@ async def start_server(settings: Settings, *, run_worker: bool | None = None) ->
 
 
 def run_server(settings: Settings, *, run_worker: bool | None = None) -> None:
-    """``consulta serve``: blocks until SIGTERM or SIGINT, then drains."""
+    """``consulta serve``: blocks until SIGTERM or SIGINT, then drains. A taken port is one
+    line on stderr and exit status 1, before anything else starts."""
+    try:
+        check_ports(settings)
+    except PortInUse as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        raise SystemExit(1) from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
     async def main() -> None:

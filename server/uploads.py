@@ -273,7 +273,14 @@ class UploadHandler:
             await self.rt.blobs.delete(row.blob_key)
             await self._forget(upload)
             raise
-        job, _ = await create_job(self.rt, self.principal, config.job, job_id=row.id, audio=checked)
+        job, _ = await create_job(
+            self.rt,
+            self.principal,
+            config.job,
+            job_id=row.id,
+            audio=checked,
+            filename=config.filename,
+        )
         async with self.rt.store.sessions.begin() as session:
             await session.execute(
                 update(UploadRow)
