@@ -263,7 +263,9 @@ def note(state: CliState, template: str, language: str) -> None:
         # Someone typing, not a file or pipe: say how to finish, or it looks like a hang.
         end = "Ctrl-Z then Enter" if sys.platform == "win32" else "Ctrl-D on an empty line"
         stderr().print(
-            f"Type or paste the transcript, one turn per line; end with {end}.", markup=False
+            f"Type or paste the transcript, one turn per line; end with {end}.",
+            markup=False,
+            soft_wrap=True,
         )
     text = sys.stdin.read()
     raise SystemExit(run(_note(state, text, job_config(template, language))))

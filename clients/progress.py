@@ -2,7 +2,8 @@
 every tenth of the way when stderr is a file or a pipe (so logs stay short).
 
 Fed by the worker's TranscriptionProgress events (seconds of audio processed out of the
-total); the time left is the elapsed time scaled by the audio still to do.
+total); the time left is the time transcription has taken so far scaled by the audio still
+to do.
 """
 
 from __future__ import annotations
@@ -32,13 +33,22 @@ class TranscriptionBar:
         self._started: float | None = None
         self._last_tenth = -1
 
-    def update(self, processed: float, total: float) -> None:
+    def update(
+        self, processed: float, total: float, *, at: float | None = None, since: float | None = None
+    ) -> None:
+        """``at`` is when the worker reported this (the event's time) and ``since`` when
+        transcription began: the pace comes from the worker's clock, so that events replayed
+        in a burst to a late watcher still give an honest estimate."""
         if total <= 0:
             return
-        now = time.monotonic()
-        if self._started is None:
-            self._started = now
-        left = time_left(now - self._started, processed, total)
+        if at is not None and since is not None:
+            elapsed = at - since
+        else:
+            now = time.monotonic()
+            if self._started is None:
+                self._started = now
+            elapsed = now - self._started
+        left = time_left(elapsed, processed, total)
         remaining = f"about {clock(left)} left" if left is not None else "estimating time left"
         if self._err.is_terminal:
             if self._bar is None:

@@ -199,6 +199,13 @@ def job_table(job: job_pb2.Job) -> Table:
     return table
 
 
+def _seconds(ts: timestamp_pb2.Timestamp) -> float | None:
+    """A timestamp as epoch seconds; None when unset."""
+    if ts.seconds == 0 and ts.nanos == 0:
+        return None
+    return ts.seconds + ts.nanos / 1e9
+
+
 def human_bytes(size: int) -> str:
     value = float(size)
     for unit in ("B", "KiB", "MiB", "GiB"):
@@ -219,6 +226,7 @@ class FollowPrinter:
         self._language = ""
         self._timed = True
         self._bar: TranscriptionBar | None = None
+        self._transcribing_since: float | None = None
         self._note_open = False
         self._note_shown = False
         self._note_ends_line = True
@@ -248,8 +256,15 @@ class FollowPrinter:
                 from clients.progress import TranscriptionBar  # it imports this module
 
                 self._bar = TranscriptionBar(self._err)
-            self._bar.update(event.progress.processed_seconds, event.progress.total_seconds)
+            self._bar.update(
+                event.progress.processed_seconds,
+                event.progress.total_seconds,
+                at=_seconds(event.create_time),
+                since=self._transcribing_since,
+            )
         elif kind == "state_changed":
+            if event.state_changed.state == job_pb2.JOB_STATE_TRANSCRIBING:
+                self._transcribing_since = _seconds(event.create_time)
             self._close_note()
             reason = f": {event.state_changed.reason}" if event.state_changed.reason else ""
             self._err.print(f"[bold]{state_name(event.state_changed.state)}[/]{reason}")
