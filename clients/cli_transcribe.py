@@ -218,16 +218,18 @@ async def _upload(
     """Upload with a progress bar, remembering the upload id until the job exists, so that a
     later run of the same command resumes after Ctrl-C or a lost connection."""
     remembered = resume_id
-    with upload_bar(file.name, size) as show:
+    committed = 0
+    try:
+        with upload_bar(file.name, size) as show:
 
-        def on_progress(report: UploadProgress) -> None:
-            nonlocal remembered
-            if report.upload_id and report.upload_id != remembered:
-                pending.remember(key, report.upload_id)
-                remembered = report.upload_id
-            show(report)
+            def on_progress(report: UploadProgress) -> None:
+                nonlocal remembered, committed
+                if report.upload_id and report.upload_id != remembered:
+                    pending.remember(key, report.upload_id)
+                    remembered = report.upload_id
+                committed = report.committed
+                show(report)
 
-        try:
             job = await client.upload(
                 file,
                 config,
@@ -235,11 +237,20 @@ async def _upload(
                 on_progress=on_progress,
                 resume_upload_id=resume_id,
             )
-        except (Unavailable, DeadlineExceeded, Cancelled):
-            raise  # the server may still hold the committed bytes: keep them for next time
-        except ConsultaClientError:
-            await asyncio.to_thread(pending.forget, key)  # refused: the server dropped it
-            raise
+    except (Unavailable, DeadlineExceeded, Cancelled, asyncio.CancelledError):
+        # Ctrl-C (asyncio cancels the command) or a lost server: the committed bytes stay on
+        # the server, and the same command picks them up.
+        if remembered:
+            stderr().print(
+                f"upload {remembered} stopped with {megabytes(committed)} stored; run the same "
+                "command again to resume it.",
+                markup=False,
+                soft_wrap=True,
+            )
+        raise
+    except ConsultaClientError:
+        await asyncio.to_thread(pending.forget, key)  # refused: the server dropped it
+        raise
     await asyncio.to_thread(pending.forget, key)
     return job
 

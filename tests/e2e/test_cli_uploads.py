@@ -125,6 +125,8 @@ async def test_ctrl_c_mid_upload_then_the_same_command_resumes_and_the_job_compl
     first.send_signal(signal.SIGINT)  # what Ctrl-C sends
     _, err = await asyncio.wait_for(first.communicate(), 60)
     assert first.returncode == 130, err.decode()
+    assert f"upload {upload} stopped with" in err.decode()
+    assert "run the same command again to resume it" in err.decode()
     resume_from = await committed(upload)
     assert 0 < before_interrupt <= resume_from < size
 
