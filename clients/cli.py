@@ -3,7 +3,8 @@
 Every option has a CONSULTA_* variable; defaults suit the embedded server on this machine
 (gRPC on 127.0.0.1:50051, side port 127.0.0.1:8081, data under ./var, where the server keeps
 the secret the CLI mints tokens with). Exit codes: 0 done, 1 a call failed or the server is
-not SERVING, 2 bad usage, 3 the job failed, 4 the job was cancelled.
+not SERVING, 2 bad usage, 3 the job failed, 4 the job was cancelled, 5 `jobs cancel` found the
+job already finished.
 """
 
 from __future__ import annotations

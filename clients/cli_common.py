@@ -4,6 +4,7 @@ place that turns errors into a message on stderr and an exit code."""
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ EXIT_ERROR = 1  # the call failed, or health is not SERVING
 EXIT_USAGE = 2  # click's own code for bad options
 EXIT_JOB_FAILED = 3
 EXIT_JOB_CANCELLED = 4
+EXIT_ALREADY_FINISHED = 5  # `jobs cancel` on a job that had completed or failed
 EXIT_INTERRUPTED = 130
 
 
@@ -93,16 +95,35 @@ def stderr() -> Console:
     return Console(stderr=True, highlight=False)
 
 
-def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
-    stderr().print(f"[red]error:[/] {message}", markup=True, soft_wrap=True)
+def json_errors() -> bool:
+    """Whether this command was asked for ``--json``: then errors are JSON too."""
+    context = click.get_current_context(silent=True)
+    state = context.find_object(CliState) if context is not None else None
+    return bool(state and state.json)
+
+
+def fail(
+    message: str, code: int = EXIT_ERROR, *, reason: str = "", status: str = "CLIENT_ERROR"
+) -> NoReturn:
+    """A one-line error on stderr (one JSON object with ``--json``) and exit ``code``."""
+    if json_errors():
+        error = {"code": status, "reason": reason, "message": message}
+        click.echo(json.dumps(error, ensure_ascii=False), err=True)
+    else:
+        stderr().print("[red]error:[/] ", end="")
+        stderr().print(message, markup=False, soft_wrap=True)
     raise SystemExit(code)
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a command's coroutine; client errors become a message and exit code 1."""
+    """Run a command's coroutine; client errors become a message (one JSON object on stderr
+    with ``--json``) and exit code 1."""
     try:
         return asyncio.run(coro)
     except ConsultaClientError as exc:
+        if json_errors():
+            click.echo(json.dumps(exc.as_dict(), ensure_ascii=False), err=True)
+            raise SystemExit(EXIT_ERROR) from exc
         stderr().print("[red]error:[/] ", end="")
         stderr().print(exc.explain(), markup=False, soft_wrap=True)
         if type(exc) is Unavailable and "connect" in exc.message:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 from consulta.v1 import job_pb2
+from consulta.v1 import transcription_service_pb2 as pb
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -27,12 +28,23 @@ from clients.cli_common import (
     EXIT_OK,
     CliState,
     json_option,
+    local_address,
     pass_state,
     run,
     stderr,
 )
 from clients.client import ConsultaClient
-from clients.render import TEMPLATES, FollowPrinter, json_line, note_text, state_name, to_dict
+from clients.errors import Cancelled, ConsultaClientError, DeadlineExceeded, NotFound, Unavailable
+from clients.render import (
+    TEMPLATES,
+    FollowPrinter,
+    json_line,
+    note_text,
+    state_name,
+    to_dict,
+    warning_line,
+)
+from clients.resume_state import PendingUploads, upload_key
 from clients.upload import UploadProgress
 
 template_option = click.option(
@@ -98,10 +110,21 @@ def upload_bar(name: str, total: int | None) -> Iterator[Callable[[UploadProgres
 
 
 async def follow(client: ConsultaClient, job_id: str, as_json: bool) -> FollowPrinter:
-    printer = FollowPrinter(sys.stdout, stderr(), as_json=as_json)
-    async for message in client.watch(job_id):
-        printer.show(message)
+    """Print a job's transcript, progress and note as they are written, to its end."""
+    printer = FollowPrinter(None, stderr(), as_json=as_json)
+    try:
+        async for message in client.watch(job_id):
+            printer.show(message)
+    finally:
+        printer.close()
     return printer
+
+
+def show_warnings(job: job_pb2.Job) -> None:
+    """The job's warnings (a recording cut short, poor audio) on stderr, one a line."""
+    for warning in job.warnings:
+        stderr().print("[yellow]warning:[/] ", end="")
+        stderr().print(warning_line(warning), markup=False, soft_wrap=True)
 
 
 @click.command()
@@ -140,17 +163,101 @@ def transcribe(
 async def _transcribe(state: CliState, file: Path, config: job_pb2.JobConfig, watch: bool) -> int:
     mime_type = mimetypes.guess_type(file.name)[0] or ""
     size = await asyncio.to_thread(lambda: file.stat().st_size)
+    pending = PendingUploads.default()
+    identity = pb.UploadConfig(job=config, mime_type=mime_type, filename=file.name)
+    key = await asyncio.to_thread(upload_key, file, local_address(state.server), identity)
     async with state.client() as client:
-        with upload_bar(file.name, size) as on_progress:
-            job = await client.upload(file, config, mime_type=mime_type, on_progress=on_progress)
+        resume_id, job = await _pending_upload(client, pending, key)
+        if job is None:
+            job = await _upload(client, file, config, mime_type, size, pending, key, resume_id)
         if state.json:
             print(json_line({"job": to_dict(job)}), flush=True)
         else:
             print(job.job_id, flush=True)
+            show_warnings(job)
         if not watch:
             return EXIT_OK
         printer = await follow(client, job.job_id, state.json)
         return exit_code(printer.state)
+
+
+async def _pending_upload(
+    client: ConsultaClient, pending: PendingUploads, key: str
+) -> tuple[str, job_pb2.Job | None]:
+    """The unfinished upload an earlier run left for this file: its id to resume, or the job
+    when it had finished after all. Forgotten when the server no longer knows it."""
+    upload_id = await asyncio.to_thread(pending.get, key)
+    if upload_id is None:
+        return "", None
+    try:
+        status = await client.get_upload_status(upload_id)
+    except NotFound:
+        await asyncio.to_thread(pending.forget, key)  # expired or refused: start over
+        return "", None
+    if status.complete:
+        await asyncio.to_thread(pending.forget, key)
+        return "", await client.get_job(status.job_id)
+    stderr().print(
+        f"resuming upload {upload_id} from {megabytes(status.committed_offset)}",
+        markup=False,
+        soft_wrap=True,
+    )
+    return upload_id, None
+
+
+async def _upload(
+    client: ConsultaClient,
+    file: Path,
+    config: job_pb2.JobConfig,
+    mime_type: str,
+    size: int,
+    pending: PendingUploads,
+    key: str,
+    resume_id: str,
+) -> job_pb2.Job:
+    """Upload with a progress bar, remembering the upload id until the job exists, so that a
+    later run of the same command resumes after Ctrl-C or a lost connection."""
+    remembered = resume_id
+    committed = 0
+    try:
+        with upload_bar(file.name, size) as show:
+
+            def on_progress(report: UploadProgress) -> None:
+                nonlocal remembered, committed
+                if report.upload_id and report.upload_id != remembered:
+                    pending.remember(key, report.upload_id)
+                    remembered = report.upload_id
+                committed = report.committed
+                show(report)
+
+            job = await client.upload(
+                file,
+                config,
+                mime_type=mime_type,
+                on_progress=on_progress,
+                resume_upload_id=resume_id,
+            )
+    except (Unavailable, DeadlineExceeded, Cancelled, asyncio.CancelledError):
+        # Ctrl-C (asyncio cancels the command) or a lost server: the committed bytes stay on
+        # the server, and the same command picks them up.
+        if remembered:
+            stderr().print(
+                f"upload {remembered} stopped with {megabytes(committed)} stored; run the same "
+                "command again to resume it.",
+                markup=False,
+                soft_wrap=True,
+            )
+        raise
+    except ConsultaClientError:
+        await asyncio.to_thread(pending.forget, key)  # refused: the server dropped it
+        raise
+    await asyncio.to_thread(pending.forget, key)
+    return job
+
+
+def megabytes(size: int) -> str:
+    """ "41.9 MB": decimal units, as file managers show sizes."""
+    return f"{size / 1e6:.1f} MB"
 
 
 @click.command()
@@ -163,6 +270,14 @@ def note(state: CliState, template: str, language: str) -> None:
 
     One turn per line, optionally starting with a speaker ("Doctor:", "Patient:").
     --json prints the structured note. Exits 3 when the job failed."""
+    if sys.stdin.isatty():
+        # Someone typing, not a file or pipe: say how to finish, or it looks like a hang.
+        end = "Ctrl-Z then Enter" if sys.platform == "win32" else "Ctrl-D on an empty line"
+        stderr().print(
+            f"Type or paste the transcript, one turn per line; end with {end}.",
+            markup=False,
+            soft_wrap=True,
+        )
     text = sys.stdin.read()
     raise SystemExit(run(_note(state, text, job_config(template, language))))
 

@@ -127,12 +127,15 @@ class ConsultaClient:
         filename: str = "",
         on_progress: Callable[[UploadProgress], None] | None = None,
         resume_attempts: int | None = None,
+        resume_upload_id: str = "",
     ) -> job_pb2.Job:
         """Upload audio and return the job made from it.
 
         A path is hashed first so its size and SHA-256 are declared and checked by the server.
         After UNAVAILABLE or a broken stream the upload resumes from the committed offset, up to
-        ``resume_attempts`` times (the client's RetryPolicy by default).
+        ``resume_attempts`` times (the client's RetryPolicy by default). ``resume_upload_id``
+        continues an upload an earlier process began with the same source and config;
+        ``on_progress`` reports its id as soon as the server gives one, to remember it.
         """
         if isinstance(source, str | Path):
             filename = filename or Path(source).name
@@ -152,6 +155,7 @@ class ConsultaClient:
         if resume_attempts is not None:
             policy = RetryPolicy(resume_attempts, policy.initial_backoff, policy.max_backoff)
         session = UploadSession(self, byte_source, upload_config, policy, on_progress)
+        session.upload_id = resume_upload_id
         return await session.run()
 
     async def get_upload_status(self, upload_id: str) -> pb.GetUploadStatusResponse:
@@ -241,6 +245,19 @@ class ConsultaClient:
             if not page.next_page_token or seen >= limit:
                 return
             request.page_token = page.next_page_token
+
+    async def list_page(
+        self,
+        *,
+        states: Sequence[job_pb2.JobState.ValueType] = (),
+        page_size: int = 20,
+        page_token: str = "",
+    ) -> tuple[list[job_pb2.Job], str]:
+        """One page of the caller's jobs, newest first, and the next page's token ("" when
+        this is the last page)."""
+        request = pb.ListJobsRequest(page_size=page_size, page_token=page_token, states=states)
+        page = await self._unary(self.stub.ListJobs, request, pb.ListJobsResponse)
+        return list(page.jobs), page.next_page_token
 
     async def get_transcript(self, job_id: str) -> job_pb2.Transcript:
         request = pb.GetTranscriptRequest(job_id=job_id)

@@ -70,10 +70,31 @@ class ConsultaClientError(Exception):
         if self.reason:
             head = f"{head} [{self.reason}]"
         lines = [head]
-        lines.extend(f"  - {v.field}: {v.description}" for v in self.violations)
+        # Servers often repeat the violations in the message already: say each only once.
+        lines.extend(
+            f"  - {v.field}: {v.description}"
+            for v in self.violations
+            if v.description not in self.message
+        )
         if self.retry_delay is not None:
             lines.append(f"  retry in {self.retry_delay:g} s")
         return "\n".join(lines)
+
+    def as_dict(self) -> dict[str, object]:
+        """The error as one JSON object for ``--json``: code, reason and message always, the
+        field violations and retry delay when there are any."""
+        data: dict[str, object] = {
+            "code": self.code.name if self.code is not None else "CLIENT_ERROR",
+            "reason": self.reason,
+            "message": self.message,
+        }
+        if self.violations:
+            data["field_violations"] = [
+                {"field": v.field, "description": v.description} for v in self.violations
+            ]
+        if self.retry_delay is not None:
+            data["retry_delay_seconds"] = self.retry_delay
+        return data
 
 
 class ConfigurationError(ConsultaClientError):

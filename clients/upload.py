@@ -122,6 +122,10 @@ class UploadSession:
             first = await call.read()
             if not isinstance(first, pb.UploadAudioResponse):  # grpc.aio.EOF
                 raise _BrokenStream("The server closed the upload before answering.")
+            if first.HasField("job"):
+                # A repeated idempotency key: the server answers with the first job at once.
+                self._report()
+                return first.job
             if not first.HasField("status"):
                 raise ServerError("The server did not answer the upload's config with a status.")
             self.upload_id = first.status.upload_id

@@ -1,7 +1,8 @@
 """Audio checks and decoding with PyAV (FFmpeg's libraries, no ffmpeg binary needed).
 
-The server probes every upload before a job is queued, so that empty, corrupt, truncated or
-non-audio files are refused with a clear reason instead of failing later in a worker.
+The server probes every upload before a job is queued, so that empty, corrupt or non-audio
+files are refused with a clear reason instead of failing later in a worker; audio cut short
+is kept with a warning (core/audio_warnings.py).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import av
 import numpy as np
 import numpy.typing as npt
 
+from core.audio_warnings import AudioWarning, LevelStats, sample_rate_warning, truncation_warning
 from core.errors import AudioError
 
 #: Containers we accept, by PyAV's format name (the first name of a comma-separated list).
@@ -25,9 +27,6 @@ SUPPORTED_FORMATS = {
     "flac": "FLAC",
 }
 
-#: Decoded audio shorter than its header claims by more than this is called truncated.
-_TRUNCATION_TOLERANCE_SECONDS = 0.5
-
 
 @dataclass(frozen=True, slots=True)
 class AudioInfo:
@@ -38,6 +37,8 @@ class AudioInfo:
     duration: float
     channels: int
     sample_rate: int
+    #: What is wrong with audio that is still transcribed (cut short, poor quality).
+    warnings: tuple[AudioWarning, ...] = ()
 
 
 def _format_name(container: av.container.InputContainer) -> str:
@@ -48,7 +49,8 @@ def probe(path: Path) -> AudioInfo:
     """Decode the whole file once and describe it.
 
     Raises AudioError with reason UNSUPPORTED_AUDIO (not audio, or a container we do not
-    take), EMPTY_AUDIO (no samples) or CORRUPT_AUDIO (undecodable or truncated).
+    take), EMPTY_AUDIO (no samples) or CORRUPT_AUDIO (undecodable). Audio that ends before
+    its header says, or is of poor quality, is kept with ``warnings``.
     """
     if path.stat().st_size == 0:
         raise AudioError("The audio is empty (0 bytes).", reason="EMPTY_AUDIO")
@@ -76,10 +78,12 @@ def probe(path: Path) -> AudioInfo:
         samples = 0
         rate = stream.codec_context.sample_rate or 0
         channels = stream.codec_context.channels or 0
+        levels = LevelStats()
         try:
             for frame in container.decode(stream):
                 samples += frame.samples
                 rate = frame.sample_rate or rate
+                levels.add(frame)
         except av.error.FFmpegError as exc:
             raise AudioError(
                 "The audio is corrupt: decoding failed partway through.", reason="CORRUPT_AUDIO"
@@ -88,21 +92,20 @@ def probe(path: Path) -> AudioInfo:
             raise AudioError("The audio holds no sound samples.", reason="EMPTY_AUDIO")
         duration = samples / rate
         missing = _wav_missing_bytes(path) if name == "wav" else 0
-        if missing > 0:
-            raise AudioError(
-                f"The audio is truncated: the file ends {missing} bytes before its header "
-                "says it does.",
-                reason="CORRUPT_AUDIO",
-            )
-        declared = _declared_duration(container, stream)
-        if declared is not None and declared - duration > _TRUNCATION_TOLERANCE_SECONDS:
-            raise AudioError(
-                f"The audio is truncated: its header says {declared:.1f} s but only "
-                f"{duration:.1f} s could be decoded.",
-                reason="CORRUPT_AUDIO",
-            )
+        truncated = truncation_warning(
+            duration,
+            declared=_declared_duration(container, stream),
+            missing_bytes=missing,
+            byte_rate=(stream.codec_context.bit_rate or 0) // 8,
+        )
+        found = [truncated, sample_rate_warning(rate), *levels.warnings()]
         return AudioInfo(
-            format=name, codec=codec, duration=duration, channels=channels, sample_rate=rate
+            format=name,
+            codec=codec,
+            duration=duration,
+            channels=channels,
+            sample_rate=rate,
+            warnings=tuple(w for w in found if w is not None),
         )
 
 

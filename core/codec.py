@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from consulta.v1 import job_pb2
@@ -9,6 +11,7 @@ from consulta.v1 import transcription_service_pb2 as pb
 from google.protobuf import json_format
 from google.rpc import code_pb2, status_pb2
 
+from core.audio_warnings import AudioWarning
 from core.db.models import JobRow, SummaryRow, TranscriptRow
 from core.db.serialize import note_from_json, transcript_from_json
 from core.domain import JobState, Note, Segment, Speaker, Template, Transcript
@@ -62,6 +65,25 @@ def config_from_json(raw: str) -> job_pb2.JobConfig:
     return json_format.Parse(raw, job_pb2.JobConfig())
 
 
+def warning_to_pb(warning: AudioWarning) -> job_pb2.JobWarning:
+    return job_pb2.JobWarning(
+        reason=job_pb2.JobWarningReason.Value(f"JOB_WARNING_REASON_{warning.reason}"),
+        message=warning.message,
+        seconds_kept=warning.seconds_kept,
+        seconds_expected=warning.seconds_expected,
+        sample_rate_hz=warning.sample_rate_hz,
+    )
+
+
+def warnings_to_json(warnings: Sequence[AudioWarning]) -> str:
+    """Stored as the JobWarning messages' JSON, so a row reads back without conversion."""
+    return json.dumps([json_format.MessageToDict(warning_to_pb(w)) for w in warnings])
+
+
+def warnings_from_json(raw: str) -> list[job_pb2.JobWarning]:
+    return [json_format.ParseDict(item, job_pb2.JobWarning()) for item in json.loads(raw or "[]")]
+
+
 def job_to_pb(row: JobRow) -> job_pb2.Job:
     job = job_pb2.Job(
         name=f"jobs/{row.id}",
@@ -74,6 +96,8 @@ def job_to_pb(row: JobRow) -> job_pb2.Job:
         audio_duration_seconds=row.audio_duration,
         language_code=row.language,
         last_event_sequence=row.event_seq,
+        warnings=warnings_from_json(row.warnings_json),
+        filename=row.filename or "",
     )
     _timestamp(row.created_at, job.create_time)
     _timestamp(row.updated_at, job.update_time)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from core.settings import Settings
 from server.access import AccessInterceptor
 from server.call_context import ContextInterceptor
 from server.interceptors import AuthInterceptor, ErrorInterceptor
+from server.ports import PortInUse, check_ports
 from server.service import TranscriptionService
 from workers.app import WorkerGroup
 
@@ -184,7 +186,13 @@ async def start_server(settings: Settings, *, run_worker: bool | None = None) ->
 
 
 def run_server(settings: Settings, *, run_worker: bool | None = None) -> None:
-    """``consulta serve``: blocks until SIGTERM or SIGINT, then drains."""
+    """``consulta serve``: blocks until SIGTERM or SIGINT, then drains. A taken port is one
+    line on stderr and exit status 1, before anything else starts."""
+    try:
+        check_ports(settings)
+    except PortInUse as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        raise SystemExit(1) from None
     setup_logging(settings)
 
     async def main(stop: asyncio.Event) -> Deadline:

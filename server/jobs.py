@@ -15,7 +15,13 @@ from consulta.v1 import job_pb2
 from core.audio import AudioInfo, probe
 from core.auth import Principal
 from core.blobstore.base import BlobStore
-from core.codec import TEMPLATE_FROM_PB, config_to_json, job_to_pb, state_event
+from core.codec import (
+    TEMPLATE_FROM_PB,
+    config_to_json,
+    job_to_pb,
+    state_event,
+    warnings_to_json,
+)
 from core.db.models import JobRow
 from core.domain import JobState, Transcript
 from core.runtime import Runtime
@@ -99,6 +105,7 @@ async def create_job(
     job_id: str | None = None,
     audio: CheckedAudio | None = None,
     transcript: Transcript | None = None,
+    filename: str = "",
 ) -> tuple[job_pb2.Job, bool]:
     """Record a QUEUED job, publish it, and return it with whether it is new.
 
@@ -121,6 +128,8 @@ async def create_job(
         audio_sha256=audio.sha256 if audio else "",
         audio_duration=audio.info.duration if audio else 0.0,
         audio_channels=audio.info.channels if audio else 0,
+        warnings_json=warnings_to_json(audio.info.warnings if audio else ()),
+        filename=filename,
         idempotency_key=config.idempotency_key or None,
         progress=0.0,
         error_code="",

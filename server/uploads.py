@@ -305,7 +305,12 @@ class UploadHandler:
             await self._forget(upload)
             raise
         job, created = await create_job(
-            self.rt, self.principal, config.job, job_id=row.id, audio=checked
+            self.rt,
+            self.principal,
+            config.job,
+            job_id=row.id,
+            audio=checked,
+            filename=config.filename,
         )
         if not created:
             # Another upload with the same key (same tenant and owner) made the job first:

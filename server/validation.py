@@ -26,6 +26,21 @@ def _check_len(out: list[FieldViolation], field: str, value: str, limit: int) ->
         out.append(FieldViolation(field, f"At most {limit} characters (got {len(value)})."))
 
 
+# What a cloud engine needs on the server besides being allowed, so that a refused hint says
+# the whole way to enable it.
+_ENGINE_NEEDS = {
+    "openai": "OPENAI_API_KEY",
+    "openai-diarize": "OPENAI_API_KEY",
+    "groq": "GROQ_API_KEY",
+    "bedrock": "AWS credentials",
+}
+
+
+def _needs(engine: str) -> str:
+    need = _ENGINE_NEEDS.get(engine)
+    return f" (a JSON list) and give the server {need}" if need else " (a JSON list)"
+
+
 def job_config_violations(
     config: job_pb2.JobConfig, settings: Settings, prefix: str
 ) -> list[FieldViolation]:
@@ -61,7 +76,8 @@ def job_config_violations(
             FieldViolation(
                 f"{prefix}.engine_hints.transcriber",
                 f"Engine {hints.transcriber[:64]!r} is not allowed here; allowed: "
-                f"{', '.join(settings.allowed_transcribers)}.",
+                f"{', '.join(settings.allowed_transcribers)}. The operator can add it to "
+                f"CONSULTA_ALLOWED_TRANSCRIBERS{_needs(hints.transcriber)}.",
             )
         )
     if hints.summarizer and hints.summarizer not in settings.allowed_summarizers:
@@ -69,7 +85,8 @@ def job_config_violations(
             FieldViolation(
                 f"{prefix}.engine_hints.summarizer",
                 f"Engine {hints.summarizer[:64]!r} is not allowed here; allowed: "
-                f"{', '.join(settings.allowed_summarizers)}.",
+                f"{', '.join(settings.allowed_summarizers)}. The operator can add it to "
+                f"CONSULTA_ALLOWED_SUMMARIZERS{_needs(hints.summarizer)}.",
             )
         )
     if len(hints.vocabulary) > 100 or any(len(w) > 64 for w in hints.vocabulary):

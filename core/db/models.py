@@ -44,6 +44,10 @@ class JobRow(Base):
     audio_sha256: Mapped[str] = mapped_column(String(64), default="")
     audio_duration: Mapped[float] = mapped_column(Float, default=0.0)
     audio_channels: Mapped[int] = mapped_column(Integer, default=0)
+    # A JSON list of core.audio_warnings.AudioWarning fields: audio cut short or of poor
+    # quality that was transcribed anyway.
+    warnings_json: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
+    filename: Mapped[str] = mapped_column(String(255), default="", server_default="")
     idempotency_key: Mapped[str | None] = mapped_column(String(128))
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     error_code: Mapped[str] = mapped_column(String(32), default="")

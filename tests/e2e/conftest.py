@@ -76,6 +76,15 @@ async def scaled_settings(tmp_path: Path, s3: S3Endpoint, **overrides: object) -
     )
 
 
+@pytest.fixture(autouse=True)
+def private_state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The CLI remembers unfinished uploads under $XDG_STATE_HOME: a test's own folder, never
+    the developer's (subprocesses inherit it)."""
+    folder = tmp_path / "state"
+    monkeypatch.setenv("XDG_STATE_HOME", str(folder))
+    return folder
+
+
 @pytest.fixture(params=[EMBEDDED, SCALED])
 def kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)

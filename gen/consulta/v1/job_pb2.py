@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from google.rpc import status_pb2 as google_dot_rpc_dot_status__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15\x63onsulta/v1/job.proto\x12\x0b\x63onsulta.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\"\xd5\x01\n\x11\x45ncounterMetadata\x12\x1d\n\x15\x65xternal_encounter_id\x18\x01 \x01(\t\x12\x19\n\x11patient_reference\x18\x02 \x01(\t\x12\x1b\n\x13\x63linician_reference\x18\x03 \x01(\t\x12:\n\x06labels\x18\x04 \x03(\x0b\x32*.consulta.v1.EncounterMetadata.LabelsEntry\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"J\n\x0b\x45ngineHints\x12\x13\n\x0btranscriber\x18\x01 \x01(\t\x12\x12\n\nsummarizer\x18\x02 \x01(\t\x12\x12\n\nvocabulary\x18\x03 \x03(\t\"\xcb\x01\n\tJobConfig\x12\x31\n\tencounter\x18\x01 \x01(\x0b\x32\x1e.consulta.v1.EncounterMetadata\x12\x15\n\rlanguage_code\x18\x02 \x01(\t\x12+\n\x08template\x18\x03 \x01(\x0e\x32\x19.consulta.v1.NoteTemplate\x12.\n\x0c\x65ngine_hints\x18\x04 \x01(\x0b\x32\x18.consulta.v1.EngineHints\x12\x17\n\x0fidempotency_key\x18\x05 \x01(\t\"\xa8\x03\n\x03Job\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\t\x12$\n\x05state\x18\x03 \x01(\x0e\x32\x15.consulta.v1.JobState\x12&\n\x06\x63onfig\x18\x04 \x01(\x0b\x32\x16.consulta.v1.JobConfig\x12\x10\n\x08progress\x18\x05 \x01(\x02\x12/\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12!\n\x05\x65rror\x18\x08 \x01(\x0b\x32\x12.google.rpc.Status\x12\x18\n\x10\x61udio_size_bytes\x18\t \x01(\x03\x12\x14\n\x0c\x61udio_sha256\x18\n \x01(\t\x12\x1e\n\x16\x61udio_duration_seconds\x18\x0b \x01(\x01\x12\x15\n\rlanguage_code\x18\x0c \x01(\t\x12\x1b\n\x13last_event_sequence\x18\r \x01(\x03\x12\x1a\n\x12\x61udio_download_url\x18\x0e \x01(\t\"\x8c\x01\n\x11TranscriptSegment\x12\x12\n\nsegment_id\x18\x01 \x01(\x05\x12\x15\n\rstart_seconds\x18\x02 \x01(\x01\x12\x13\n\x0b\x65nd_seconds\x18\x03 \x01(\x01\x12)\n\x07speaker\x18\x04 \x01(\x0e\x32\x18.consulta.v1.SpeakerRole\x12\x0c\n\x04text\x18\x05 \x01(\t\"e\n\nTranscript\x12\x30\n\x08segments\x18\x01 \x03(\x0b\x32\x1e.consulta.v1.TranscriptSegment\x12\x15\n\rlanguage_code\x18\x02 \x01(\t\x12\x0e\n\x06\x65ngine\x18\x03 \x01(\t\":\n\x0cNoteSentence\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x1c\n\x14\x65vidence_segment_ids\x18\x02 \x03(\x05\"W\n\x0bNoteSection\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12,\n\tsentences\x18\x03 \x03(\x0b\x32\x19.consulta.v1.NoteSentence\"\xa0\x01\n\x07Summary\x12+\n\x08template\x18\x01 \x01(\x0e\x32\x19.consulta.v1.NoteTemplate\x12\x15\n\rlanguage_code\x18\x02 \x01(\t\x12*\n\x08sections\x18\x03 \x03(\x0b\x32\x18.consulta.v1.NoteSection\x12\x15\n\rrendered_text\x18\x04 \x01(\t\x12\x0e\n\x06\x65ngine\x18\x05 \x01(\t*\x9c\x01\n\x0cNoteTemplate\x12\x1d\n\x19NOTE_TEMPLATE_UNSPECIFIED\x10\x00\x12\x16\n\x12NOTE_TEMPLATE_SOAP\x10\x01\x12&\n\"NOTE_TEMPLATE_HISTORY_AND_PHYSICAL\x10\x02\x12\x15\n\x11NOTE_TEMPLATE_DAP\x10\x03\x12\x16\n\x12NOTE_TEMPLATE_BIRP\x10\x04*\xba\x01\n\x08JobState\x12\x19\n\x15JOB_STATE_UNSPECIFIED\x10\x00\x12\x14\n\x10JOB_STATE_QUEUED\x10\x01\x12\x1a\n\x16JOB_STATE_TRANSCRIBING\x10\x02\x12\x19\n\x15JOB_STATE_SUMMARIZING\x10\x03\x12\x17\n\x13JOB_STATE_COMPLETED\x10\x04\x12\x14\n\x10JOB_STATE_FAILED\x10\x05\x12\x17\n\x13JOB_STATE_CANCELLED\x10\x06*y\n\x0bSpeakerRole\x12\x1c\n\x18SPEAKER_ROLE_UNSPECIFIED\x10\x00\x12\x1a\n\x16SPEAKER_ROLE_CLINICIAN\x10\x01\x12\x18\n\x14SPEAKER_ROLE_PATIENT\x10\x02\x12\x16\n\x12SPEAKER_ROLE_OTHER\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15\x63onsulta/v1/job.proto\x12\x0b\x63onsulta.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\"\xd5\x01\n\x11\x45ncounterMetadata\x12\x1d\n\x15\x65xternal_encounter_id\x18\x01 \x01(\t\x12\x19\n\x11patient_reference\x18\x02 \x01(\t\x12\x1b\n\x13\x63linician_reference\x18\x03 \x01(\t\x12:\n\x06labels\x18\x04 \x03(\x0b\x32*.consulta.v1.EncounterMetadata.LabelsEntry\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"J\n\x0b\x45ngineHints\x12\x13\n\x0btranscriber\x18\x01 \x01(\t\x12\x12\n\nsummarizer\x18\x02 \x01(\t\x12\x12\n\nvocabulary\x18\x03 \x03(\t\"\xcb\x01\n\tJobConfig\x12\x31\n\tencounter\x18\x01 \x01(\x0b\x32\x1e.consulta.v1.EncounterMetadata\x12\x15\n\rlanguage_code\x18\x02 \x01(\t\x12+\n\x08template\x18\x03 \x01(\x0e\x32\x19.consulta.v1.NoteTemplate\x12.\n\x0c\x65ngine_hints\x18\x04 \x01(\x0b\x32\x18.consulta.v1.EngineHints\x12\x17\n\x0fidempotency_key\x18\x05 \x01(\t\"\x94\x01\n\nJobWarning\x12-\n\x06reason\x18\x01 \x01(\x0e\x32\x1d.consulta.v1.JobWarningReason\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x14\n\x0cseconds_kept\x18\x03 \x01(\x01\x12\x18\n\x10seconds_expected\x18\x04 \x01(\x01\x12\x16\n\x0esample_rate_hz\x18\x05 \x01(\x05\"\xe5\x03\n\x03Job\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\t\x12$\n\x05state\x18\x03 \x01(\x0e\x32\x15.consulta.v1.JobState\x12&\n\x06\x63onfig\x18\x04 \x01(\x0b\x32\x16.consulta.v1.JobConfig\x12\x10\n\x08progress\x18\x05 \x01(\x02\x12/\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12!\n\x05\x65rror\x18\x08 \x01(\x0b\x32\x12.google.rpc.Status\x12\x18\n\x10\x61udio_size_bytes\x18\t \x01(\x03\x12\x14\n\x0c\x61udio_sha256\x18\n \x01(\t\x12\x1e\n\x16\x61udio_duration_seconds\x18\x0b \x01(\x01\x12\x15\n\rlanguage_code\x18\x0c \x01(\t\x12\x1b\n\x13last_event_sequence\x18\r \x01(\x03\x12\x1a\n\x12\x61udio_download_url\x18\x0e \x01(\t\x12)\n\x08warnings\x18\x0f \x03(\x0b\x32\x17.consulta.v1.JobWarning\x12\x10\n\x08\x66ilename\x18\x10 \x01(\t\"\x8c\x01\n\x11TranscriptSegment\x12\x12\n\nsegment_id\x18\x01 \x01(\x05\x12\x15\n\rstart_seconds\x18\x02 \x01(\x01\x12\x13\n\x0b\x65nd_seconds\x18\x03 \x01(\x01\x12)\n\x07speaker\x18\x04 \x01(\x0e\x32\x18.consulta.v1.SpeakerRole\x12\x0c\n\x04text\x18\x05 \x01(\t\"e\n\nTranscript\x12\x30\n\x08segments\x18\x01 \x03(\x0b\x32\x1e.consulta.v1.TranscriptSegment\x12\x15\n\rlanguage_code\x18\x02 \x01(\t\x12\x0e\n\x06\x65ngine\x18\x03 \x01(\t\":\n\x0cNoteSentence\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x1c\n\x14\x65vidence_segment_ids\x18\x02 \x03(\x05\"W\n\x0bNoteSection\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12,\n\tsentences\x18\x03 \x03(\x0b\x32\x19.consulta.v1.NoteSentence\"\xa0\x01\n\x07Summary\x12+\n\x08template\x18\x01 \x01(\x0e\x32\x19.consulta.v1.NoteTemplate\x12\x15\n\rlanguage_code\x18\x02 \x01(\t\x12*\n\x08sections\x18\x03 \x03(\x0b\x32\x18.consulta.v1.NoteSection\x12\x15\n\rrendered_text\x18\x04 \x01(\t\x12\x0e\n\x06\x65ngine\x18\x05 \x01(\t*\x9c\x01\n\x0cNoteTemplate\x12\x1d\n\x19NOTE_TEMPLATE_UNSPECIFIED\x10\x00\x12\x16\n\x12NOTE_TEMPLATE_SOAP\x10\x01\x12&\n\"NOTE_TEMPLATE_HISTORY_AND_PHYSICAL\x10\x02\x12\x15\n\x11NOTE_TEMPLATE_DAP\x10\x03\x12\x16\n\x12NOTE_TEMPLATE_BIRP\x10\x04*\xba\x01\n\x08JobState\x12\x19\n\x15JOB_STATE_UNSPECIFIED\x10\x00\x12\x14\n\x10JOB_STATE_QUEUED\x10\x01\x12\x1a\n\x16JOB_STATE_TRANSCRIBING\x10\x02\x12\x19\n\x15JOB_STATE_SUMMARIZING\x10\x03\x12\x17\n\x13JOB_STATE_COMPLETED\x10\x04\x12\x14\n\x10JOB_STATE_FAILED\x10\x05\x12\x17\n\x13JOB_STATE_CANCELLED\x10\x06*y\n\x0bSpeakerRole\x12\x1c\n\x18SPEAKER_ROLE_UNSPECIFIED\x10\x00\x12\x1a\n\x16SPEAKER_ROLE_CLINICIAN\x10\x01\x12\x18\n\x14SPEAKER_ROLE_PATIENT\x10\x02\x12\x16\n\x12SPEAKER_ROLE_OTHER\x10\x03*\xce\x01\n\x10JobWarningReason\x12\"\n\x1eJOB_WARNING_REASON_UNSPECIFIED\x10\x00\x12&\n\"JOB_WARNING_REASON_TRUNCATED_AUDIO\x10\x01\x12&\n\"JOB_WARNING_REASON_LOW_SAMPLE_RATE\x10\x02\x12 \n\x1cJOB_WARNING_REASON_LOW_LEVEL\x10\x03\x12$\n JOB_WARNING_REASON_CLIPPED_AUDIO\x10\x04\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,12 +35,14 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_ENCOUNTERMETADATA_LABELSENTRY']._loaded_options = None
   _globals['_ENCOUNTERMETADATA_LABELSENTRY']._serialized_options = b'8\001'
-  _globals['_NOTETEMPLATE']._serialized_start=1580
-  _globals['_NOTETEMPLATE']._serialized_end=1736
-  _globals['_JOBSTATE']._serialized_start=1739
-  _globals['_JOBSTATE']._serialized_end=1925
-  _globals['_SPEAKERROLE']._serialized_start=1927
-  _globals['_SPEAKERROLE']._serialized_end=2048
+  _globals['_NOTETEMPLATE']._serialized_start=1792
+  _globals['_NOTETEMPLATE']._serialized_end=1948
+  _globals['_JOBSTATE']._serialized_start=1951
+  _globals['_JOBSTATE']._serialized_end=2137
+  _globals['_SPEAKERROLE']._serialized_start=2139
+  _globals['_SPEAKERROLE']._serialized_end=2260
+  _globals['_JOBWARNINGREASON']._serialized_start=2263
+  _globals['_JOBWARNINGREASON']._serialized_end=2469
   _globals['_ENCOUNTERMETADATA']._serialized_start=97
   _globals['_ENCOUNTERMETADATA']._serialized_end=310
   _globals['_ENCOUNTERMETADATA_LABELSENTRY']._serialized_start=265
@@ -49,16 +51,18 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ENGINEHINTS']._serialized_end=386
   _globals['_JOBCONFIG']._serialized_start=389
   _globals['_JOBCONFIG']._serialized_end=592
-  _globals['_JOB']._serialized_start=595
-  _globals['_JOB']._serialized_end=1019
-  _globals['_TRANSCRIPTSEGMENT']._serialized_start=1022
-  _globals['_TRANSCRIPTSEGMENT']._serialized_end=1162
-  _globals['_TRANSCRIPT']._serialized_start=1164
-  _globals['_TRANSCRIPT']._serialized_end=1265
-  _globals['_NOTESENTENCE']._serialized_start=1267
-  _globals['_NOTESENTENCE']._serialized_end=1325
-  _globals['_NOTESECTION']._serialized_start=1327
-  _globals['_NOTESECTION']._serialized_end=1414
-  _globals['_SUMMARY']._serialized_start=1417
-  _globals['_SUMMARY']._serialized_end=1577
+  _globals['_JOBWARNING']._serialized_start=595
+  _globals['_JOBWARNING']._serialized_end=743
+  _globals['_JOB']._serialized_start=746
+  _globals['_JOB']._serialized_end=1231
+  _globals['_TRANSCRIPTSEGMENT']._serialized_start=1234
+  _globals['_TRANSCRIPTSEGMENT']._serialized_end=1374
+  _globals['_TRANSCRIPT']._serialized_start=1376
+  _globals['_TRANSCRIPT']._serialized_end=1477
+  _globals['_NOTESENTENCE']._serialized_start=1479
+  _globals['_NOTESENTENCE']._serialized_end=1537
+  _globals['_NOTESECTION']._serialized_start=1539
+  _globals['_NOTESECTION']._serialized_end=1626
+  _globals['_SUMMARY']._serialized_start=1629
+  _globals['_SUMMARY']._serialized_end=1789
 # @@protoc_insertion_point(module_scope)

@@ -127,6 +127,58 @@ SPEAKER_ROLE_OTHER: SpeakerRole.ValueType  # 3
 """Anyone else (a relative, an interpreter)."""
 Global___SpeakerRole: _TypeAlias = SpeakerRole  # noqa: Y015
 
+class _JobWarningReason:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _JobWarningReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_JobWarningReason.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    JOB_WARNING_REASON_UNSPECIFIED: _JobWarningReason.ValueType  # 0
+    """Never used by the server."""
+    JOB_WARNING_REASON_TRUNCATED_AUDIO: _JobWarningReason.ValueType  # 1
+    """The recording stops before its header says it ends (a recorder that crashed, a phone
+    that died, a copy cut short): only the part that decodes is transcribed.
+    `JobWarning.seconds_kept` says how much that is; `seconds_expected` what the header said.
+    """
+    JOB_WARNING_REASON_LOW_SAMPLE_RATE: _JobWarningReason.ValueType  # 2
+    """The audio was recorded at a low sample rate (below 16 kHz, for example an 8 kHz telephone
+    line): it is resampled to 16 kHz, but the higher frequencies of speech are missing.
+    """
+    JOB_WARNING_REASON_LOW_LEVEL: _JobWarningReason.ValueType  # 3
+    """The recording is very quiet (its loudest stretches are far below full scale), so speech
+    may be lost under noise.
+    """
+    JOB_WARNING_REASON_CLIPPED_AUDIO: _JobWarningReason.ValueType  # 4
+    """A noticeable share of the samples sit at full scale: the recording is clipped
+    (distorted), which hurts recognition.
+    """
+
+class JobWarningReason(_JobWarningReason, metaclass=_JobWarningReasonEnumTypeWrapper):
+    """Why a job carries a warning: the job ran, but on less or worse audio than a person would
+    expect, so its transcript and note may miss or mishear words.
+    """
+
+JOB_WARNING_REASON_UNSPECIFIED: JobWarningReason.ValueType  # 0
+"""Never used by the server."""
+JOB_WARNING_REASON_TRUNCATED_AUDIO: JobWarningReason.ValueType  # 1
+"""The recording stops before its header says it ends (a recorder that crashed, a phone
+that died, a copy cut short): only the part that decodes is transcribed.
+`JobWarning.seconds_kept` says how much that is; `seconds_expected` what the header said.
+"""
+JOB_WARNING_REASON_LOW_SAMPLE_RATE: JobWarningReason.ValueType  # 2
+"""The audio was recorded at a low sample rate (below 16 kHz, for example an 8 kHz telephone
+line): it is resampled to 16 kHz, but the higher frequencies of speech are missing.
+"""
+JOB_WARNING_REASON_LOW_LEVEL: JobWarningReason.ValueType  # 3
+"""The recording is very quiet (its loudest stretches are far below full scale), so speech
+may be lost under noise.
+"""
+JOB_WARNING_REASON_CLIPPED_AUDIO: JobWarningReason.ValueType  # 4
+"""A noticeable share of the samples sit at full scale: the recording is clipped
+(distorted), which hurts recognition.
+"""
+Global___JobWarningReason: _TypeAlias = JobWarningReason  # noqa: Y015
+
 @_typing.final
 class EncounterMetadata(_message.Message):
     """Facts about the encounter that the caller's own systems use to find the job again.
@@ -276,6 +328,51 @@ class JobConfig(_message.Message):
 Global___JobConfig: _TypeAlias = JobConfig  # noqa: Y015
 
 @_typing.final
+class JobWarning(_message.Message):
+    """Something about a job's input that a person should know, although the job runs."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REASON_FIELD_NUMBER: _builtins.int
+    MESSAGE_FIELD_NUMBER: _builtins.int
+    SECONDS_KEPT_FIELD_NUMBER: _builtins.int
+    SECONDS_EXPECTED_FIELD_NUMBER: _builtins.int
+    SAMPLE_RATE_HZ_FIELD_NUMBER: _builtins.int
+    reason: Global___JobWarningReason.ValueType
+    """Output only. What the warning is about."""
+    message: _builtins.str
+    """Output only. The warning in words a person understands, for example "The recording
+    ends early: 33.2 s of the 83.7 s its header announces could be decoded and are
+    transcribed."
+    """
+    seconds_kept: _builtins.float
+    """Output only. For TRUNCATED_AUDIO, seconds of audio that decoded and are transcribed;
+    otherwise 0.
+    """
+    seconds_expected: _builtins.float
+    """Output only. For TRUNCATED_AUDIO, seconds the file's header announced; otherwise 0."""
+    sample_rate_hz: _builtins.int
+    """Output only. The audio's sample rate in hertz as recorded, for LOW_SAMPLE_RATE;
+    otherwise 0.
+    """
+    def __init__(
+        self,
+        *,
+        reason: Global___JobWarningReason.ValueType = ...,
+        message: _builtins.str = ...,
+        seconds_kept: _builtins.float = ...,
+        seconds_expected: _builtins.float = ...,
+        sample_rate_hz: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["message", b"message", "reason", b"reason", "sample_rate_hz", b"sample_rate_hz", "seconds_expected", b"seconds_expected", "seconds_kept", b"seconds_kept"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___JobWarning: _TypeAlias = JobWarning  # noqa: Y015
+
+@_typing.final
 class Job(_message.Message):
     """A long-running job that turns a consultation into a transcript and a note."""
 
@@ -295,6 +392,8 @@ class Job(_message.Message):
     LANGUAGE_CODE_FIELD_NUMBER: _builtins.int
     LAST_EVENT_SEQUENCE_FIELD_NUMBER: _builtins.int
     AUDIO_DOWNLOAD_URL_FIELD_NUMBER: _builtins.int
+    WARNINGS_FIELD_NUMBER: _builtins.int
+    FILENAME_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """Output only. Resource name, "jobs/{job_id}"."""
     job_id: _builtins.str
@@ -319,6 +418,10 @@ class Job(_message.Message):
     """Output only. A presigned HTTPS URL to download the audio, valid for a few minutes; only
     set by GetJob with `include_audio_url` when the blob store can sign URLs.
     """
+    filename: _builtins.str
+    """Output only. The audio file's name as the uploader gave it (`UploadConfig.filename`),
+    for people to recognise their jobs; empty for text jobs and audio given by URI or inline.
+    """
     @_builtins.property
     def config(self) -> Global___JobConfig:
         """Output only. The configuration the job was created with."""
@@ -335,6 +438,13 @@ class Job(_message.Message):
     def error(self) -> _status_pb2.Status:
         """Output only. Set when the job is FAILED: a status code and a message a person
         understands.
+        """
+
+    @_builtins.property
+    def warnings(self) -> _containers.RepeatedCompositeFieldContainer[Global___JobWarning]:
+        """Output only. Warnings about the input found when the audio was checked (a recording cut
+        short, a telephone-quality sample rate, a very low level, clipping), in no particular
+        order; empty when there are none and for text jobs.
         """
 
     def __init__(
@@ -354,10 +464,12 @@ class Job(_message.Message):
         language_code: _builtins.str = ...,
         last_event_sequence: _builtins.int = ...,
         audio_download_url: _builtins.str = ...,
+        warnings: _abc.Iterable[Global___JobWarning] | None = ...,
+        filename: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["config", b"config", "create_time", b"create_time", "error", b"error", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["audio_download_url", b"audio_download_url", "audio_duration_seconds", b"audio_duration_seconds", "audio_sha256", b"audio_sha256", "audio_size_bytes", b"audio_size_bytes", "config", b"config", "create_time", b"create_time", "error", b"error", "job_id", b"job_id", "language_code", b"language_code", "last_event_sequence", b"last_event_sequence", "name", b"name", "progress", b"progress", "state", b"state", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["audio_download_url", b"audio_download_url", "audio_duration_seconds", b"audio_duration_seconds", "audio_sha256", b"audio_sha256", "audio_size_bytes", b"audio_size_bytes", "config", b"config", "create_time", b"create_time", "error", b"error", "filename", b"filename", "job_id", b"job_id", "language_code", b"language_code", "last_event_sequence", b"last_event_sequence", "name", b"name", "progress", b"progress", "state", b"state", "update_time", b"update_time", "warnings", b"warnings"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -1,0 +1,132 @@
+"""Warnings about audio that can be transcribed but not as well as a person would expect: a
+recording cut short, a telephone-quality sample rate, a very low level, clipping.
+
+A clinic wants what was recorded, so these never refuse a file (only audio with nothing
+decodable is refused, in core/audio.py); they travel with the job as ``Job.warnings`` so that
+a person reading the transcript knows why it may be short or poor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import av
+import numpy as np
+import numpy.typing as npt
+
+#: Decoded audio shorter than its header claims by more than this is called truncated.
+TRUNCATION_TOLERANCE_SECONDS = 0.5
+#: Below this the upper speech band is missing (8 kHz telephone audio keeps up to 4 kHz);
+#: 16 kHz is what the speech models are trained on.
+MIN_GOOD_SAMPLE_RATE = 16000
+#: A recording whose loudest frame stays below this RMS (about -40 dBFS) is very quiet;
+#: speech near a microphone is usually -30 to -10 dBFS.
+LOW_LEVEL_RMS = 0.01
+#: Samples at or beyond this fraction of full scale count as clipped.
+CLIP_LEVEL = 0.999
+#: Clipping is worth a warning when more than this share of the samples is clipped.
+CLIPPED_SHARE = 0.001
+
+
+@dataclass(frozen=True, slots=True)
+class AudioWarning:
+    """One warning: a reason (a consulta.v1.JobWarningReason name without its prefix), a
+    message for people, and the figures behind it."""
+
+    reason: str
+    message: str
+    seconds_kept: float = 0.0
+    seconds_expected: float = 0.0
+    sample_rate_hz: int = 0
+
+
+class LevelStats:
+    """Level and clipping over every decoded frame, gathered while the file is probed so
+    that the audio is decoded only once. Memory stays one frame deep."""
+
+    def __init__(self) -> None:
+        self.loudest_rms = 0.0
+        self.samples = 0
+        self.clipped = 0
+
+    def add(self, frame: av.AudioFrame) -> None:
+        values = _normalized(frame)
+        if values.size == 0:
+            return
+        magnitude = np.abs(values)
+        self.loudest_rms = max(self.loudest_rms, float(np.sqrt(np.mean(values * values))))
+        self.samples += values.size
+        self.clipped += int(np.count_nonzero(magnitude >= CLIP_LEVEL))
+
+    def warnings(self) -> list[AudioWarning]:
+        found: list[AudioWarning] = []
+        if self.samples and self.loudest_rms < LOW_LEVEL_RMS:
+            found.append(
+                AudioWarning(
+                    "LOW_LEVEL",
+                    "The recording is very quiet (its loudest moments are about "
+                    f"{_dbfs(self.loudest_rms):.0f} dBFS): speech may be lost. Record closer "
+                    "to the speakers or raise the input gain.",
+                )
+            )
+        if self.samples and self.clipped / self.samples > CLIPPED_SHARE:
+            found.append(
+                AudioWarning(
+                    "CLIPPED_AUDIO",
+                    f"{self.clipped / self.samples:.1%} of the recording is clipped "
+                    "(distorted at full scale): some words may be misheard. Lower the input "
+                    "gain.",
+                )
+            )
+        return found
+
+
+def _normalized(frame: av.AudioFrame) -> npt.NDArray[np.float64]:
+    """The frame's samples as floats in [-1, 1], whatever the decoder's sample format."""
+    data = frame.to_ndarray()
+    values: npt.NDArray[np.float64] = data.astype(np.float64)
+    if data.dtype.kind == "f":
+        return values
+    bits = 8 * data.dtype.itemsize
+    if data.dtype.kind == "u":  # 8-bit PCM is unsigned around 128
+        half = float(1 << (bits - 1))
+        return (values - half) / half
+    return values / float(1 << (bits - 1))
+
+
+def _dbfs(rms: float) -> float:
+    return 20 * float(np.log10(max(rms, 1e-9)))
+
+
+def sample_rate_warning(rate: int) -> AudioWarning | None:
+    if rate >= MIN_GOOD_SAMPLE_RATE:
+        return None
+    return AudioWarning(
+        "LOW_SAMPLE_RATE",
+        f"The audio was recorded at {rate / 1000:g} kHz (telephone quality): it is "
+        "transcribed, but words may be misheard. Record at 16 kHz or more when you can.",
+        sample_rate_hz=rate,
+    )
+
+
+def truncation_warning(
+    kept: float, *, declared: float | None = None, missing_bytes: int = 0, byte_rate: int = 0
+) -> AudioWarning | None:
+    """A warning when the audio ends early: by what its header declares (``declared``
+    seconds) or, for a WAV, by ``missing_bytes`` its data chunk announces but the file lacks
+    (seconds from ``byte_rate``, the bytes per second of the encoded audio)."""
+    expected = 0.0
+    if missing_bytes > 0:
+        expected = kept + (missing_bytes / byte_rate if byte_rate > 0 else 0.0)
+    elif declared is not None and declared - kept > TRUNCATION_TOLERANCE_SECONDS:
+        expected = declared
+    if expected <= 0.0:
+        return None
+    shown = f" of the {expected:.1f} s its header announces" if byte_rate or declared else ""
+    return AudioWarning(
+        "TRUNCATED_AUDIO",
+        f"The recording ends early: {kept:.1f} s{shown} could be decoded, and only that is "
+        "transcribed.",
+        seconds_kept=round(kept, 3),
+        seconds_expected=round(expected, 3),
+    )
