@@ -21,7 +21,7 @@ from core.codec import (
     transcript_row_to_domain,
     transcript_to_pb,
 )
-from core.errors import FailedPrecondition, FieldViolation, InvalidArgument
+from core.errors import ConsultaError, FailedPrecondition, FieldViolation, InvalidArgument
 from core.language import guess_language
 from core.runtime import Runtime
 from core.transcript_text import parse_transcript_text
@@ -29,6 +29,7 @@ from server import governance
 from server.audio_uri import check_audio_uri
 from server.interceptors import current_principal
 from server.jobs import audio_key, check_stored_audio, create_job, new_job_id
+from server.stream_drain import drain_briefly
 from server.upload_limits import UploadLimits
 from server.uploads import UploadHandler, upload_status
 from server.validation import (
@@ -57,8 +58,12 @@ class TranscriptionService(pb_grpc.TranscriptionServiceServicer):
         self, request_iterator: AsyncIterator[pb.UploadAudioRequest], context: Context
     ) -> AsyncIterator[pb.UploadAudioResponse]:
         handler = UploadHandler(self.rt, current_principal(), self.upload_limits)
-        async for response in handler.run(request_iterator):
-            yield response
+        try:
+            async for response in handler.run(request_iterator):
+                yield response
+        except ConsultaError:
+            await drain_briefly(request_iterator)
+            raise
 
     async def GetUploadStatus(
         self, request: pb.GetUploadStatusRequest, context: Context
