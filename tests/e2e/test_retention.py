@@ -60,10 +60,14 @@ async def test_expired_jobs_are_erased_and_audited(deployment: Deployment) -> No
     carol = deployment.auth("carol", tenant="clinic-b")
     got = await stub.GetJob(pb.GetJobRequest(job_id=kept.job.job_id), metadata=carol)
     assert got.job.job_id == kept.job.job_id
-    audit = await stub.ListAuditEvents(
-        pb.ListAuditEventsRequest(subject=RETENTION_SUBJECT),
-        metadata=deployment.auth("inspector", roles=("auditor",)),
-    )
-    erased = {(e.job_id, e.action, e.outcome) for e in audit.events}
-    assert (audio_job.job_id, "RetentionErase", "OK") in erased
-    assert (bobs.job_id, "RetentionErase", "OK") in erased
+    # The sweeper audits each erasure right after it: wait for both records.
+    expected = {(audio_job.job_id, "RetentionErase", "OK"), (bobs.job_id, "RetentionErase", "OK")}
+
+    async def both_audited() -> bool:
+        audit = await stub.ListAuditEvents(
+            pb.ListAuditEventsRequest(subject=RETENTION_SUBJECT),
+            metadata=deployment.auth("inspector", roles=("auditor",)),
+        )
+        return expected <= {(e.job_id, e.action, e.outcome) for e in audit.events}
+
+    await eventually(both_audited, within=30, what="both erasures audited")

@@ -8,6 +8,7 @@ import asyncio
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -31,6 +32,7 @@ from tests.support.seaweed import S3Endpoint
 
 pytestmark = pytest.mark.stack
 
+PERCENT = re.compile(r"transcribing (\d+)%")
 CLI = Path(sys.executable).parent / "consulta"
 
 
@@ -139,8 +141,11 @@ async def test_a_worker_killed_mid_job_is_replaced(
             printer.show(message)
         lines = [line for line in out.getvalue().splitlines() if line.startswith("[")]
         assert lines and len(lines) == len(set(lines)), lines
-        printed = [line for line in err.getvalue().splitlines() if line.startswith("transcribing")]
-        assert len(printed) == 1, err.getvalue()
+        # One "transcribing" state line; the progress lines after it never go backwards.
+        stderr_lines = err.getvalue().splitlines()
+        assert stderr_lines.count("transcribing") == 1, err.getvalue()
+        shares = [int(m.group(1)) for m in map(PERCENT.match, stderr_lines) if m]
+        assert shares == sorted(shares), err.getvalue()
         transcript = await stub.GetTranscript(
             pb.GetTranscriptRequest(job_id=job.job_id), metadata=auth
         )
