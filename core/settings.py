@@ -131,6 +131,13 @@ class Settings(BaseSettings):
     max_audio_bytes: int = Field(
         512 << 20, description="Largest accepted audio; larger uploads fail with OUT_OF_RANGE."
     )
+    max_audio_seconds: float = Field(
+        4 * 3600.0,
+        description="Longest accepted recording, in seconds, checked when the audio is first "
+        "decoded; longer audio fails with OUT_OF_RANGE, reason AUDIO_TOO_LONG. A few MB of "
+        "compressed silence can decode to hundreds of hours, so the byte limit alone does not "
+        "bound a worker's time.",
+    )
     transcriber: str = Field("local", description="Default transcription engine.")
     summarizer: str = Field("local", description="Default note engine.")
     allowed_transcribers: tuple[str, ...] = Field(
