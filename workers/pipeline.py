@@ -36,7 +36,7 @@ from workers.engines.base import (
     Progress,
     TranscribeOptions,
 )
-from workers.engines.errors import PermanentEngineError
+from workers.engines.errors import NoSpeech, PermanentEngineError
 from workers.engines.registry import Engines
 
 #: Share of the progress bar that transcription fills; the note takes the rest.
@@ -161,7 +161,10 @@ class JobRun:
                 elif isinstance(update, DetectedLanguage):
                     detected = update.code
         if not segments:
-            raise PermanentEngineError("No speech was heard in the audio.")
+            raise NoSpeech(
+                "No speech was heard in the recording (only silence, noise or tones), so there "
+                "is nothing to transcribe or summarize."
+            )
         language = job.language or detected or "en"
         transcript = Transcript(tuple(segments), language=language, engine=transcriber.name)
         await self.record([], transcript=transcript, language=language)
