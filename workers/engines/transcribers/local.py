@@ -174,6 +174,8 @@ class LocalWhisperTranscriber(Transcriber):
                 for start, pcm in windows:
                     if stop.is_set():
                         break
+                    if not len(pcm):
+                        continue
                     offset = start / SAMPLE_RATE
                     if language is None:
                         language = self._detect(pcm)
