@@ -162,6 +162,17 @@ class Settings(BaseSettings):
         description="Longest stretch of audio the local transcriber hands the model at once "
         "(cut at a pause); bounds its memory whatever the recording's length.",
     )
+    whisper_builtin_hotwords: int = Field(
+        0,
+        description="Common drug names (at most 40) added after a job's own vocabulary hints "
+        "as hotwords for the local transcriber. Off by default: on tiny.en a long list made "
+        "it write drug names nobody said.",
+    )
+    whisper_multilingual_beam_size: int = Field(
+        5,
+        description="Beam size for the multilingual model: greedy decoding (1) garbled "
+        "Spanish doses ('850' as 'o 150') on synthesized speech where a beam of 5 got them.",
+    )
     whisper_threads: int = Field(2, description="CPU threads for faster-whisper.")
     whisper_beam_size: int = Field(1, description="Beam size for faster-whisper (1 = greedy).")
 

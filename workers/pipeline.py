@@ -125,6 +125,7 @@ class JobRun:
         )
         segments: list[Segment] = []
         detected = ""
+        engine = transcriber.name
         last_progress = 0.0
         with tempfile.TemporaryDirectory(prefix="consulta-job-") as folder:
             path = Path(folder) / "audio"
@@ -160,13 +161,14 @@ class JobRun:
                         )
                 elif isinstance(update, DetectedLanguage):
                     detected = update.code
+                    engine = update.engine or engine
         if not segments:
             raise NoSpeech(
                 "No speech was heard in the recording (only silence, noise or tones), so there "
                 "is nothing to transcribe or summarize."
             )
         language = job.language or detected or "en"
-        transcript = Transcript(tuple(segments), language=language, engine=transcriber.name)
+        transcript = Transcript(tuple(segments), language=language, engine=engine)
         await self.record([], transcript=transcript, language=language)
         return transcript
 

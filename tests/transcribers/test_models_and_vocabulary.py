@@ -51,14 +51,17 @@ def test_a_checksum_mismatch_is_refused_and_leaves_nothing(tmp_path: Path) -> No
 
 
 def test_job_vocabulary_comes_first_then_builtin_names_within_the_budget() -> None:
-    words = hotwords(["Entresto", "sacubitril", "entresto"])
+    # By default only the job's own hints go (built-in names made tiny.en invent drugs).
+    assert hotwords(["Entresto", "sacubitril", "entresto"]) == "Entresto, sacubitril"
+    words = hotwords(["Entresto", "sacubitril", "entresto"], builtin_count=100)
     assert words is not None
     names = words.split(", ")
     assert names[:2] == ["Entresto", "sacubitril"]  # repeated hint dropped
-    assert len(names) - 2 <= MAX_BUILTIN
+    assert 0 < len(names) - 2 <= MAX_BUILTIN
     assert len(words) <= BUDGET_CHARS
-    assert hotwords([], builtin=[]) is None
-    assert hotwords(["x" * 1000], builtin=["aspirin"]) == "aspirin"
+    assert hotwords(["a"], builtin_count=2, builtin=["b", "c", "d"]) == "a, b, c"
+    assert hotwords([]) is None
+    assert hotwords(["x" * 1000], builtin_count=1, builtin=["aspirin"]) == "aspirin"
 
 
 def test_builtin_terms_are_drugs_in_the_lexicon() -> None:

@@ -54,6 +54,8 @@ class Engines:
                 Path(path) if path else None,
                 multilingual_path=multilingual,
                 window_seconds=settings.whisper_window_seconds,
+                builtin_hotwords=settings.whisper_builtin_hotwords,
+                multilingual_beam_size=settings.whisper_multilingual_beam_size,
                 threads=self.settings.whisper_threads,
                 beam_size=self.settings.whisper_beam_size,
                 workers=self.settings.worker_concurrency,

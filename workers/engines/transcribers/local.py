@@ -66,6 +66,8 @@ class LocalWhisperTranscriber(Transcriber):
         workers: int = 1,
         window_seconds: float = 300.0,
         min_silence_seconds: float = 0.3,
+        builtin_hotwords: int = 0,
+        multilingual_beam_size: int = 5,
     ) -> None:
         self.model_path = model_path or bundled_model_path()
         self.multilingual_path = multilingual_path
@@ -74,6 +76,8 @@ class LocalWhisperTranscriber(Transcriber):
         self.workers = workers
         self.window_seconds = window_seconds
         self.min_silence_seconds = min_silence_seconds
+        self.builtin_hotwords = builtin_hotwords
+        self.multilingual_beam_size = multilingual_beam_size
         self.name = f"local:faster-whisper-{self.model_path.name}"
         if self.model_path == bundled_model_path():
             self.name = "local:faster-whisper-tiny.en"
@@ -125,10 +129,11 @@ class LocalWhisperTranscriber(Transcriber):
         faster-whisper uses the initial prompt for the first 30 s only, hotwords for every
         30 s piece.
         """
+        english = language == "en" and self.english_only
         segments, _ = model.transcribe(
             pcm,
             language=language,
-            beam_size=self.beam_size,
+            beam_size=self.beam_size if english else self.multilingual_beam_size,
             hotwords=vocabulary,
             condition_on_previous_text=False,
             vad_filter=True,
@@ -159,7 +164,7 @@ class LocalWhisperTranscriber(Transcriber):
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[object] = asyncio.Queue()
         stop = threading.Event()
-        vocabulary = hotwords(options.vocabulary)
+        vocabulary = hotwords(options.vocabulary, self.builtin_hotwords)
         total = audio.duration
 
         def put(item: object) -> None:
@@ -183,8 +188,8 @@ class LocalWhisperTranscriber(Transcriber):
                             put(Progress(min(offset + len(pcm) / SAMPLE_RATE, total), total))
                             continue
                     if model is None:
-                        model, _ = self._model_for(language)
-                        put(DetectedLanguage(code=language))
+                        model, engine = self._model_for(language)
+                        put(DetectedLanguage(code=language, engine=engine))
                     for seg in self.transcribe_window(model, pcm, language, vocabulary):
                         if stop.is_set():
                             break

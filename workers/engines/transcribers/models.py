@@ -53,7 +53,7 @@ def multilingual_model_path(cache_dir: Path) -> Path:
     sees half a model. Raises PermanentEngineError when the joined file's SHA-256 is not the
     expected one (a damaged or substituted package); nothing is left in the cache then.
     """
-    folder = cache_dir / "faster-whisper-base"
+    folder = cache_dir / "base"
     target = folder / "model.bin"
     with _JOIN_LOCK:
         if target.exists() and all((folder / name).exists() for name in _SIDE_FILES):

@@ -2,8 +2,14 @@
 
 faster-whisper puts hotwords before every 30 s piece it decodes, and Whisper's prompt holds
 at most 223 tokens, so the list is kept short: the job's own vocabulary first (it is the
-most specific), then common drug names from ``clinical_terms.txt`` until a budget of
-characters (about 4 characters a token) is spent.
+most specific), then up to ``builtin`` common drug names from ``clinical_terms.txt``, within
+a budget of characters (about 4 characters a token).
+
+The built-in names are off by default (CONSULTA_WHISPER_BUILTIN_HOTWORDS=0): measured on the
+sample consultation, tiny.en given 40 of them turned its first 40 s into gibberish with drug
+names that were never said ("digoxin", "tramadol"), and even 10 added errors, which is worse
+than a misspelt drug. A job's own hints are specific to what is said and did help (Spanish
+"metformina" and "enalapril" came out right only with them).
 
 ``clinical_terms.txt`` is drawn from the ``drug-named-entity-recognition`` lexicon (MIT) by
 ``python -m workers.engines.transcribers.vocabulary``: generic names the NHS medicines guide
@@ -22,7 +28,7 @@ from pathlib import Path
 TERMS_FILE = Path(__file__).with_name("clinical_terms.txt")
 #: Characters of hotwords at most: about 120 tokens, half of Whisper's prompt.
 BUDGET_CHARS = 480
-#: Built-in names at most, whatever the budget: each is a nudge towards that word.
+#: Built-in names at most, whatever is asked: each is a nudge towards that word.
 MAX_BUILTIN = 40
 
 
@@ -33,17 +39,21 @@ def builtin_terms() -> tuple[str, ...]:
     return tuple(line.strip() for line in lines if line.strip() and not line.startswith("#"))
 
 
-def hotwords(vocabulary: Sequence[str], builtin: Iterable[str] | None = None) -> str | None:
-    """The hotwords string for a job: its ``vocabulary`` first, then built-in terms, within
+def hotwords(
+    vocabulary: Sequence[str], builtin_count: int = 0, builtin: Iterable[str] | None = None
+) -> str | None:
+    """The hotwords string for a job: its ``vocabulary`` first, then up to ``builtin_count``
+    built-in terms (from ``builtin``, default the committed list), within
     :data:`BUDGET_CHARS`; None when there is nothing to say."""
+    limit = min(builtin_count, MAX_BUILTIN)
     chosen: list[str] = []
     seen: set[str] = set()
     used = 0
-    builtin_count = 0
+    taken = 0
     own = [v.strip() for v in vocabulary if v.strip()]
     for index, term in enumerate([*own, *(builtin_terms() if builtin is None else builtin)]):
         is_builtin = index >= len(own)
-        if is_builtin and builtin_count >= MAX_BUILTIN:
+        if is_builtin and taken >= limit:
             break
         key = term.lower()
         if key in seen:
@@ -55,7 +65,7 @@ def hotwords(vocabulary: Sequence[str], builtin: Iterable[str] | None = None) ->
         seen.add(key)
         chosen.append(term)
         used += len(term) + 2
-        builtin_count += is_builtin
+        taken += is_builtin
     return ", ".join(chosen) or None
 
 
