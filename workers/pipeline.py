@@ -36,7 +36,7 @@ from workers.engines.base import (
     Progress,
     TranscribeOptions,
 )
-from workers.engines.errors import PermanentEngineError
+from workers.engines.errors import NoSpeech, PermanentEngineError
 from workers.engines.registry import Engines
 from workers.takeover import SUMMARIZING, TRANSCRIBING, EarlierAttempt, read_earlier_attempt
 
@@ -137,6 +137,7 @@ class JobRun:
         )
         segments: list[Segment] = list(stored)
         detected = ""
+        engine = transcriber.name
         last_progress = 0.0
         with tempfile.TemporaryDirectory(prefix="consulta-job-") as folder:
             path = Path(folder) / "audio"
@@ -176,10 +177,14 @@ class JobRun:
                         )
                 elif isinstance(update, DetectedLanguage):
                     detected = update.code
+                    engine = update.engine or engine
         if not segments:
-            raise PermanentEngineError("No speech was heard in the audio.")
+            raise NoSpeech(
+                "No speech was heard in the recording (only silence, noise or tones), so there "
+                "is nothing to transcribe or summarize."
+            )
         language = job.language or detected or "en"
-        transcript = Transcript(tuple(segments), language=language, engine=transcriber.name)
+        transcript = Transcript(tuple(segments), language=language, engine=engine)
         await self.record([], transcript=transcript, language=language)
         return transcript
 

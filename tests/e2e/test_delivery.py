@@ -128,23 +128,6 @@ async def test_an_engine_failure_ends_failed_with_a_reason(kind: str, settings: 
         await deployment.stop()
 
 
-async def test_spanish_audio_on_the_english_only_model_fails_with_a_reason(
-    deployment: Deployment,
-) -> None:
-    from tests.e2e.audio import wav_bytes
-    from tests.e2e.test_pipeline import upload
-
-    job, _ = await upload(
-        deployment,
-        wav_bytes(seconds=3),
-        pb.UploadConfig(job=job_pb2.JobConfig(language_code="es-MX")),
-    )
-    messages = await run_to_end(deployment.stub(), job.job_id, deployment.auth())
-    last = messages[-1].event.state_changed
-    assert last.state == job_pb2.JOB_STATE_FAILED
-    assert "only English" in last.reason and "es-MX" in last.reason
-
-
 async def test_a_worker_process_serves_health_and_metrics(settings: Settings) -> None:
     import aiohttp
 

@@ -437,7 +437,10 @@ class Job(_message.Message):
     @_builtins.property
     def error(self) -> _status_pb2.Status:
         """Output only. Set when the job is FAILED: a status code and a message a person
-        understands.
+        understands, and an ErrorInfo detail when the failure has a machine-readable reason.
+        A recording with no speech in it (silence, noise or tones) fails with INVALID_ARGUMENT
+        and reason NO_SPEECH: the local transcriber's voice activity filter drops non-speech,
+        so such a recording never gets invented words or a note.
         """
 
     @_builtins.property
