@@ -155,7 +155,8 @@ def units_of(transcript: Transcript, lexicon: Lexicon) -> list[Unit]:
             if is_command(raw, lexicon):
                 continue
             text = clean(raw, lexicon)
-            if not text or not _WORDS.search(text):
+            # Checked again once cleaned: "okay, Dragon, show me ..." opens with a filler.
+            if not text or not _WORDS.search(text) or is_command(text, lexicon):
                 continue
             units.append(
                 Unit(

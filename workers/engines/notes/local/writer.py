@@ -15,6 +15,7 @@ from core.domain import Note, NoteSection, NoteSentence, Speaker, Transcript
 from workers.engines.base import NoteRequest
 
 from .classify import Scored, classify, is_dictation
+from .facts import transcript_facts, unsupported
 from .languages import lexicon_for
 from .lexicon import CC, EXAM, HPI, PLAN, RESPONSE, ROS, Lexicon
 from .rewrite import (
@@ -214,7 +215,15 @@ def _unique(sentences: Iterable[NoteSentence]) -> tuple[NoteSentence, ...]:
 def write_note(transcript: Transcript, request: NoteRequest) -> Note:
     """A note of ``request.template`` in ``request.language`` from ``transcript``."""
     lexicon = lexicon_for(request.language)
-    chosen = _select(_candidates(transcript, lexicon), transcript)
+    source = transcript_facts((s.text for s in transcript.segments), request.language)
+    # A sentence stating a number, drug or side the transcript never said is left out (a
+    # stutter removed inside a dose, a number read across two sentences): see facts.py.
+    faithful = [
+        c
+        for c in _candidates(transcript, lexicon)
+        if not unsupported(c.sentence.text, source, request.language)
+    ]
+    chosen = _select(faithful, transcript)
     if not any(c.part == CC for c in chosen):
         first = next((c for c in chosen if c.part == HPI), None)
         if first is not None:
