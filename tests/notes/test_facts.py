@@ -97,7 +97,10 @@ def test_dictation_commands_stay_out() -> None:
         "Doctor: Okay, Dragon, show me the last labs please.\n"
         "Doctor: Hey computer, open the chart for the last visit.\n"
         "Doctor: The x-ray of the left knee shows mild arthritis.\n"
+        "Doctor: Dragon, order a knee brace for the left knee.\n"
     ).render()
+    # What is dictated to the assistant is kept without its name; its commands are not.
+    assert "Order a knee brace for the left knee." in note
     assert "dragon" not in note.lower()
     assert "show me" not in note.lower()
     assert "computer" not in note.lower()
@@ -146,3 +149,28 @@ def test_near_misses_are_corrected_only_when_the_match_is_strong() -> None:
 def test_the_committed_drug_lexicon_is_the_packages() -> None:
     committed = json.loads(gzip.decompress(LEXICON.read_bytes()))
     assert committed == build()
+
+
+def test_a_misheard_drug_before_a_dose_is_corrected_and_marked() -> None:
+    text = (
+        "Doctor: I'm going to prescribe lisinipril ten milligrams once a day.\n"
+        "Doctor: Continue Metforman 500 mg twice a day.\n"
+        "Patient: I get allergies 2 times a year and I sneeze a lot in the spring.\n"
+    )
+    note = _note(text)
+    marked = {
+        (c.heard, c.written): s.text
+        for sec in note.sections
+        for s in sec.sentences
+        for c in s.corrections
+    }
+    assert set(marked) == {("lisinipril", "lisinopril"), ("Metforman", "Metformin")}
+    assert "lisinopril 10 mg once a day" in marked[("lisinipril", "lisinopril")]
+    assert "Continue Metformin 500 mg twice a day" in marked[("Metforman", "Metformin")]
+    # An ordinary word near a drug name ("allergies", "allergoids") is never changed.
+    assert "allergies" in note.render()
+    # The corrected drug counts as said: the transcript's near miss supports it.
+    source = transcript_facts([s.text for s in parse_transcript_text(text).segments], "en")
+    assert all(
+        unsupported(s.text, source, "en") == [] for sec in note.sections for s in sec.sentences
+    )

@@ -94,3 +94,24 @@ def near_miss(word: str) -> str | None:
     if len(ranked) > 1 and ranked[0][0] - ranked[1][0] < _RUNNER_UP_GAP:
         return None
     return ranked[0][1]
+
+
+# A near miss is looked for only right before a dose ("metforman 500 mg", "lisinipril 10 mg"
+# once numbers are digits). Elsewhere a word like "allergies" is too close to a drug name
+# ("allergoids") to be corrected safely, and "allergies 2 times a year" is no dose.
+_BEFORE_DOSE = re.compile(
+    r"\b([^\W\d_]{6,})(?=\s+\d+(?:[.,]\d+)?\s*(?:mg|mcg|g|ml|milligrams?|micrograms?|grams?|"
+    r"units?|unidades|miligramos?|microgramos?|gramos?)\b)",
+    re.IGNORECASE,
+)
+
+
+def misheard(text: str) -> list[tuple[str, str]]:
+    """Words of ``text`` (numbers in digits) that are strong near misses of a drug name said
+    with a dose: (the word as written, the drug name)."""
+    found: list[tuple[str, str]] = []
+    for match in _BEFORE_DOSE.finditer(text):
+        name = near_miss(match.group(1))
+        if name is not None:
+            found.append((match.group(1), name))
+    return found

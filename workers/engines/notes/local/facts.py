@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .drugs import drugs_in
+from .drugs import drugs_in, misheard
 from .numbers import digits
 
 # A number as notes write it: "1,500" and "1500" are the same, "0,5" is 0.5.
@@ -81,7 +81,8 @@ def facts_of(text: str, language: str) -> Facts:
 
 def transcript_facts(texts: Iterable[str], language: str) -> Facts:
     """The facts of a whole transcript, one segment at a time so that a number is never read
-    across two speakers' turns."""
+    across two speakers' turns. A misheard drug name said with a dose ("lisinipril 10 mg")
+    supports the drug it strongly matches, which the note writes corrected and marked."""
     numbers: set[str] = set()
     drugs: set[str] = set()
     sides: set[str] = set()
@@ -90,6 +91,7 @@ def transcript_facts(texts: Iterable[str], language: str) -> Facts:
         numbers |= found.numbers
         drugs |= found.drugs
         sides |= found.sides
+        drugs.update(drugs_in(name)[name] for _, name in misheard(digits(text, language)))
     return Facts(frozenset(numbers), frozenset(drugs), frozenset(sides))
 
 

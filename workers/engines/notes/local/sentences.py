@@ -64,9 +64,27 @@ def _openers_pattern(lexicon: Lexicon) -> re.Pattern[str]:
 
 
 def is_command(text: str, lexicon: Lexicon) -> bool:
-    """Speech addressed to a dictation assistant ("hey dragon, show me the x-ray")."""
+    """Speech addressed to a dictation assistant ("show me the x-ray", "dragon, finalize")."""
     lowered = text.lower()
+    if any(re.match(rf"{re.escape(w)}\b", lowered) for w in lexicon.wake_words):
+        return _dictated(text, lexicon) is None
     return any(lowered.startswith(c) for c in lexicon.commands)
+
+
+def _dictated(text: str, lexicon: Lexicon) -> str | None:
+    """A cleaned sentence without the assistant's name it opens with, or None when it is a
+    command to the assistant ("dragon, show me the x-ray", a bare "dragon?")."""
+    lowered = text.lower()
+    for wake in sorted(lexicon.wake_words, key=len, reverse=True):
+        if re.match(rf"{re.escape(wake)}\b", lowered):
+            rest = text[len(wake) :].lstrip(" ,.?!")
+            low = rest.lower()
+            if not _WORDS.search(rest) or any(
+                re.match(rf"{re.escape(v)}(?!\w)", low) for v in lexicon.assistant_verbs
+            ):
+                return None
+            return rest
+    return text
 
 
 def clean(text: str, lexicon: Lexicon) -> str:
@@ -154,9 +172,9 @@ def units_of(transcript: Transcript, lexicon: Lexicon) -> list[Unit]:
         for raw, question in _sentences(segment.text, lexicon):
             if is_command(raw, lexicon):
                 continue
-            text = clean(raw, lexicon)
             # Checked again once cleaned: "okay, Dragon, show me ..." opens with a filler.
-            if not text or not _WORDS.search(text) or is_command(text, lexicon):
+            text = _dictated(clean(raw, lexicon), lexicon) or ""
+            if not text or not _WORDS.search(text):
                 continue
             units.append(
                 Unit(

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from core.domain import Note, NoteSection, NoteSentence, Speaker, Transcript
 from workers.engines.base import NoteRequest
 
 from .classify import Scored, classify, is_dictation
+from .corrections import correct_drugs
 from .facts import transcript_facts, unsupported
 from .languages import lexicon_for
 from .lexicon import CC, EXAM, HPI, PLAN, RESPONSE, ROS, Lexicon
@@ -179,7 +180,7 @@ def _review_of_systems(
 def _labelled(sentence: NoteSentence, label: str | None) -> NoteSentence:
     if label is None:
         return sentence
-    return NoteSentence(f"{label}: {sentence.text}", sentence.evidence)
+    return replace(sentence, text=f"{label}: {sentence.text}")
 
 
 def _by_part(
@@ -223,7 +224,7 @@ def write_note(transcript: Transcript, request: NoteRequest) -> Note:
         for c in _candidates(transcript, lexicon)
         if not unsupported(c.sentence.text, source, request.language)
     ]
-    chosen = _select(faithful, transcript)
+    chosen = [replace(c, sentence=correct_drugs(c.sentence)) for c in _select(faithful, transcript)]
     if not any(c.part == CC for c in chosen):
         first = next((c for c in chosen if c.part == HPI), None)
         if first is not None:
