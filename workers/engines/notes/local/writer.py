@@ -76,14 +76,14 @@ def _chief_complaint(units: list[Unit], lexicon: Lexicon) -> NoteSentence | None
     for unit in units:
         match = _CC_PATTERN.search(unit.text)
         if match and 1 <= len(match.group(1).split()) <= 8:
-            return NoteSentence(sentence_case(match.group(1)), (unit.segment,))
+            return NoteSentence(sentence_case(match.group(1)), unit.segments)
     for unit in units[: max(1, len(units) // 3)]:
         if unit.question:
             continue
         for pattern, written in lexicon.complaints:
             match = pattern.search(unit.text)
             if match:
-                return NoteSentence(sentence_case(match.expand(written)), (unit.segment,))
+                return NoteSentence(sentence_case(match.expand(written)), unit.segments)
     return None
 
 
@@ -117,9 +117,7 @@ def _candidates(transcript: Transcript, lexicon: Lexicon) -> list[_Candidate]:
             elif scored.score < TUNING.min_patient_score:
                 continue
         text = _rewrite(unit, lexicon, pronouns)
-        found.append(
-            _Candidate(part, unit.index, scored.score, NoteSentence(text, (unit.segment,)))
-        )
+        found.append(_Candidate(part, unit.index, scored.score, NoteSentence(text, unit.segments)))
     for answer in answered_questions(units, raw, lexicon, pronouns):
         phrase = lexicon.denies if answer.denied else lexicon.reports
         sentence = NoteSentence(sentence_case(phrase.format(answer.finding)), answer.evidence)
