@@ -92,6 +92,8 @@ SPANISH = [
     ("pesa setenta kilos", "pesa 70 kilos"),
     ("fiebre de treinta y ocho grados", "fiebre de 38 grados"),
     ("diez gotas", "10 gotas"),
+    ("noventa y cuatro por ciento", "94 por ciento"),
+    ("cien por cien", "100 por cien"),
     ("cinco mililitros", "5 mililitros"),
     # Readings.
     ("ciento veinte sobre ochenta", "120/80"),

@@ -231,6 +231,8 @@ def _convert_at(reader: _Reader, i: int) -> tuple[list[str] | None, int]:
             separator, end, digits = fraction
             return [f"0{separator}{digits}"], end
         return None, i
+    if lang == "es" and _percent(reader, i):
+        return None, i
     end = reader.run(i)
     parts = _value(words[i:end], lang)
     if parts is None:
@@ -268,3 +270,9 @@ def _counts(reader: _Reader, i: int, end: int) -> bool:
     if reader.next_is(end, ranges) and reader.spaced(end) and reader.number_at(end + 1):
         return True
     return i >= 2 and reader.words[i - 1].lower in ranges and reader.number_at(i - 2)
+
+
+def _percent(reader: _Reader, i: int) -> bool:
+    """Spanish "por ciento" (percent): its "ciento"/"cien" is no hundred."""
+    word = reader.words[i].lower
+    return word in ("ciento", "cien") and i > 0 and reader.words[i - 1].lower == "por"
