@@ -95,3 +95,21 @@ async def test_direct_writer_writes_the_local_engines_note() -> None:
 def test_unlabelled_dialogues_keep_their_turns_without_markers() -> None:
     dialogue = "[doctor] any fever ?\n[patient] no . [patient_guest] she had one"
     assert unlabelled(dialogue) == "any fever ?\nno . she had one"
+
+
+def test_fact_counts_find_unsupported_facts_and_recall_drugs() -> None:
+    from eval.facts_eval import count_facts, role_accuracy
+
+    dialogue = (
+        "[doctor] take naproxen five hundred milligrams twice a day for the right knee\n"
+        "[patient] i also take tylenol sometimes"
+    )
+    reference = "PLAN\nNaproxen 500 mg twice a day. Acetaminophen as needed. Lisinopril 10 mg."
+    faithful = count_facts(dialogue, reference, "PLAN\nNaproxen 500 mg twice a day, right knee.")
+    # Lisinopril was never said, so a note cannot be asked to carry it.
+    assert (faithful.unsupported, faithful.drugs_expected, faithful.drugs_found) == (0, 2, 1)
+    assert faithful.drug_recall == 0.5
+    wrong = count_facts(dialogue, reference, "PLAN\nNaproxen 550 mg, left knee. Ibuprofen.")
+    assert wrong.unsupported == 3
+    assert 0.0 <= role_accuracy([dialogue]) <= 1.0
+    assert role_accuracy(["[doctor] do you have any chest pain?\n[patient] no, none at all."]) == 1

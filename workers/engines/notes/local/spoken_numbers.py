@@ -93,6 +93,7 @@ def _number(phrase: str, lang: str) -> int | None:
     return int(value)
 
 
+@cache
 def _is_number_word(word: str, lang: str) -> bool:
     if word in _NOT_NUMBERS[lang]:
         return False
@@ -202,6 +203,9 @@ def _fraction(reader: _Reader, point: int) -> tuple[str, int, str] | None:
 def words_to_digits(text: str, language: str) -> str:
     """``text`` with its number words written in digits (see the module docstring)."""
     lang = _language(language)
+    # Most sentences hold no number word: skip building the reader for them.
+    if not any(_is_number_word(w, lang) or w in _POINTS[lang] for w in _WORD.findall(text.lower())):
+        return text
     reader = _Reader(text, lang)
     words = reader.words
     out: list[str] = []
