@@ -483,7 +483,7 @@ EN = Lexicon(
         "hey",
     ),
     commands=("hey dragon", "dragon", "hey computer", "show me"),
-    wake_words=("hey dragon", "dragon", "hey computer", "computer"),
+    wake_words=("hey dragon", "dragon", "hey computer"),
     assistant_verbs=(
         "show",
         "finalize",
