@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import subprocess
 import sys
 import tempfile
@@ -52,6 +53,17 @@ from workers.engines.notes.local.languages import lexicon_for
 from workers.engines.notes.local.turns import pieces_of
 
 PAUSE_SECONDS = 0.4
+# ACI-Bench's ASR-style text spaces its punctuation ("okay . so"); espeak-ng reads a lone "."
+# aloud as "dot", which the transcriber then hears as a word. Punctuation is joined back to
+# its word before speaking, and split contractions ("wan na") are joined.
+_SPACED_PUNCTUATION = re.compile(r"\s+([.,?!;:])")
+_SPLIT_WORDS = re.compile(r"\b(wan|gon|got) na\b")
+
+
+def speakable(text: str) -> str:
+    """The turn as espeak-ng should read it."""
+    text = _SPACED_PUNCTUATION.sub(r"\1", text)
+    return _SPLIT_WORDS.sub(r"\1na", text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,12 +87,13 @@ def synthesize(dialogue: str, out: Path, *, same_voice: bool) -> tuple[list[Turn
             speaker = Speaker.CLINICIAN if segment.speaker == Speaker.CLINICIAN else Speaker.PATIENT
             voice = VOICES["doctor" if same_voice or speaker == Speaker.CLINICIAN else "patient"]
             wav = Path(tmp) / f"{n}.wav"
-            subprocess.run(["espeak-ng", "-v", voice, "-w", str(wav), segment.text], check=True)
+            said = speakable(segment.text)
+            subprocess.run(["espeak-ng", "-v", voice, "-w", str(wav), said], check=True)
             pcm = decode_pcm(wav, sample_rate=RATE)
             turns.append(Turn(speaker, cursor, cursor + len(pcm) / RATE))
             pieces.extend([pcm, pause])
             cursor += (len(pcm) + len(pause)) / RATE
-            spoken.append(segment.text)
+            spoken.append(said)
     track = np.concatenate(pieces) if pieces else np.zeros(RATE, dtype=np.float32)
     with wave.open(str(out), "wb") as w:
         w.setnchannels(1)

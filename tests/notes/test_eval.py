@@ -119,8 +119,9 @@ def test_audio_eval_speaks_each_turn_in_order_and_scores_roles_by_time(tmp_path:
     from core.domain import Segment, Speaker, Transcript
     from eval.audio_notes import role_hits, synthesize
 
-    dialogue = "[doctor] do you have any chest pain?\n[patient] no, i feel fine today."
+    dialogue = "[doctor] do you have any chest pain ?\n[patient] no , i feel fine today ."
     turns, spoken = synthesize(dialogue, tmp_path / "a.wav", same_voice=False)
+    # Spaced punctuation is joined back, or espeak-ng would say "dot".
     assert spoken == "do you have any chest pain? no, i feel fine today."
     assert [t.speaker for t in turns] == [Speaker.CLINICIAN, Speaker.PATIENT]
     assert 0 == turns[0].start < turns[0].end < turns[1].start < turns[1].end
