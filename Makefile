@@ -73,9 +73,13 @@ stack-down:
 bench: install
 	$(BIN)/python -m bench
 
+# ACI-Bench test1 visits spoken and transcribed by make eval (all 40 take about an hour of CPU).
+AUDIO_DIALOGUES ?= 40
+
 eval: install tools
 	$(BIN)/python -m eval --writer product
 	$(BIN)/python -m eval.wer
+	$(BIN)/python -m eval.audio_notes --dialogues $(AUDIO_DIALOGUES)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache

@@ -168,7 +168,16 @@ def note_to_pb(note: Note) -> job_pb2.Summary:
                 key=section.key,
                 title=section.title,
                 sentences=[
-                    job_pb2.NoteSentence(text=s.text, evidence_segment_ids=list(s.evidence))
+                    job_pb2.NoteSentence(
+                        text=s.text,
+                        evidence_segment_ids=list(s.evidence),
+                        corrections=[
+                            job_pb2.TermCorrection(
+                                heard=c.heard, written=c.written, source=c.source
+                            )
+                            for c in s.corrections
+                        ],
+                    )
                     for s in section.sentences
                 ],
             )

@@ -155,7 +155,7 @@ class LocalWhisperTranscriber(Transcriber):
         code, _, _ = model.detect_language(audio=pcm, vad_filter=True)
         return str(code)
 
-    async def transcribe(
+    async def transcribe(  # noqa: C901 - thread producer and loop consumer in one place; split pending
         self, audio: AudioFile, options: TranscribeOptions
     ) -> AsyncIterator[TranscriptionUpdate]:
         asked = (options.language or "").split("-")[0].lower() or None
