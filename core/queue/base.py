@@ -8,13 +8,15 @@ A consumer's handler decides each delivery's outcome in one place:
   or goes to the dead-letter queue once ``attempt`` reaches the queue's ``max_attempts``
   (the handler sees ``delivery.final_attempt`` first, so it can fail the job with a reason);
 - raises anything else: the message is dead-lettered (never requeued in a hot loop).
+
+:func:`run_handler` makes that decision for every adapter; each adapter only carries it out.
 """
 
 from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 
@@ -37,6 +39,54 @@ class Retry(Exception):
 
 
 Handler = Callable[[Delivery], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A message that will not be tried again, kept for inspection."""
+
+    job_id: str
+    attempt: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What becomes of a delivery once its handler is done: acknowledged (both fields None),
+    tried again after ``retry_after`` seconds, or dead-lettered for ``dead_reason``."""
+
+    retry_after: float | None = None
+    dead_reason: str | None = None
+
+
+def retry_delay(ladder: Sequence[float], attempt: int, retry: Retry) -> float:
+    """Seconds before try ``attempt + 1``: the ladder's step for ``attempt`` (its last step
+    repeated), or the handler's ``defer`` when that is longer. Every adapter uses this rule so
+    that a job backs off the same way embedded and scaled out."""
+    step = ladder[min(attempt, len(ladder)) - 1] if ladder else 0.0
+    return max(step, retry.defer, 0.0)
+
+
+async def run_handler(
+    handler: Handler, delivery: Delivery, *, max_attempts: int, retry_delays: Sequence[float]
+) -> Outcome:
+    """Run ``handler`` on one delivery and decide its outcome, the same for every adapter.
+
+    The handler sees ``final_attempt`` when ``delivery.attempt`` reaches ``max_attempts``;
+    a :class:`Retry` then dead-letters instead. Any other exception dead-letters at once, so a
+    message that breaks its handler is never requeued in a hot loop. Cancellation propagates.
+    """
+    attempt = delivery.attempt
+    final = attempt >= max_attempts
+    try:
+        await handler(Delivery(job_id=delivery.job_id, attempt=attempt, final_attempt=final))
+    except Retry as retry:
+        if final:
+            return Outcome(dead_reason=f"gave up after {attempt} attempts: {retry}")
+        return Outcome(retry_after=retry_delay(retry_delays, attempt, retry))
+    except Exception as exc:
+        return Outcome(dead_reason=f"{type(exc).__name__}: {exc}")
+    return Outcome()
 
 
 class JobQueue(ABC):
@@ -63,3 +113,13 @@ class JobQueue(ABC):
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
+
+
+async def first_of(*events: asyncio.Event) -> None:
+    """Wait until one of ``events`` is set."""
+    waiters = [asyncio.create_task(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

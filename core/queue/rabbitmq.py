@@ -38,8 +38,7 @@ from aio_pika.abc import (
 from aiormq.exceptions import AMQPError
 
 from core.errors import Unavailable
-from core.queue.base import Delivery, Handler, JobQueue, Retry
-from core.queue.memory import DeadLetter, first_of, retry_delay
+from core.queue.base import DeadLetter, Delivery, Handler, JobQueue, first_of, run_handler
 
 log = logging.getLogger(__name__)
 
@@ -266,26 +265,22 @@ class RabbitJobQueue(JobQueue):
             log.error("malformed job message dead-lettered: %s", exc)
             await self._dead_letter(message, 1, f"malformed message: {exc}")
             return
-        final = attempt >= self.max_attempts
-        try:
-            await handler(Delivery(job_id=job_id, attempt=attempt, final_attempt=final))
-        except Retry as retry:
-            if final:
-                reason = f"gave up after {attempt} attempts: {retry}"
-                await self._dead_letter(message, attempt, reason)
-            else:
-                await self._retry_later(message, job_id, attempt, retry)
-            return
-        except Exception as exc:
-            # Not retryable: never requeue in a hot loop.
-            await self._dead_letter(message, attempt, f"{type(exc).__name__}: {exc}")
-            return
-        await settle(message.ack())
+        outcome = await run_handler(
+            handler,
+            Delivery(job_id=job_id, attempt=attempt),
+            max_attempts=self.max_attempts,
+            retry_delays=self.retry_delays,
+        )
+        if outcome.dead_reason is not None:
+            await self._dead_letter(message, attempt, outcome.dead_reason)
+        elif outcome.retry_after is not None:
+            await self._retry_later(message, job_id, attempt, outcome.retry_after)
+        else:
+            await settle(message.ack())
 
     async def _retry_later(
-        self, message: AbstractIncomingMessage, job_id: str, attempt: int, retry: Retry
+        self, message: AbstractIncomingMessage, job_id: str, attempt: int, wanted: float
     ) -> None:
-        wanted = retry_delay(self.retry_delays, attempt, retry)
         # Delays come from the fixed set of delay queues: the shortest that waits long enough.
         delay = min((d for d in self.retry_delays if d >= wanted), default=max(self.retry_delays))
         try:
