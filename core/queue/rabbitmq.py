@@ -250,7 +250,11 @@ class RabbitJobQueue(JobQueue):
                 raise Unavailable(f"RabbitMQ refused the consumer: {exc!r}") from exc
             await first_of(stop, self._closing)
             stopping = True
-            await settle(queue.cancel(tag))
+            if not self._closing.is_set():
+                # When the queue itself is closing, its connection is going away with the
+                # consumer; cancelling then races the close and aiormq fails the call with
+                # the close's bare Exception, which settle() rightly does not swallow.
+                await settle(queue.cancel(tag))
             # Stop means "take no more", not "drop what is running": let handlers finish.
             while running:
                 await asyncio.gather(*running, return_exceptions=True)
