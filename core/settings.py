@@ -183,6 +183,11 @@ class Settings(BaseSettings):
         description="Lowest level logged. Libraries that could print patient data (SQL "
         "parameters, message bodies) stay at WARNING whatever this says.",
     )
+    otlp_endpoint: str = Field(
+        "",
+        description="OpenTelemetry collector that receives traces over OTLP/gRPC, e.g. "
+        "'http://127.0.0.1:4317' (http: plaintext, https: TLS); empty: tracing off.",
+    )
     transcriber: str = Field("local", description="Default transcription engine.")
     summarizer: str = Field("local", description="Default note engine.")
     allowed_transcribers: tuple[str, ...] = Field(

@@ -16,8 +16,12 @@ from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from opentelemetry.util.types import AttributeValue
+
+from core.tracing import consumer_span
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +31,8 @@ class Delivery:
     job_id: str
     attempt: int = 1
     final_attempt: bool = False
+    #: W3C trace context of the publisher (core/tracing.py); empty when tracing is off.
+    trace_context: Mapping[str, str] = field(default_factory=dict)
 
 
 class Retry(Exception):
@@ -68,18 +74,52 @@ def retry_delay(ladder: Sequence[float], attempt: int, retry: Retry) -> float:
 
 
 async def run_handler(
-    handler: Handler, delivery: Delivery, *, max_attempts: int, retry_delays: Sequence[float]
+    handler: Handler,
+    delivery: Delivery,
+    *,
+    max_attempts: int,
+    retry_delays: Sequence[float],
+    destination: str,
 ) -> Outcome:
     """Run ``handler`` on one delivery and decide its outcome, the same for every adapter.
 
     The handler sees ``final_attempt`` when ``delivery.attempt`` reaches ``max_attempts``;
     a :class:`Retry` then dead-letters instead. Any other exception dead-letters at once, so a
     message that breaks its handler is never requeued in a hot loop. Cancellation propagates.
+    The handler runs in a CONSUMER span that continues the publisher's trace.
     """
     attempt = delivery.attempt
     final = attempt >= max_attempts
+    attributes: dict[str, AttributeValue] = {
+        "consulta.job_id": delivery.job_id,
+        "consulta.attempt": attempt,
+    }
+    with consumer_span(destination, delivery.trace_context, attributes) as span:
+        outcome = await _decide(handler, delivery, final, retry_delays)
+        span.set_attribute(
+            "consulta.outcome",
+            "dead_letter"
+            if outcome.dead_reason is not None
+            else "retry"
+            if outcome.retry_after is not None
+            else "ack",
+        )
+        return outcome
+
+
+async def _decide(
+    handler: Handler, delivery: Delivery, final: bool, retry_delays: Sequence[float]
+) -> Outcome:
+    attempt = delivery.attempt
     try:
-        await handler(Delivery(job_id=delivery.job_id, attempt=attempt, final_attempt=final))
+        await handler(
+            Delivery(
+                job_id=delivery.job_id,
+                attempt=attempt,
+                final_attempt=final,
+                trace_context=delivery.trace_context,
+            )
+        )
     except Retry as retry:
         if final:
             return Outcome(dead_reason=f"gave up after {attempt} attempts: {retry}")

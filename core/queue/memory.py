@@ -11,6 +11,7 @@ import logging
 from collections.abc import Sequence
 
 from core.queue.base import DeadLetter, Delivery, Handler, JobQueue, first_of, run_handler
+from core.tracing import producer_span
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,8 @@ class MemoryJobQueue(JobQueue):
         self._closing = asyncio.Event()
 
     async def publish(self, job_id: str) -> None:
-        self._ready.put_nowait(Delivery(job_id=job_id))
+        with producer_span("jobs", job_id) as context:
+            self._ready.put_nowait(Delivery(job_id=job_id, trace_context=context))
 
     async def depth(self) -> int:
         return self._ready.qsize()
@@ -84,6 +86,7 @@ class MemoryJobQueue(JobQueue):
                 delivery,
                 max_attempts=self.max_attempts,
                 retry_delays=self.retry_delays,
+                destination="jobs",
             )
             if outcome.dead_reason is not None:
                 self._dead(delivery, outcome.dead_reason)
@@ -93,7 +96,11 @@ class MemoryJobQueue(JobQueue):
             slots.release()
 
     def _later(self, delivery: Delivery, delay: float) -> None:
-        again = Delivery(job_id=delivery.job_id, attempt=delivery.attempt + 1)
+        again = Delivery(
+            job_id=delivery.job_id,
+            attempt=delivery.attempt + 1,
+            trace_context=delivery.trace_context,
+        )
 
         def fire() -> None:
             self._timers.discard(timer)

@@ -11,11 +11,12 @@ Topology, declared on first use (names start with ``prefix``, ``consulta`` by de
 - ``consulta.jobs.dead``: messages that will not be tried again, with the reason in a header.
 
 Messages are persistent JSON ``{"job_id": ...}`` with the try number in the
-``x-consulta-attempt`` header, published with publisher confirms; consumers ack manually after
-the handler's outcome is settled. The connection is ``connect_robust``: after a broker restart
-it reconnects, re-declares the topology and resumes consumers. Unacknowledged messages of a
-lost connection are redelivered by the broker, which is harmless (workers claim jobs with a
-conditional update).
+``x-consulta-attempt`` header and, when tracing is on, the W3C ``traceparent`` and
+``tracestate`` headers (core/tracing.py), published with publisher confirms; consumers ack
+manually after the handler's outcome is settled. The connection is ``connect_robust``: after a
+broker restart it reconnects, re-declares the topology and resumes consumers. Unacknowledged
+messages of a lost connection are redelivered by the broker, which is harmless (workers claim
+jobs with a conditional update).
 
 Connects lazily on the first call; ``aclose()`` closes the connection.
 """
@@ -39,6 +40,7 @@ from aiormq.exceptions import AMQPError
 
 from core.errors import Unavailable
 from core.queue.base import DeadLetter, Delivery, Handler, JobQueue, first_of, run_handler
+from core.tracing import producer_span, trace_headers
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +185,8 @@ class RabbitJobQueue(JobQueue):
             raise Unavailable(f"RabbitMQ did not confirm the message: {exc!r}") from exc
 
     async def publish(self, job_id: str) -> None:
-        await self._send(self.jobs_queue, job_id, attempt=1)
+        with producer_span(self.jobs_queue, job_id) as context:
+            await self._send(self.jobs_queue, job_id, attempt=1, headers=context)
 
     async def depth(self) -> int:
         channel = await self._channel()
@@ -269,11 +272,13 @@ class RabbitJobQueue(JobQueue):
             log.error("malformed job message dead-lettered: %s", exc)
             await self._dead_letter(message, 1, f"malformed message: {exc}")
             return
+        context = trace_headers(message.headers or {})
         outcome = await run_handler(
             handler,
-            Delivery(job_id=job_id, attempt=attempt),
+            Delivery(job_id=job_id, attempt=attempt, trace_context=context),
             max_attempts=self.max_attempts,
             retry_delays=self.retry_delays,
+            destination=self.jobs_queue,
         )
         if outcome.dead_reason is not None:
             await self._dead_letter(message, attempt, outcome.dead_reason)
@@ -288,7 +293,9 @@ class RabbitJobQueue(JobQueue):
         # Delays come from the fixed set of delay queues: the shortest that waits long enough.
         delay = min((d for d in self.retry_delays if d >= wanted), default=max(self.retry_delays))
         try:
-            await self._send(self.retry_queues[delay], job_id, attempt + 1)
+            # The retry stays in the job's trace.
+            context = trace_headers(message.headers or {})
+            await self._send(self.retry_queues[delay], job_id, attempt + 1, headers=context)
         except Unavailable:
             # Not acked: the broker redelivers this message once the connection is back.
             log.warning("could not schedule a retry; the message will be redelivered")
