@@ -8,16 +8,15 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from consulta.v1 import job_pb2
 
-from core.codec import config_to_json, state_event
+from core.codec import state_event
 from core.db.engine import create_engine
 from core.db.migrate import upgrade_engine
-from core.db.models import JobRow
 from core.db.store import JobStore
 from core.domain import JobState
 from core.settings import Settings
 from tests.e2e.conftest import reset_postgres
+from tests.support.jobs import queued_text_job_row
 from tests.support.services import POSTGRES_URL
 
 
@@ -38,20 +37,7 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
 
 
 async def queued_job(store: JobStore) -> str:
-    row = JobRow(
-        id=str(uuid.uuid4()),
-        owner="alice",
-        tenant="clinic-a",
-        state=JobState.QUEUED.value,
-        config_json=config_to_json(job_pb2.JobConfig()),
-        language="en",
-        template="soap",
-        transcriber="local",
-        summarizer="local",
-        source="text",
-        audio_key=None,
-        idempotency_key=None,
-    )
+    row = queued_text_job_row()
     await store.create_job(row, state_event(JobState.QUEUED))
     return row.id
 
