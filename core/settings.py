@@ -200,6 +200,11 @@ class Settings(BaseSettings):
         "compressed silence can decode to hundreds of hours, so the byte limit alone does not "
         "bound a worker's time.",
     )
+    otlp_endpoint: str = Field(
+        "",
+        description="OpenTelemetry collector that receives traces over OTLP/gRPC, e.g. "
+        "'http://127.0.0.1:4317' (http: plaintext, https: TLS); empty: tracing off.",
+    )
     transcriber: str = Field("local", description="Default transcription engine.")
     summarizer: str = Field("local", description="Default note engine.")
     allowed_transcribers: tuple[str, ...] = Field(

@@ -28,6 +28,7 @@ from core.codec import (
 from core.db.models import JobRow
 from core.domain import JobState, Note, Segment, Template, Transcript
 from core.runtime import Runtime
+from core.tracing import stage_span
 from workers.engines.base import (
     AudioFile,
     DetectedLanguage,
@@ -109,8 +110,15 @@ class JobRun:
 
     async def _work(self) -> None:
         stored = await self.rt.store.transcript(self.job.id)
-        transcript = transcript_row_to_domain(stored) if stored else await self._transcribe()
-        await self._summarize(transcript)
+        if stored:
+            transcript = transcript_row_to_domain(stored)
+        else:
+            # One span per stage; engine names and counts only, never the text.
+            with stage_span("transcribe", {"consulta.engine": self.job.transcriber}) as span:
+                transcript = await self._transcribe()
+                span.set_attribute("consulta.segments", len(transcript.segments))
+        with stage_span("note", {"consulta.engine": self.job.summarizer}):
+            await self._summarize(transcript)
 
     async def _transcribe(self) -> Transcript:
         job = self.job
