@@ -14,7 +14,16 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bench import pipeline, relay, relay_soak, scaleout, startup, unary, upload
+from bench import (
+    pipeline,
+    relay,
+    relay_soak,
+    scaleout,
+    startup,
+    transcribe_memory,
+    unary,
+    upload,
+)
 from bench.common import RESULTS, write_results
 from bench.plots import draw
 
@@ -26,6 +35,7 @@ STEPS: dict[str, Callable[[], dict[str, Any]]] = {
     "relay_soak": relay_soak.run,
     "pipeline": pipeline.run,
     "scaleout": scaleout.run,
+    "transcribe_memory": transcribe_memory.run,
 }
 
 

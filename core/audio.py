@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from core.audio_warnings import AudioWarning, LevelStats, sample_rate_warning, truncation_warning
-from core.errors import AudioError
+from core.errors import AudioError, OutOfRange
 
 #: Containers we accept, by PyAV's format name (the first name of a comma-separated list).
 SUPPORTED_FORMATS = {
@@ -45,12 +45,13 @@ def _format_name(container: av.container.InputContainer) -> str:
     return str(container.format.name).split(",")[0]
 
 
-def probe(path: Path) -> AudioInfo:
+def probe(path: Path, *, max_seconds: float | None = None) -> AudioInfo:
     """Decode the whole file once and describe it.
 
     Raises AudioError with reason UNSUPPORTED_AUDIO (not audio, or a container we do not
-    take), EMPTY_AUDIO (no samples) or CORRUPT_AUDIO (undecodable). Audio that ends before
-    its header says, or is of poor quality, is kept with ``warnings``.
+    take), EMPTY_AUDIO (no samples) or CORRUPT_AUDIO (undecodable), and OutOfRange with
+    reason AUDIO_TOO_LONG when the audio lasts more than ``max_seconds``. Audio that ends
+    before its header says, or is of poor quality, is kept with ``warnings``.
     """
     if path.stat().st_size == 0:
         raise AudioError("The audio is empty (0 bytes).", reason="EMPTY_AUDIO")
@@ -79,11 +80,16 @@ def probe(path: Path) -> AudioInfo:
         rate = stream.codec_context.sample_rate or 0
         channels = stream.codec_context.channels or 0
         levels = LevelStats()
+        if max_seconds is not None:
+            _check_duration(_declared_duration(container, stream) or 0.0, max_seconds)
         try:
             for frame in container.decode(stream):
                 samples += frame.samples
                 rate = frame.sample_rate or rate
                 levels.add(frame)
+                if max_seconds is not None and rate:
+                    # Headers can lie: stop decoding as soon as the samples say too long.
+                    _check_duration(samples / rate, max_seconds)
         except av.error.FFmpegError as exc:
             raise AudioError(
                 "The audio is corrupt: decoding failed partway through.", reason="CORRUPT_AUDIO"
@@ -107,6 +113,19 @@ def probe(path: Path) -> AudioInfo:
             sample_rate=rate,
             warnings=tuple(w for w in found if w is not None),
         )
+
+
+def _check_duration(seconds: float, max_seconds: float) -> None:
+    if seconds > max_seconds:
+        raise OutOfRange(
+            f"The audio lasts {_hours(seconds)} or more; this service takes at most "
+            f"{_hours(max_seconds)} per recording. Split it into shorter recordings.",
+            reason="AUDIO_TOO_LONG",
+        )
+
+
+def _hours(seconds: float) -> str:
+    return f"{round(seconds / 3600, 1):g} h" if seconds >= 3600 else f"{seconds / 60:.0f} min"
 
 
 def _wav_missing_bytes(path: Path) -> int:

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 from consulta.v1 import job_pb2
 from consulta.v1 import transcription_service_pb2 as pb
-from google.protobuf import json_format
-from google.rpc import code_pb2, status_pb2
+from google.protobuf import any_pb2, json_format
+from google.rpc import code_pb2, error_details_pb2, status_pb2
 
 from core.audio_warnings import AudioWarning
 from core.db.models import JobRow, SummaryRow, TranscriptRow
@@ -49,12 +49,32 @@ def _timestamp(value: datetime, target: object) -> None:
     target.FromDatetime(value.replace(tzinfo=UTC))  # type: ignore[attr-defined]
 
 
-def _error_code(name: str) -> int:
-    """The google.rpc.Code a failed job's stored code name stands for (INTERNAL if unknown)."""
+#: ErrorInfo domain of a failed job's reason (the same as the server's errors).
+ERROR_DOMAIN = "consulta.v1"
+
+
+def stored_error_code(code: str, reason: str = "") -> str:
+    """A failed job's code as stored: the google.rpc.Code name, then ":REASON" when there is
+    a machine-readable reason (at most 32 characters in all)."""
+    return f"{code}:{reason}" if reason else code
+
+
+def _error_code(stored: str) -> int:
+    """The google.rpc.Code a failed job's stored code stands for (INTERNAL if unknown)."""
     try:
-        return int(code_pb2.Code.Value(name))
+        return int(code_pb2.Code.Value(stored.split(":")[0]))
     except ValueError:
         return int(code_pb2.INTERNAL)
+
+
+def _error_status(stored: str, message: str) -> status_pb2.Status:
+    status = status_pb2.Status(code=_error_code(stored), message=message)
+    _, _, reason = stored.partition(":")
+    if reason:
+        info = any_pb2.Any()
+        info.Pack(error_details_pb2.ErrorInfo(reason=reason, domain=ERROR_DOMAIN))
+        status.details.append(info)
+    return status
 
 
 def config_to_json(config: job_pb2.JobConfig) -> str:
@@ -102,9 +122,7 @@ def job_to_pb(row: JobRow) -> job_pb2.Job:
     _timestamp(row.created_at, job.create_time)
     _timestamp(row.updated_at, job.update_time)
     if row.state == JobState.FAILED.value:
-        job.error.CopyFrom(
-            status_pb2.Status(code=_error_code(row.error_code), message=row.error_message)
-        )
+        job.error.CopyFrom(_error_status(row.error_code, row.error_message))
     return job
 
 
@@ -150,7 +168,16 @@ def note_to_pb(note: Note) -> job_pb2.Summary:
                 key=section.key,
                 title=section.title,
                 sentences=[
-                    job_pb2.NoteSentence(text=s.text, evidence_segment_ids=list(s.evidence))
+                    job_pb2.NoteSentence(
+                        text=s.text,
+                        evidence_segment_ids=list(s.evidence),
+                        corrections=[
+                            job_pb2.TermCorrection(
+                                heard=c.heard, written=c.written, source=c.source
+                            )
+                            for c in s.corrections
+                        ],
+                    )
                     for s in section.sentences
                 ],
             )

@@ -72,11 +72,22 @@ class Transcript:
 
 
 @dataclass(frozen=True, slots=True)
+class TermCorrection:
+    """A transcript word the note writes differently (a misheard drug name corrected)."""
+
+    heard: str
+    written: str
+    source: str = "drug_lexicon"
+
+
+@dataclass(frozen=True, slots=True)
 class NoteSentence:
     """A sentence of a note and the ids of the transcript segments that support it."""
 
     text: str
     evidence: tuple[int, ...] = ()
+    #: Words written differently from the transcript, each shown to the reader.
+    corrections: tuple[TermCorrection, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

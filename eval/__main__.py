@@ -19,6 +19,7 @@ from pathlib import Path
 
 from core.transcript_text import parse_transcript_text
 from eval.aci import GPT4_TEST1_PUBLISHED, SPLITS, data_dir, encounters, gpt4_test1_predictions
+from eval.facts_eval import FactCounts, count_facts, role_accuracy, total
 from eval.results import LATEST, merge_results
 from eval.rouge import Rouge, mean_rouge
 from eval.writers import EVAL_TEMPLATE, NoteWriter, make_writer
@@ -67,8 +68,9 @@ def unlabelled(dialogue: str) -> str:
 
 async def score_split(
     writer: NoteWriter, data: Path, split: str, *, labels: bool = True
-) -> tuple[Rouge, float]:
-    """Our notes on one split: the ROUGE figures and the mean CPU seconds per note."""
+) -> tuple[Rouge, float, FactCounts]:
+    """Our notes on one split: the ROUGE figures, the mean CPU seconds per note and the fact
+    counts (unsupported facts, drug recall)."""
     rows = encounters(data, split)
     notes: list[str] = []
     cpu = time.process_time()
@@ -76,7 +78,8 @@ async def score_split(
         dialogue = row.dialogue if labels else unlabelled(row.dialogue)
         notes.append(await writer.write(dialogue, "en"))
     cpu = (time.process_time() - cpu) / len(rows)
-    return mean_rouge([r.note for r in rows], notes), cpu
+    facts = total([count_facts(r.dialogue, r.note, n) for r, n in zip(rows, notes, strict=True)])
+    return mean_rouge([r.note for r in rows], notes), cpu, facts
 
 
 #: Speech runs at about 150 words a minute, so a 20-minute consultation is about 3,000 words.
@@ -125,22 +128,36 @@ async def run(args: argparse.Namespace) -> int:
     }
     writer = make_writer(args.writer)
     ours: dict[str, Rouge] = {}
+    facts = FactCounts(0, 0, 0)
     try:
         for split in args.splits:
-            score, cpu = await score_split(writer, data, split)
+            score, cpu, counted = await score_split(writer, data, split)
+            facts = facts + counted
             ours[split] = score
             values[f"aci_{split}_rouge1"] = round(score.rouge1, 4)
             values[f"aci_{split}_rouge2"] = round(score.rouge2, 4)
             values[f"aci_{split}_rougelsum"] = round(score.rougelsum, 4)
             values[f"aci_{split}_cpu_seconds_per_note"] = round(cpu, 5)
         if "valid" in args.splits:
-            score, _ = await score_split(writer, data, "valid", labels=False)
+            score, _, counted = await score_split(writer, data, "valid", labels=False)
+            facts = facts + counted
             ours["valid, no speaker labels"] = score
             values["aci_valid_unlabelled_rouge1"] = round(score.rouge1, 4)
     finally:
         close = getattr(writer, "aclose", None)
         if close is not None:
             await close()
+    values["unsupported_facts"] = facts.unsupported
+    values["drug_recall"] = round(facts.drug_recall, 4)
+    print(
+        f"unsupported facts: {facts.unsupported}; drug recall {facts.drug_recall:.4f} "
+        f"({facts.drugs_found}/{facts.drugs_expected})"
+    )
+    held_out = [e.dialogue for split in ("valid", "test1") for e in encounters(data, split)]
+    values["role_accuracy_text"] = round(role_accuracy(held_out), 4)
+    print(
+        f"role accuracy by words, no speaker labels (valid+test1): {values['role_accuracy_text']}"
+    )
     words, cpu = twenty_minute_cpu(data)
     values["notes_local_cpu_seconds_20min"] = round(cpu, 4)
     print(f"local engine: {cpu * 1000:.1f} ms CPU for a 20-minute consultation ({words} words)")

@@ -131,13 +131,17 @@ def synthesize(name: str, data: Path, seconds: float, out: Path) -> str:
     return " ".join(spoken)
 
 
-def direct(path: Path, threads: int) -> str:
+def direct(path: Path, threads: int, model_path: Path | None = None) -> str:
+    """faster-whisper called directly on ``model_path`` (default: the bundled tiny.en)."""
     from faster_whisper import WhisperModel
 
     from workers.engines.transcribers.local import bundled_model_path
 
     model = WhisperModel(
-        str(bundled_model_path()), device="cpu", compute_type="int8", cpu_threads=threads
+        str(model_path or bundled_model_path()),
+        device="cpu",
+        compute_type="int8",
+        cpu_threads=threads,
     )
     segments, _ = model.transcribe(
         str(path), language="en", beam_size=1, condition_on_previous_text=False
@@ -178,7 +182,10 @@ async def through_product(paths: list[Path], threads: int) -> list[str]:
     return texts
 
 
-def run(data: Path, count: int, seconds: float, threads: int, write: bool) -> dict[str, float]:
+def run(
+    data: Path, count: int, seconds: float, threads: int, write: bool, compare_base: bool = False
+) -> dict[str, float]:
+    base_texts: list[str] = []
     with tempfile.TemporaryDirectory(prefix="consulta-wer-") as folder:
         references, paths = [], []
         for name in consultations(data, count):
@@ -191,6 +198,11 @@ def run(data: Path, count: int, seconds: float, threads: int, write: bool) -> di
         started = time.perf_counter()
         product_texts = [normalise(t) for t in asyncio.run(through_product(paths, threads))]
         product_s = time.perf_counter() - started
+        if compare_base:
+            from workers.engines.transcribers.models import multilingual_model_path
+
+            base = multilingual_model_path(Path(folder) / "models")
+            base_texts = [normalise(direct(p, threads, base)) for p in paths]
     figures = {
         "wer_direct": round(float(jiwer.wer(references, direct_texts)), 4),
         "wer_pipeline": round(float(jiwer.wer(references, product_texts)), 4),
@@ -199,6 +211,10 @@ def run(data: Path, count: int, seconds: float, threads: int, write: bool) -> di
         "wer_direct_s": round(direct_s, 1),
         "wer_pipeline_s": round(product_s, 1),
     }
+    if base_texts:
+        # The multilingual base model on the same English audio: the local transcriber keeps
+        # tiny.en for English unless this is lower than wer_direct.
+        figures["wer_direct_base"] = round(float(jiwer.wer(references, base_texts)), 4)
     if write:
         merge_results(dict(figures))
     return figures
@@ -211,8 +227,20 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=150.0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument(
+        "--compare-base",
+        action="store_true",
+        help="also transcribe with the multilingual base model (wer_direct_base)",
+    )
     args = parser.parse_args()
-    figures = run(args.data, args.consultations, args.seconds, args.threads, not args.no_write)
+    figures = run(
+        args.data,
+        args.consultations,
+        args.seconds,
+        args.threads,
+        not args.no_write,
+        args.compare_base,
+    )
     for key, value in figures.items():
         print(f"{key}: {value}")
     return 0

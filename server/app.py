@@ -22,6 +22,7 @@ from consulta.v1 import transcription_service_pb2 as pb
 from consulta.v1 import transcription_service_pb2_grpc as pb_grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+from opentelemetry.instrumentation.grpc import aio_server_interceptor, filters
 
 from core.auth import load_or_create_secret, verify_token
 from core.http_side import build_app, side_port_tls, start_side_port
@@ -30,6 +31,7 @@ from core.logs import setup_logging
 from core.runtime import Runtime, open_runtime
 from core.secrets import resolve_secrets
 from core.settings import Settings
+from core.tracing import flush_tracing, setup_tracing
 from server.access import AccessInterceptor
 from server.call_context import ContextInterceptor
 from server.interceptors import AuthInterceptor, ErrorInterceptor
@@ -105,6 +107,12 @@ async def start_server(settings: Settings, *, run_worker: bool | None = None) ->
     runtime = await open_runtime(settings)
     server = grpc.aio.server(
         interceptors=[
+            # Outermost: the RPC's span covers everything below, and the job's trace starts
+            # here (core/tracing.py). Health probes would only add noise. The package ships
+            # no type hints, hence the ignore.
+            aio_server_interceptor(  # type: ignore[no-untyped-call]
+                filter_=filters.negate(filters.health_check())
+            ),
             ContextInterceptor(),
             ErrorInterceptor(),
             AuthInterceptor(
@@ -194,10 +202,13 @@ def run_server(settings: Settings, *, run_worker: bool | None = None) -> None:
         print(f"error: {exc.message}", file=sys.stderr)
         raise SystemExit(1) from None
     setup_logging(settings)
+    tracing = setup_tracing(settings, "consulta-server")
 
     async def main(stop: asyncio.Event) -> Deadline:
         running = await start_server(settings, run_worker=run_worker)
         await stop.wait()
-        return await running.stop()
+        deadline = await running.stop()
+        await flush_tracing(tracing, deadline.remaining())
+        return deadline
 
     run_until_signal(main)

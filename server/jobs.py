@@ -47,9 +47,15 @@ def audio_key(job_or_upload_id: str) -> str:
 
 
 async def check_stored_audio(
-    blobs: BlobStore, key: str, *, sha256: str | None = None, size: int | None = None
+    blobs: BlobStore,
+    key: str,
+    *,
+    max_seconds: float,
+    sha256: str | None = None,
+    size: int | None = None,
 ) -> CheckedAudio:
-    """Decode the stored object fully (AudioError when bad) and know its hash and size.
+    """Decode the stored object fully (AudioError when bad, OutOfRange when longer than
+    ``max_seconds``) and know its hash and size.
 
     A store with local files is decoded in place; otherwise the object is streamed once to a
     temporary file (never to memory), hashed on the way. ``sha256``/``size`` computed while
@@ -61,7 +67,7 @@ async def check_stored_audio(
             known = sha256, size
         else:
             known = await asyncio.to_thread(_hash_file, path)
-        info = await asyncio.to_thread(probe, path)
+        info = await asyncio.to_thread(probe, path, max_seconds=max_seconds)
         return CheckedAudio(key=key, size=known[1], sha256=known[0], info=info)
     digest = hashlib.sha256()
     total = 0
@@ -75,7 +81,7 @@ async def check_stored_audio(
                 await asyncio.to_thread(out.write, chunk)
         finally:
             await asyncio.to_thread(out.close)
-        info = await asyncio.to_thread(probe, copy)
+        info = await asyncio.to_thread(probe, copy, max_seconds=max_seconds)
     return CheckedAudio(key=key, size=total, sha256=digest.hexdigest(), info=info)
 
 

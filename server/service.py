@@ -126,7 +126,9 @@ class TranscriptionService(pb_grpc.TranscriptionServiceServicer):
                 violations=(FieldViolation("source", "One of the three is required."),),
             )
         try:
-            checked = await check_stored_audio(self.rt.blobs, key)
+            checked = await check_stored_audio(
+                self.rt.blobs, key, max_seconds=self.rt.settings.max_audio_seconds
+            )
             job, created = await create_job(
                 self.rt, principal, request.config, job_id=job_id, audio=checked
             )

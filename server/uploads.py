@@ -291,6 +291,7 @@ class UploadHandler:
             checked = await check_stored_audio(
                 self.rt.blobs,
                 row.blob_key,
+                max_seconds=self.settings.max_audio_seconds,
                 sha256=upload.digest.hexdigest() if upload.digest else None,
                 size=row.committed_offset if upload.digest else None,
             )
@@ -300,7 +301,7 @@ class UploadHandler:
                     "discarded.",
                     reason="SHA256_MISMATCH",
                 )
-        except (AudioError, DataLoss):
+        except (AudioError, DataLoss, OutOfRange):
             await self.rt.blobs.delete(row.blob_key)
             await self._forget(upload)
             raise

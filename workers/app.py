@@ -19,6 +19,7 @@ from core.logs import setup_logging
 from core.runtime import Runtime, open_runtime
 from core.secrets import resolve_secrets
 from core.settings import Settings
+from core.tracing import flush_tracing, setup_tracing
 from workers.engines.registry import Engines
 from workers.sweeper import run_sweeper
 from workers.worker import Worker
@@ -134,4 +135,11 @@ async def worker_main(settings: Settings, stop: asyncio.Event) -> Deadline:
 def run_worker_process(settings: Settings) -> None:
     """``consulta worker``: blocks until SIGTERM or SIGINT."""
     setup_logging(settings)
-    run_until_signal(lambda stop: worker_main(settings, stop))
+    tracing = setup_tracing(settings, "consulta-worker")
+
+    async def main(stop: asyncio.Event) -> Deadline:
+        deadline = await worker_main(settings, stop)
+        await flush_tracing(tracing, deadline.remaining())
+        return deadline
+
+    run_until_signal(main)

@@ -28,6 +28,7 @@ from core.codec import (
 from core.db.models import JobRow
 from core.domain import JobState, Note, Segment, Template, Transcript
 from core.runtime import Runtime
+from core.tracing import stage_span
 from workers.engines.base import (
     AudioFile,
     DetectedLanguage,
@@ -36,7 +37,7 @@ from workers.engines.base import (
     Progress,
     TranscribeOptions,
 )
-from workers.engines.errors import PermanentEngineError
+from workers.engines.errors import NoSpeech, PermanentEngineError
 from workers.engines.registry import Engines
 from workers.takeover import SUMMARIZING, TRANSCRIBING, EarlierAttempt, read_earlier_attempt
 
@@ -109,8 +110,15 @@ class JobRun:
 
     async def _work(self) -> None:
         stored = await self.rt.store.transcript(self.job.id)
-        transcript = transcript_row_to_domain(stored) if stored else await self._transcribe()
-        await self._summarize(transcript)
+        if stored:
+            transcript = transcript_row_to_domain(stored)
+        else:
+            # One span per stage; engine names and counts only, never the text.
+            with stage_span("transcribe", {"consulta.engine": self.job.transcriber}) as span:
+                transcript = await self._transcribe()
+                span.set_attribute("consulta.segments", len(transcript.segments))
+        with stage_span("note", {"consulta.engine": self.job.summarizer}):
+            await self._summarize(transcript)
 
     async def _transcribe(self) -> Transcript:
         job = self.job
@@ -137,6 +145,7 @@ class JobRun:
         )
         segments: list[Segment] = list(stored)
         detected = ""
+        engine = transcriber.name
         last_progress = 0.0
         with tempfile.TemporaryDirectory(prefix="consulta-job-") as folder:
             path = Path(folder) / "audio"
@@ -176,10 +185,14 @@ class JobRun:
                         )
                 elif isinstance(update, DetectedLanguage):
                     detected = update.code
+                    engine = update.engine or engine
         if not segments:
-            raise PermanentEngineError("No speech was heard in the audio.")
+            raise NoSpeech(
+                "No speech was heard in the recording (only silence, noise or tones), so there "
+                "is nothing to transcribe or summarize."
+            )
         language = job.language or detected or "en"
-        transcript = Transcript(tuple(segments), language=language, engine=transcriber.name)
+        transcript = Transcript(tuple(segments), language=language, engine=engine)
         await self.record([], transcript=transcript, language=language)
         return transcript
 

@@ -12,11 +12,12 @@ import uuid
 from typing import Any
 
 from core import logs
+from core.codec import stored_error_code
 from core.errors import AudioError, Unavailable
 from core.queue.base import Delivery, Retry
 from core.runtime import Runtime
 from workers import metrics
-from workers.engines.errors import PermanentEngineError, RetryableEngineError
+from workers.engines.errors import NoSpeech, PermanentEngineError, RetryableEngineError
 from workers.engines.registry import Engines
 from workers.pipeline import JobRun, LeaseLost
 
@@ -88,6 +89,11 @@ class Worker:
             raise Retry(exc.retry_after or DEFAULT_RETRY_SECONDS, exc.message) from exc
         except AudioError as exc:
             await self._fail(job.id, "INVALID_ARGUMENT", exc.message)
+            return
+        except NoSpeech as exc:
+            await self._fail(
+                job.id, stored_error_code("INVALID_ARGUMENT", "NO_SPEECH"), exc.message
+            )
             return
         except PermanentEngineError as exc:
             await self._fail(job.id, "INTERNAL", exc.message)

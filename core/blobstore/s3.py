@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from posixpath import normpath
 from typing import Any
 from urllib.parse import urlsplit
@@ -64,6 +64,18 @@ def _translate(exc: ClientError | BotoCoreError, what: str) -> ConsultaError:
     else:
         log.warning("S3 client error %s on %s", type(exc).__name__, what)
     return Unavailable(f"The audio store failed ({what}); try again shortly.")
+
+
+@contextlib.contextmanager
+def _translating(what: str) -> Iterator[None]:
+    """Run an S3 call, turning the library's errors into domain errors about ``what``.
+
+    The one place every call of this store goes through, so that no boto exception leaks
+    past this module (domain errors raised inside pass through untouched)."""
+    try:
+        yield
+    except (ClientError, BotoCoreError) as exc:
+        raise _translate(exc, what) from exc
 
 
 class S3BlobStore(BlobStore):
@@ -139,10 +151,11 @@ class S3BlobStore(BlobStore):
             )
             try:
                 if self.create_bucket:
-                    await self._ensure_bucket(client)
-            except (ClientError, BotoCoreError) as exc:
+                    with _translating(f"bucket {self.bucket}"):
+                        await self._ensure_bucket(client)
+            except ConsultaError:
                 await self._stack.aclose()
-                raise _translate(exc, f"bucket {self.bucket}") from exc
+                raise
             self._client = client
             return client
 
@@ -189,12 +202,10 @@ class S3BlobStore(BlobStore):
     async def start_multipart(self, key: str) -> str:
         object_key = self._key(key)
         s3 = await self._s3()
-        try:
+        with _translating(f"upload of {key}"):
             created = await s3.create_multipart_upload(
                 Bucket=self.bucket, Key=object_key, **self._sse_args()
             )
-        except (ClientError, BotoCoreError) as exc:
-            raise _translate(exc, f"upload of {key}") from exc
         return str(created["UploadId"])
 
     async def upload_part(self, key: str, handle: str, number: int, data: bytes) -> Part:
@@ -202,12 +213,10 @@ class S3BlobStore(BlobStore):
         if not 1 <= number <= 10000:
             raise InvalidArgument(f"part numbers run from 1 to 10000, got {number}")
         s3 = await self._s3()
-        try:
+        with _translating(f"upload of {key}"):
             uploaded = await s3.upload_part(
                 Bucket=self.bucket, Key=object_key, UploadId=handle, PartNumber=number, Body=data
             )
-        except (ClientError, BotoCoreError) as exc:
-            raise _translate(exc, f"upload of {key}") from exc
         return Part(number=number, token=str(uploaded["ETag"]))
 
     async def complete_multipart(self, key: str, handle: str, parts: list[Part]) -> None:
@@ -216,7 +225,7 @@ class S3BlobStore(BlobStore):
         if not parts or numbers != sorted(set(numbers)):
             raise InvalidArgument("parts must be listed once each, in ascending order")
         s3 = await self._s3()
-        try:
+        with _translating(f"upload of {key}"):
             await s3.complete_multipart_upload(
                 Bucket=self.bucket,
                 Key=object_key,
@@ -225,38 +234,31 @@ class S3BlobStore(BlobStore):
                     "Parts": [{"PartNumber": p.number, "ETag": p.token} for p in parts]
                 },
             )
-        except (ClientError, BotoCoreError) as exc:
-            raise _translate(exc, f"upload of {key}") from exc
 
     async def abort_multipart(self, key: str, handle: str) -> None:
         object_key = self._key(key)
         s3 = await self._s3()
-        try:
-            await s3.abort_multipart_upload(Bucket=self.bucket, Key=object_key, UploadId=handle)
-        except ClientError as exc:
-            if _code(exc) in _NOT_FOUND:
-                return  # already aborted or completed
-            raise _translate(exc, f"upload of {key}") from exc
-        except BotoCoreError as exc:
-            raise _translate(exc, f"upload of {key}") from exc
+        with _translating(f"upload of {key}"):
+            try:
+                await s3.abort_multipart_upload(Bucket=self.bucket, Key=object_key, UploadId=handle)
+            except ClientError as exc:
+                if _code(exc) in _NOT_FOUND:
+                    return  # already aborted or completed
+                raise
 
     # -- whole objects -----------------------------------------------------------------------
 
     async def put(self, key: str, data: bytes) -> None:
         object_key = self._key(key)
         s3 = await self._s3()
-        try:
+        with _translating(f"object {key}"):
             await s3.put_object(Bucket=self.bucket, Key=object_key, Body=data, **self._sse_args())
-        except (ClientError, BotoCoreError) as exc:
-            raise _translate(exc, f"object {key}") from exc
 
     async def iter_bytes(self, key: str, chunk_size: int = 1 << 20) -> AsyncIterator[bytes]:
         object_key = self._key(key)
         s3 = await self._s3()
-        try:
+        with _translating(f"object {key}"):
             got = await s3.get_object(Bucket=self.bucket, Key=object_key)
-        except (ClientError, BotoCoreError) as exc:
-            raise _translate(exc, f"object {key}") from exc
         body = got["Body"]
         # The StreamingBody itself, not what its ``async with`` returns, reads by size.
         async with body:
@@ -272,20 +274,16 @@ class S3BlobStore(BlobStore):
     async def size(self, key: str) -> int:
         object_key = self._key(key)
         s3 = await self._s3()
-        try:
+        with _translating(f"object {key}"):
             head = await s3.head_object(Bucket=self.bucket, Key=object_key)
-        except (ClientError, BotoCoreError) as exc:
-            raise _translate(exc, f"object {key}") from exc
         return int(head["ContentLength"])
 
     async def delete(self, key: str) -> None:
         object_key = self._key(key)
         s3 = await self._s3()
-        try:
+        with _translating(f"object {key}"):
             # S3 answers 204 whether or not the object existed.
             await s3.delete_object(Bucket=self.bucket, Key=object_key)
-        except (ClientError, BotoCoreError) as exc:
-            raise _translate(exc, f"object {key}") from exc
 
     async def import_uri(self, uri: str, key: str) -> int:
         """Copy ``s3://bucket/key`` server-side: the bytes never pass through this process."""
@@ -298,24 +296,23 @@ class S3BlobStore(BlobStore):
             )
         s3 = await self._s3()
         what = f"object {uri}"
-        try:
-            head = await s3.head_object(Bucket=source.netloc, Key=source_key)
-            size = int(head["ContentLength"])
-            if size > MAX_COPY_SIZE:
-                raise InvalidArgument(f"{uri} is larger than 5 GiB; upload it instead")
-            await s3.copy_object(
-                Bucket=self.bucket,
-                Key=object_key,
-                CopySource={"Bucket": source.netloc, "Key": source_key},
-                **self._sse_args(),
-            )
-        except ClientError as exc:
-            # A bucket we may not read looks the same as one that does not exist.
-            if _code(exc) in {"403", "AccessDenied", "NoSuchBucket"}:
-                raise NotFound(f"{what} does not exist or cannot be read") from exc
-            raise _translate(exc, what) from exc
-        except BotoCoreError as exc:
-            raise _translate(exc, what) from exc
+        with _translating(what):
+            try:
+                head = await s3.head_object(Bucket=source.netloc, Key=source_key)
+                size = int(head["ContentLength"])
+                if size > MAX_COPY_SIZE:
+                    raise InvalidArgument(f"{uri} is larger than 5 GiB; upload it instead")
+                await s3.copy_object(
+                    Bucket=self.bucket,
+                    Key=object_key,
+                    CopySource={"Bucket": source.netloc, "Key": source_key},
+                    **self._sse_args(),
+                )
+            except ClientError as exc:
+                # A bucket we may not read looks the same as one that does not exist.
+                if _code(exc) in {"403", "AccessDenied", "NoSuchBucket"}:
+                    raise NotFound(f"{what} does not exist or cannot be read") from exc
+                raise
         return size
 
     async def presign_get(self, key: str, expires_seconds: int = 300) -> str | None:

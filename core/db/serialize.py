@@ -5,7 +5,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from core.domain import Note, NoteSection, NoteSentence, Segment, Speaker, Template, Transcript
+from core.domain import (
+    Note,
+    NoteSection,
+    NoteSentence,
+    Segment,
+    Speaker,
+    Template,
+    TermCorrection,
+    Transcript,
+)
 
 
 def transcript_to_json(transcript: Transcript) -> str:
@@ -33,13 +42,23 @@ def transcript_from_json(raw: str, *, language: str, engine: str) -> Transcript:
     return Transcript(segments=segments, language=language, engine=engine)
 
 
+def _sentence_to_json(sentence: NoteSentence) -> dict[str, Any]:
+    found: dict[str, Any] = {"text": sentence.text, "evidence": list(sentence.evidence)}
+    if sentence.corrections:
+        found["corrections"] = [
+            {"heard": c.heard, "written": c.written, "source": c.source}
+            for c in sentence.corrections
+        ]
+    return found
+
+
 def note_to_json(note: Note) -> str:
     return json.dumps(
         [
             {
                 "key": s.key,
                 "title": s.title,
-                "sentences": [{"text": t.text, "evidence": list(t.evidence)} for t in s.sentences],
+                "sentences": [_sentence_to_json(t) for t in s.sentences],
             }
             for s in note.sections
         ],
@@ -54,7 +73,15 @@ def note_from_json(raw: str, *, template: str, language: str, engine: str, rende
             key=str(i["key"]),
             title=str(i["title"]),
             sentences=tuple(
-                NoteSentence(text=str(t["text"]), evidence=tuple(int(e) for e in t["evidence"]))
+                NoteSentence(
+                    text=str(t["text"]),
+                    evidence=tuple(int(e) for e in t["evidence"]),
+                    # Notes stored before corrections existed have none.
+                    corrections=tuple(
+                        TermCorrection(str(c["heard"]), str(c["written"]), str(c["source"]))
+                        for c in t.get("corrections", ())
+                    ),
+                )
                 for t in i["sentences"]
             ),
         )

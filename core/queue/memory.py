@@ -9,28 +9,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from core.queue.base import Delivery, Handler, JobQueue, Retry
+from core.queue.base import DeadLetter, Delivery, Handler, JobQueue, first_of, run_handler
+from core.tracing import producer_span
 
 log = logging.getLogger(__name__)
-
-
-def retry_delay(ladder: Sequence[float], attempt: int, retry: Retry) -> float:
-    """Seconds before try ``attempt + 1``: the ladder's step for ``attempt`` (its last step
-    repeated), or the handler's ``defer`` when that is longer. Both adapters use this rule so
-    that a job backs off the same way embedded and scaled out."""
-    step = ladder[min(attempt, len(ladder)) - 1] if ladder else 0.0
-    return max(step, retry.defer, 0.0)
-
-
-@dataclass(frozen=True, slots=True)
-class DeadLetter:
-    """A message that will not be tried again, kept for inspection."""
-
-    job_id: str
-    attempt: int
-    reason: str
 
 
 class MemoryJobQueue(JobQueue):
@@ -50,7 +33,8 @@ class MemoryJobQueue(JobQueue):
         self._closing = asyncio.Event()
 
     async def publish(self, job_id: str) -> None:
-        self._ready.put_nowait(Delivery(job_id=job_id))
+        with producer_span("jobs", job_id) as context:
+            self._ready.put_nowait(Delivery(job_id=job_id, trace_context=context))
 
     async def depth(self) -> int:
         return self._ready.qsize()
@@ -97,24 +81,26 @@ class MemoryJobQueue(JobQueue):
 
     async def _run(self, handler: Handler, delivery: Delivery, slots: asyncio.Semaphore) -> None:
         try:
-            final = delivery.attempt >= self.max_attempts
-            try:
-                await handler(
-                    Delivery(job_id=delivery.job_id, attempt=delivery.attempt, final_attempt=final)
-                )
-            except Retry as retry:
-                if final:
-                    self._dead(delivery, f"gave up after {delivery.attempt} attempts: {retry}")
-                else:
-                    self._later(delivery, retry_delay(self.retry_delays, delivery.attempt, retry))
-            except Exception as exc:
-                # Not retryable: never requeue in a hot loop.
-                self._dead(delivery, f"{type(exc).__name__}: {exc}")
+            outcome = await run_handler(
+                handler,
+                delivery,
+                max_attempts=self.max_attempts,
+                retry_delays=self.retry_delays,
+                destination="jobs",
+            )
+            if outcome.dead_reason is not None:
+                self._dead(delivery, outcome.dead_reason)
+            elif outcome.retry_after is not None:
+                self._later(delivery, outcome.retry_after)
         finally:
             slots.release()
 
     def _later(self, delivery: Delivery, delay: float) -> None:
-        again = Delivery(job_id=delivery.job_id, attempt=delivery.attempt + 1)
+        again = Delivery(
+            job_id=delivery.job_id,
+            attempt=delivery.attempt + 1,
+            trace_context=delivery.trace_context,
+        )
 
         def fire() -> None:
             self._timers.discard(timer)
@@ -133,13 +119,3 @@ class MemoryJobQueue(JobQueue):
         for timer in self._timers:
             timer.cancel()
         self._timers.clear()
-
-
-async def first_of(*events: asyncio.Event) -> None:
-    """Wait until one of ``events`` is set."""
-    waiters = [asyncio.create_task(e.wait()) for e in events]
-    try:
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()

@@ -11,11 +11,12 @@ Topology, declared on first use (names start with ``prefix``, ``consulta`` by de
 - ``consulta.jobs.dead``: messages that will not be tried again, with the reason in a header.
 
 Messages are persistent JSON ``{"job_id": ...}`` with the try number in the
-``x-consulta-attempt`` header, published with publisher confirms; consumers ack manually after
-the handler's outcome is settled. The connection is ``connect_robust``: after a broker restart
-it reconnects, re-declares the topology and resumes consumers. Unacknowledged messages of a
-lost connection are redelivered by the broker, which is harmless (workers claim jobs with a
-conditional update).
+``x-consulta-attempt`` header and, when tracing is on, the W3C ``traceparent`` and
+``tracestate`` headers (core/tracing.py), published with publisher confirms; consumers ack
+manually after the handler's outcome is settled. The connection is ``connect_robust``: after a
+broker restart it reconnects, re-declares the topology and resumes consumers. Unacknowledged
+messages of a lost connection are redelivered by the broker, which is harmless (workers claim
+jobs with a conditional update).
 
 Connects lazily on the first call; ``aclose()`` closes the connection.
 """
@@ -38,8 +39,8 @@ from aio_pika.abc import (
 from aiormq.exceptions import AMQPError
 
 from core.errors import Unavailable
-from core.queue.base import Delivery, Handler, JobQueue, Retry
-from core.queue.memory import DeadLetter, first_of, retry_delay
+from core.queue.base import DeadLetter, Delivery, Handler, JobQueue, first_of, run_handler
+from core.tracing import producer_span, trace_headers
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +185,8 @@ class RabbitJobQueue(JobQueue):
             raise Unavailable(f"RabbitMQ did not confirm the message: {exc!r}") from exc
 
     async def publish(self, job_id: str) -> None:
-        await self._send(self.jobs_queue, job_id, attempt=1)
+        with producer_span(self.jobs_queue, job_id) as context:
+            await self._send(self.jobs_queue, job_id, attempt=1, headers=context)
 
     async def depth(self) -> int:
         channel = await self._channel()
@@ -251,7 +253,11 @@ class RabbitJobQueue(JobQueue):
                 raise Unavailable(f"RabbitMQ refused the consumer: {exc!r}") from exc
             await first_of(stop, self._closing)
             stopping = True
-            await settle(queue.cancel(tag))
+            if not self._closing.is_set():
+                # When the queue itself is closing, its connection is going away with the
+                # consumer; cancelling then races the close and aiormq fails the call with
+                # the close's bare Exception, which settle() rightly does not swallow.
+                await settle(queue.cancel(tag))
             # Stop means "take no more", not "drop what is running": let handlers finish.
             while running:
                 await asyncio.gather(*running, return_exceptions=True)
@@ -266,30 +272,30 @@ class RabbitJobQueue(JobQueue):
             log.error("malformed job message dead-lettered: %s", exc)
             await self._dead_letter(message, 1, f"malformed message: {exc}")
             return
-        final = attempt >= self.max_attempts
-        try:
-            await handler(Delivery(job_id=job_id, attempt=attempt, final_attempt=final))
-        except Retry as retry:
-            if final:
-                reason = f"gave up after {attempt} attempts: {retry}"
-                await self._dead_letter(message, attempt, reason)
-            else:
-                await self._retry_later(message, job_id, attempt, retry)
-            return
-        except Exception as exc:
-            # Not retryable: never requeue in a hot loop.
-            await self._dead_letter(message, attempt, f"{type(exc).__name__}: {exc}")
-            return
-        await settle(message.ack())
+        context = trace_headers(message.headers or {})
+        outcome = await run_handler(
+            handler,
+            Delivery(job_id=job_id, attempt=attempt, trace_context=context),
+            max_attempts=self.max_attempts,
+            retry_delays=self.retry_delays,
+            destination=self.jobs_queue,
+        )
+        if outcome.dead_reason is not None:
+            await self._dead_letter(message, attempt, outcome.dead_reason)
+        elif outcome.retry_after is not None:
+            await self._retry_later(message, job_id, attempt, outcome.retry_after)
+        else:
+            await settle(message.ack())
 
     async def _retry_later(
-        self, message: AbstractIncomingMessage, job_id: str, attempt: int, retry: Retry
+        self, message: AbstractIncomingMessage, job_id: str, attempt: int, wanted: float
     ) -> None:
-        wanted = retry_delay(self.retry_delays, attempt, retry)
         # Delays come from the fixed set of delay queues: the shortest that waits long enough.
         delay = min((d for d in self.retry_delays if d >= wanted), default=max(self.retry_delays))
         try:
-            await self._send(self.retry_queues[delay], job_id, attempt + 1)
+            # The retry stays in the job's trace.
+            context = trace_headers(message.headers or {})
+            await self._send(self.retry_queues[delay], job_id, attempt + 1, headers=context)
         except Unavailable:
             # Not acked: the broker redelivers this message once the connection is back.
             log.warning("could not schedule a retry; the message will be redelivered")

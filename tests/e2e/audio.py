@@ -7,6 +7,7 @@ import wave
 from functools import cache
 from pathlib import Path
 
+import av
 import numpy as np
 
 from core.audio import decode_pcm
@@ -58,4 +59,29 @@ def stereo_wav_bytes(
         w.setsampwidth(2)
         w.setframerate(RATE)
         w.writeframes(channels.tobytes())
+    return out.getvalue()
+
+
+@cache
+def silent_flac(seconds: float, rate: int = 1000) -> bytes:
+    """A FLAC of ``seconds`` of silence: hours of audio in about a megabyte.
+
+    A low sample rate keeps encoding quick; the decoder still reports the full duration, and
+    the server resamples whatever it gets to 16 kHz.
+    """
+    out = io.BytesIO()
+    with av.open(out, mode="w", format="flac") as container:
+        stream = container.add_stream("flac", rate=rate, layout="mono")
+        block = np.zeros((1, rate * 600), dtype=np.int16)
+        written = 0
+        while written < seconds * rate:
+            piece = block[:, : int(min(block.shape[1], seconds * rate - written))]
+            frame = av.AudioFrame.from_ndarray(piece, format="s16", layout="mono")
+            frame.sample_rate = rate
+            frame.pts = written
+            written += piece.shape[1]
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
     return out.getvalue()

@@ -3,14 +3,11 @@ engine failures all end in exactly one outcome per job."""
 
 from __future__ import annotations
 
-import uuid
-
 from consulta.v1 import job_pb2
 from consulta.v1 import transcription_service_pb2 as pb
 from google.rpc import code_pb2
 
-from core.codec import config_to_json, state_event
-from core.db.models import JobRow
+from core.codec import state_event
 from core.domain import JobState
 from core.language import guess_language
 from core.settings import Settings
@@ -18,6 +15,7 @@ from core.transcript_text import parse_transcript_text
 from tests.e2e.deployment import Deployment, run_to_end, start_deployment
 from tests.e2e.test_jobs import DIALOGUE, text_job
 from tests.support import eventually
+from tests.support.jobs import queued_text_job_row
 
 
 def kinds(messages: list[pb.WatchJobResponse]) -> list[str]:
@@ -27,28 +25,7 @@ def kinds(messages: list[pb.WatchJobResponse]) -> list[str]:
 async def unpublished_text_job(deployment: Deployment, owner: str = "alice") -> str:
     """A QUEUED job recorded in the database whose queue message was lost."""
     transcript = parse_transcript_text(DIALOGUE, language=guess_language(DIALOGUE))
-    row = JobRow(
-        id=str(uuid.uuid4()),
-        owner=owner,
-        tenant="clinic-a",
-        state="queued",
-        config_json=config_to_json(job_pb2.JobConfig()),
-        language="en",
-        template="soap",
-        transcriber="local",
-        summarizer="local",
-        source="text",
-        audio_key=None,
-        audio_size=0,
-        audio_sha256="",
-        audio_duration=0.0,
-        audio_channels=0,
-        idempotency_key=None,
-        progress=0.0,
-        error_code="",
-        error_message="",
-        attempts=0,
-    )
+    row = queued_text_job_row(owner)
     await deployment.server.runtime.store.create_job(row, state_event(JobState.QUEUED), transcript)
     return row.id
 
@@ -126,23 +103,6 @@ async def test_an_engine_failure_ends_failed_with_a_reason(kind: str, settings: 
         assert got.error.code == code_pb2.INTERNAL
     finally:
         await deployment.stop()
-
-
-async def test_spanish_audio_on_the_english_only_model_fails_with_a_reason(
-    deployment: Deployment,
-) -> None:
-    from tests.e2e.audio import wav_bytes
-    from tests.e2e.test_pipeline import upload
-
-    job, _ = await upload(
-        deployment,
-        wav_bytes(seconds=3),
-        pb.UploadConfig(job=job_pb2.JobConfig(language_code="es-MX")),
-    )
-    messages = await run_to_end(deployment.stub(), job.job_id, deployment.auth())
-    last = messages[-1].event.state_changed
-    assert last.state == job_pb2.JOB_STATE_FAILED
-    assert "only English" in last.reason and "es-MX" in last.reason
 
 
 async def test_a_worker_process_serves_health_and_metrics(settings: Settings) -> None:

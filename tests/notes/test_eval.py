@@ -95,3 +95,48 @@ async def test_direct_writer_writes_the_local_engines_note() -> None:
 def test_unlabelled_dialogues_keep_their_turns_without_markers() -> None:
     dialogue = "[doctor] any fever ?\n[patient] no . [patient_guest] she had one"
     assert unlabelled(dialogue) == "any fever ?\nno . she had one"
+
+
+def test_fact_counts_find_unsupported_facts_and_recall_drugs() -> None:
+    from eval.facts_eval import count_facts, role_accuracy
+
+    dialogue = (
+        "[doctor] take naproxen five hundred milligrams twice a day for the right knee\n"
+        "[patient] i also take tylenol sometimes"
+    )
+    reference = "PLAN\nNaproxen 500 mg twice a day. Acetaminophen as needed. Lisinopril 10 mg."
+    faithful = count_facts(dialogue, reference, "PLAN\nNaproxen 500 mg twice a day, right knee.")
+    # Lisinopril was never said, so a note cannot be asked to carry it.
+    assert (faithful.unsupported, faithful.drugs_expected, faithful.drugs_found) == (0, 2, 1)
+    assert faithful.drug_recall == 0.5
+    wrong = count_facts(dialogue, reference, "PLAN\nNaproxen 550 mg, left knee. Ibuprofen.")
+    assert wrong.unsupported == 3
+    assert 0.0 <= role_accuracy([dialogue]) <= 1.0
+    assert role_accuracy(["[doctor] do you have any chest pain?\n[patient] no, none at all."]) == 1
+
+
+def test_audio_eval_speaks_each_turn_in_order_and_scores_roles_by_time(tmp_path: Path) -> None:
+    from core.domain import Segment, Speaker, Transcript
+    from eval.audio_notes import role_hits, synthesize
+
+    dialogue = "[doctor] do you have any chest pain ?\n[patient] no , i feel fine today ."
+    turns, spoken = synthesize(dialogue, tmp_path / "a.wav", same_voice=False)
+    # Spaced punctuation is joined back, or espeak-ng would say "dot".
+    assert spoken == "do you have any chest pain? no, i feel fine today."
+    assert [t.speaker for t in turns] == [Speaker.CLINICIAN, Speaker.PATIENT]
+    assert 0 == turns[0].start < turns[0].end < turns[1].start < turns[1].end
+    assert (tmp_path / "a.wav").stat().st_size > 16000
+    # A transcript heard from that audio, with no roles: the role model decides, and each
+    # sentence is checked against the turn playing at its time.
+    heard = Transcript(
+        (
+            Segment(0, turns[0].start, turns[0].end, "Do you have any chest pain?"),
+            Segment(1, turns[1].start, turns[1].end, "No, I feel fine today."),
+        ),
+        "en",
+        "test",
+    )
+    assert role_hits(heard, turns) == (11, 11)
+    swapped = [type(t)(Speaker.PATIENT if i == 0 else Speaker.CLINICIAN, t.start, t.end)
+               for i, t in enumerate(turns)]  # fmt: skip
+    assert role_hits(heard, swapped) == (0, 11)

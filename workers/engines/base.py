@@ -54,9 +54,11 @@ class Progress:
 
 @dataclass(frozen=True, slots=True)
 class DetectedLanguage:
-    """The language the engine heard, yielded once when known (BCP-47)."""
+    """The language the engine heard, yielded once when known (BCP-47), and the name of the
+    model that transcribes it when the engine picks one by language (else empty)."""
 
     code: str
+    engine: str = ""
 
 
 TranscriptionUpdate = Progress | Segment | DetectedLanguage

@@ -24,3 +24,8 @@ class RetryableEngineError(EngineError):
 
 class PermanentEngineError(EngineError):
     """A failure retrying cannot fix (bad key, rejected input, malformed answer)."""
+
+
+class NoSpeech(PermanentEngineError):
+    """The recording holds no speech (silence, tones, noise): the job fails with reason
+    NO_SPEECH rather than making up words."""

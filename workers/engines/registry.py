@@ -40,10 +40,22 @@ class Engines:
             from workers.engines.cloud.settings import ProviderSettings
             from workers.engines.transcribers.channels import ChannelTranscriber
             from workers.engines.transcribers.local import LocalWhisperTranscriber
+            from workers.engines.transcribers.models import multilingual_model_path
 
-            path = self.settings.whisper_model_path
+            settings = self.settings
+            path = settings.whisper_model_path
+
+            def multilingual() -> Path:
+                if settings.whisper_multilingual_model_path:
+                    return Path(settings.whisper_multilingual_model_path)
+                return multilingual_model_path(settings.data_dir / "models")
+
             local = LocalWhisperTranscriber(
                 Path(path) if path else None,
+                multilingual_path=multilingual,
+                window_seconds=settings.whisper_window_seconds,
+                builtin_hotwords=settings.whisper_builtin_hotwords,
+                multilingual_beam_size=settings.whisper_multilingual_beam_size,
                 threads=self.settings.whisper_threads,
                 beam_size=self.settings.whisper_beam_size,
                 workers=self.settings.worker_concurrency,

@@ -437,7 +437,10 @@ class Job(_message.Message):
     @_builtins.property
     def error(self) -> _status_pb2.Status:
         """Output only. Set when the job is FAILED: a status code and a message a person
-        understands.
+        understands, and an ErrorInfo detail when the failure has a machine-readable reason.
+        A recording with no speech in it (silence, noise or tones) fails with INVALID_ARGUMENT
+        and reason NO_SPEECH: the local transcriber's voice activity filter drops non-speech,
+        so such a recording never gets invented words or a note.
         """
 
     @_builtins.property
@@ -553,25 +556,67 @@ class NoteSentence(_message.Message):
 
     TEXT_FIELD_NUMBER: _builtins.int
     EVIDENCE_SEGMENT_IDS_FIELD_NUMBER: _builtins.int
+    CORRECTIONS_FIELD_NUMBER: _builtins.int
     text: _builtins.str
     """Output only. The sentence."""
     @_builtins.property
     def evidence_segment_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
         """Output only. Ids of the transcript segments this sentence comes from (evidence links)."""
 
+    @_builtins.property
+    def corrections(self) -> _containers.RepeatedCompositeFieldContainer[Global___TermCorrection]:
+        """Output only. Words of the transcript the note engine wrote differently in this sentence,
+        for example a drug name the speech recognizer misheard ("lisinipril") corrected to the
+        lexicon's spelling ("lisinopril"). Made only when the match is strong; empty when the
+        sentence repeats the transcript's words as heard.
+        """
+
     def __init__(
         self,
         *,
         text: _builtins.str = ...,
         evidence_segment_ids: _abc.Iterable[_builtins.int] | None = ...,
+        corrections: _abc.Iterable[Global___TermCorrection] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["evidence_segment_ids", b"evidence_segment_ids", "text", b"text"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["corrections", b"corrections", "evidence_segment_ids", b"evidence_segment_ids", "text", b"text"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___NoteSentence: _TypeAlias = NoteSentence  # noqa: Y015
+
+@_typing.final
+class TermCorrection(_message.Message):
+    """A word of the transcript written differently in the note, so a reader can check it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HEARD_FIELD_NUMBER: _builtins.int
+    WRITTEN_FIELD_NUMBER: _builtins.int
+    SOURCE_FIELD_NUMBER: _builtins.int
+    heard: _builtins.str
+    """Output only. The word as the transcript has it, for example "lisinipril"."""
+    written: _builtins.str
+    """Output only. The word as the note writes it, for example "lisinopril"."""
+    source: _builtins.str
+    """Output only. Why it was changed: "drug_lexicon" for a near-miss drug name corrected
+    against the bundled drug lexicon.
+    """
+    def __init__(
+        self,
+        *,
+        heard: _builtins.str = ...,
+        written: _builtins.str = ...,
+        source: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["heard", b"heard", "source", b"source", "written", b"written"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TermCorrection: _TypeAlias = TermCorrection  # noqa: Y015
 
 @_typing.final
 class NoteSection(_message.Message):

@@ -11,11 +11,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from typing import Any
 
-import aioboto3
 from botocore.config import Config
 
+from core.secrets import fetch_secret_string
 from workers.engines.cloud.errors import translate
 from workers.engines.cloud.settings import ProviderSettings
 from workers.engines.errors import PermanentEngineError
@@ -57,21 +56,20 @@ class KeySource:
     async def _fetch(self) -> dict[str, str]:
         settings = self._settings
         secret_id = settings.provider_keys_secret_id
-        session = aioboto3.Session()
         config = Config(
             connect_timeout=settings.provider_connect_timeout_seconds,
             read_timeout=settings.provider_timeout_seconds,
             retries={"total_max_attempts": settings.provider_max_attempts, "mode": "standard"},
         )
-        kwargs: dict[str, Any] = {"region_name": settings.secrets_region, "config": config}
-        if settings.secrets_endpoint_url:
-            kwargs["endpoint_url"] = settings.secrets_endpoint_url
         try:
-            async with session.client("secretsmanager", **kwargs) as client:
-                answer = await client.get_secret_value(SecretId=secret_id)
+            raw = await fetch_secret_string(
+                secret_id,
+                region=settings.secrets_region,
+                endpoint_url=settings.secrets_endpoint_url,
+                config=config,
+            )
         except Exception as exc:
             raise translate("AWS Secrets Manager", exc) from exc
-        raw = answer.get("SecretString")
         try:
             parsed = json.loads(raw) if isinstance(raw, str) else None
         except json.JSONDecodeError:

@@ -8,20 +8,19 @@ or in a ``reasoning`` field ("parsed"); we ask for "parsed" when the model reaso
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import groq
 
 from workers.engines.cloud.context import ProviderContext
 from workers.engines.cloud.limits import limiter_for
-from workers.engines.notes.prompting import ChatSummarizer, Prompt, answer_text
+from workers.engines.notes.prompting import SdkChatSummarizer
 
 # Model name fragments of Groq's reasoning models, which take ``reasoning_format``.
 _REASONING_MODELS = ("deepseek-r1", "qwen3", "qwq")
 
 
-class GroqSummarizer(ChatSummarizer):
+class GroqSummarizer(SdkChatSummarizer):
     """A note engine over Groq's ``/openai/v1/chat/completions``."""
 
     provider = "Groq"
@@ -31,39 +30,17 @@ class GroqSummarizer(ChatSummarizer):
         super().__init__(
             context, limiter_for("groq", s.groq_requests_per_minute, s.groq_tokens_per_minute)
         )
-        self._model = s.groq_chat_model
-        self.name = f"groq:{self._model}"
-        self._client: groq.AsyncGroq | None = None
+        self.model = s.groq_chat_model
+        self.name = f"groq:{self.model}"
 
-    async def _get_client(self) -> groq.AsyncGroq:
-        if self._client is None:
-            key = await self._context.keys.get("GROQ_API_KEY")
-            self._client = groq_client(self._context, key)
-        return self._client
+    async def make_client(self) -> groq.AsyncGroq:
+        key = await self._context.keys.get("GROQ_API_KEY")
+        return groq_client(self._context, key)
 
-    async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
-
-    async def open_text_stream(self, prompt: Prompt) -> AsyncIterator[str]:
-        client = await self._get_client()
-        s = self._context.settings
-        extra: dict[str, Any] = {}
-        if any(fragment in self._model.lower() for fragment in _REASONING_MODELS):
-            extra["reasoning_format"] = "parsed"
-        stream = await client.chat.completions.create(
-            model=self._model,
-            messages=[
-                {"role": "system", "content": prompt.system},
-                {"role": "user", "content": prompt.user},
-            ],
-            stream=True,
-            temperature=s.note_temperature,
-            max_tokens=s.note_max_tokens,
-            **extra,
-        )
-        return answer_text(stream)
+    def request_options(self) -> dict[str, Any]:
+        if any(fragment in self.model.lower() for fragment in _REASONING_MODELS):
+            return {"reasoning_format": "parsed"}
+        return {}
 
 
 def groq_client(context: ProviderContext, key: str) -> groq.AsyncGroq:

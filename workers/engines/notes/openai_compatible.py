@@ -7,18 +7,16 @@ servers that leave ``<think>`` blocks in the content have them stripped by the s
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import openai
 
 from workers.engines.cloud.context import ProviderContext
 from workers.engines.cloud.limits import limiter_for
 from workers.engines.errors import PermanentEngineError
-from workers.engines.notes.prompting import ChatSummarizer, Prompt, answer_text
+from workers.engines.notes.prompting import SdkChatSummarizer
 from workers.engines.transcribers.openai import openai_client
 
 
-class OpenAICompatibleSummarizer(ChatSummarizer):
+class OpenAICompatibleSummarizer(SdkChatSummarizer):
     """A note engine over ``/v1/chat/completions`` of a configurable server."""
 
     provider = "The OpenAI-compatible note server"
@@ -38,34 +36,11 @@ class OpenAICompatibleSummarizer(ChatSummarizer):
                 "No model is set for the OpenAI-compatible note engine "
                 "(CONSULTA_OPENAI_COMPATIBLE_MODEL)."
             )
-        self._model = s.openai_compatible_model
-        self.name = f"openai_compatible:{self._model}"
-        self._client: openai.AsyncOpenAI | None = None
+        self.model = s.openai_compatible_model
+        self.name = f"openai_compatible:{self.model}"
 
-    async def _get_client(self) -> openai.AsyncOpenAI:
-        if self._client is None:
-            s = self._context.settings
-            # Local servers usually take no key; the SDK insists on one, so send a dummy.
-            key = await self._context.keys.get(s.openai_compatible_key_env, required=False)
-            self._client = openai_client(self._context, key or "none", s.openai_compatible_base_url)
-        return self._client
-
-    async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
-
-    async def open_text_stream(self, prompt: Prompt) -> AsyncIterator[str]:
-        client = await self._get_client()
+    async def make_client(self) -> openai.AsyncOpenAI:
         s = self._context.settings
-        stream = await client.chat.completions.create(
-            model=self._model,
-            messages=[
-                {"role": "system", "content": prompt.system},
-                {"role": "user", "content": prompt.user},
-            ],
-            stream=True,
-            temperature=s.note_temperature,
-            max_tokens=s.note_max_tokens,
-        )
-        return answer_text(stream)
+        # Local servers usually take no key; the SDK insists on one, so send a dummy.
+        key = await self._context.keys.get(s.openai_compatible_key_env, required=False)
+        return openai_client(self._context, key or "none", s.openai_compatible_base_url)

@@ -23,7 +23,7 @@ import unicodedata
 from abc import abstractmethod
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from core.domain import Note, NoteSection, NoteSentence, Transcript
 from workers.engines.base import NoteDelta, NoteRequest, NoteUpdate, Summarizer
@@ -232,3 +232,49 @@ class ChatSummarizer(Summarizer):
         for delta in [*parser.feed(stripper.flush()), *parser.finish()]:
             yield delta
         yield parser.note(request, self.name)
+
+
+class SdkChatSummarizer(ChatSummarizer):
+    """A note engine over an OpenAI-shaped SDK (``openai`` or ``groq``: the same
+    ``chat.completions.create`` arguments and stream chunks). The client is made on first
+    use by :meth:`make_client` and closed with the engine; subclasses add only what differs.
+
+    The client is typed ``Any`` because the two SDKs share a shape but no base class.
+    """
+
+    #: The model name sent with each request.
+    model: str
+
+    def __init__(self, context: ProviderContext, limiter: ProviderLimiter) -> None:
+        super().__init__(context, limiter)
+        self._client: Any = None
+
+    @abstractmethod
+    async def make_client(self) -> Any:
+        """A new SDK client with its key, base URL and our timeouts (its own retries off)."""
+
+    def request_options(self) -> dict[str, Any]:
+        """Arguments for ``create`` beyond the shared ones (none by default)."""
+        return {}
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+    async def open_text_stream(self, prompt: Prompt) -> AsyncIterator[str]:
+        if self._client is None:
+            self._client = await self.make_client()
+        settings = self._context.settings
+        stream = await self._client.chat.completions.create(
+            model=self.model,
+            messages=[
+                {"role": "system", "content": prompt.system},
+                {"role": "user", "content": prompt.user},
+            ],
+            stream=True,
+            temperature=settings.note_temperature,
+            max_tokens=settings.note_max_tokens,
+            **self.request_options(),
+        )
+        return answer_text(stream)

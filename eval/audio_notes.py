@@ -1,0 +1,227 @@
+"""``python -m eval.audio_notes``: notes from audio on ACI-Bench test1, through the product.
+
+Each dialogue is spoken by espeak-ng, one voice per role (``eval.wer.VOICES``), turns in order
+with a short pause between them, then uploaded to a real Consulta server (embedded default,
+local transcriber and local note engine, as ``consulta transcribe`` does) and scored:
+
+- ``aci_test1_audio_rouge1|rouge2|rougelsum``: the note against the reference note, with the
+  same scorer as the text path (``eval.rouge``);
+- ``aci_test1_audio_wer``: the transcript against the dialogue (``eval.wer.normalise``);
+- ``role_accuracy``: share of the transcript's words whose sentence got the role of the turn
+  that was playing at that time; ``role_accuracy_same_voice``: the same with both roles
+  spoken by one voice (a second upload), so that only the words can tell them apart;
+- ``aci_test1_audio_unsupported_facts`` and ``aci_test1_audio_drug_recall``
+  (``eval.facts_eval``), against the ASR transcript.
+
+Transcribing is CPU-heavy, so ``--dialogues N`` takes the first N test1 visits; the figures
+say how many were used (``aci_test1_audio_dialogues``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import subprocess
+import sys
+import tempfile
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+
+import jiwer
+import numpy as np
+from consulta.v1 import job_pb2
+
+from clients.client import ConsultaClient
+from core.audio import decode_pcm
+from core.auth import mint_token
+from core.codec import SPEAKER_TO_PB, TEMPLATE_TO_PB
+from core.domain import Segment, Speaker, Transcript
+from core.settings import Settings
+from core.transcript_text import parse_transcript_text
+from eval.aci import data_dir, encounters
+from eval.facts_eval import FactCounts, count_facts, total
+from eval.results import LATEST, merge_results
+from eval.rouge import mean_rouge
+from eval.wer import RATE, VOICES, normalise
+from eval.writers import EVAL_TEMPLATE
+from server.app import start_server
+from workers.engines.base import NoteRequest
+from workers.engines.notes.local import write_note
+from workers.engines.notes.local.languages import lexicon_for
+from workers.engines.notes.local.turns import pieces_of
+
+PAUSE_SECONDS = 0.4
+# ACI-Bench's ASR-style text spaces its punctuation ("okay . so"); espeak-ng reads a lone "."
+# aloud as "dot", which the transcriber then hears as a word. Punctuation is joined back to
+# its word before speaking, and split contractions ("wan na") are joined.
+_SPACED_PUNCTUATION = re.compile(r"\s+([.,?!;:])")
+_SPLIT_WORDS = re.compile(r"\b(wan|gon|got) na\b")
+
+
+def speakable(text: str) -> str:
+    """The turn as espeak-ng should read it."""
+    text = _SPACED_PUNCTUATION.sub(r"\1", text)
+    return _SPLIT_WORDS.sub(r"\1na", text)
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """A turn of the synthesized audio: who spoke and when."""
+
+    speaker: Speaker
+    start: float
+    end: float
+
+
+def synthesize(dialogue: str, out: Path, *, same_voice: bool) -> tuple[list[Turn], str]:
+    """Speak the dialogue into a 16 kHz mono WAV; return its turns and the words spoken."""
+    pieces: list[np.ndarray] = []
+    turns: list[Turn] = []
+    spoken: list[str] = []
+    cursor = 0.0
+    pause = np.zeros(int(PAUSE_SECONDS * RATE), dtype=np.float32)
+    with tempfile.TemporaryDirectory() as tmp:
+        for n, segment in enumerate(parse_transcript_text(dialogue).segments):
+            speaker = Speaker.CLINICIAN if segment.speaker == Speaker.CLINICIAN else Speaker.PATIENT
+            voice = VOICES["doctor" if same_voice or speaker == Speaker.CLINICIAN else "patient"]
+            wav = Path(tmp) / f"{n}.wav"
+            said = speakable(segment.text)
+            subprocess.run(["espeak-ng", "-v", voice, "-w", str(wav), said], check=True)
+            pcm = decode_pcm(wav, sample_rate=RATE)
+            turns.append(Turn(speaker, cursor, cursor + len(pcm) / RATE))
+            pieces.extend([pcm, pause])
+            cursor += (len(pcm) + len(pause)) / RATE
+            spoken.append(said)
+    track = np.concatenate(pieces) if pieces else np.zeros(RATE, dtype=np.float32)
+    with wave.open(str(out), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(RATE)
+        w.writeframes((np.clip(track, -1, 1) * 32767).astype("<i2").tobytes())
+    return turns, " ".join(spoken)
+
+
+def role_hits(transcript: Transcript, turns: list[Turn]) -> tuple[int, int]:
+    """Words given the right role, and words, over the note engine's sentences."""
+    by_id = {s.id: s for s in transcript.segments}
+    right = words = 0
+    for piece in pieces_of(transcript, lexicon_for(transcript.language or "en")):
+        first, last = by_id[piece.segments[0]], by_id[piece.segments[-1]]
+        middle = (first.start + last.end) / 2
+        truth = min(turns, key=lambda t: 0 if t.start <= middle <= t.end else abs(t.start - middle))
+        count = len(piece.text.split())
+        words += count
+        right += count if piece.speaker == truth.speaker else 0
+    return right, words
+
+
+@dataclass(frozen=True, slots=True)
+class Heard:
+    transcript: Transcript
+    note: str
+
+
+async def through_product(client: ConsultaClient, wav: Path) -> Heard:
+    config = job_pb2.JobConfig(language_code="en", template=TEMPLATE_TO_PB[EVAL_TEMPLATE])
+    job = await client.upload(wav, config)
+    state = job.state
+    async for message in client.watch(job.job_id):
+        if message.HasField("event") and message.event.HasField("state_changed"):
+            state = message.event.state_changed.state
+    if state != job_pb2.JOB_STATE_COMPLETED:
+        raise RuntimeError(f"job {job.job_id} ended in state {state}")
+    got = await client.get_transcript(job.job_id)
+    segments = tuple(
+        Segment(s.segment_id, s.start_seconds, s.end_seconds, s.text, _speaker(s.speaker))
+        for s in got.segments
+    )
+    transcript = Transcript(segments, got.language_code or "en", got.engine)
+    return Heard(transcript, (await client.get_summary(job.job_id)).rendered_text)
+
+
+def _speaker(value: int) -> Speaker:
+    found = [speaker for speaker, pb in SPEAKER_TO_PB.items() if pb == value]
+    return found[0] if found else Speaker.UNKNOWN
+
+
+async def run(args: argparse.Namespace) -> dict[str, float | str]:
+    data = data_dir(args.data)
+    rows = encounters(data, "test1")[: args.dialogues]
+    with tempfile.TemporaryDirectory(prefix="consulta-audio-eval-") as folder:
+        secret = "eval-" + "x" * 40
+        settings = Settings(
+            data_dir=Path(folder) / "var",
+            grpc_listen="127.0.0.1:0",
+            http_listen="127.0.0.1:0",
+            jwt_secret=secret,
+        )
+        server = await start_server(settings)
+        token = mint_token(secret, "eval", ttl_seconds=86400)
+        notes: list[str] = []
+        facts: list[FactCounts] = []
+        references: list[str] = []
+        hypotheses: list[str] = []
+        right = words = right_same = words_same = 0
+        try:
+            async with ConsultaClient(f"127.0.0.1:{server.port}", token=token) as client:
+                for row in rows:
+                    wav = Path(folder) / f"{row.encounter_id}.wav"
+                    turns, spoken = synthesize(row.dialogue, wav, same_voice=False)
+                    heard = await through_product(client, wav)
+                    notes.append(heard.note)
+                    said = "\n".join(s.text for s in heard.transcript.segments)
+                    facts.append(count_facts(row.dialogue, row.note, heard.note, said=said))
+                    references.append(normalise(spoken))
+                    hypotheses.append(normalise(said))
+                    hits, count = role_hits(heard.transcript, turns)
+                    right, words = right + hits, words + count
+                    turns, _ = synthesize(row.dialogue, wav, same_voice=True)
+                    same = await through_product(client, wav)
+                    hits, count = role_hits(same.transcript, turns)
+                    right_same, words_same = right_same + hits, words_same + count
+                    print(f"{row.encounter_id}: done", flush=True)
+        finally:
+            await server.stop(1)
+    score = mean_rouge([r.note for r in rows], notes)
+    counted = total(facts)
+    return {
+        "aci_test1_audio_dialogues": float(len(rows)),
+        "aci_test1_audio_rouge1": round(score.rouge1, 4),
+        "aci_test1_audio_rouge2": round(score.rouge2, 4),
+        "aci_test1_audio_rougelsum": round(score.rougelsum, 4),
+        "aci_test1_audio_wer": round(float(jiwer.wer(references, hypotheses)), 4),
+        "role_accuracy": round(right / words, 4) if words else 0.0,
+        "role_accuracy_same_voice": round(right_same / words_same, 4) if words_same else 0.0,
+        "aci_test1_audio_unsupported_facts": float(counted.unsupported),
+        "aci_test1_audio_drug_recall": round(counted.drug_recall, 4),
+        "aci_test1_text_subset_rouge1": round(
+            mean_rouge([r.note for r in rows], [_text_note(r.dialogue) for r in rows]).rouge1, 4
+        ),
+    }
+
+
+def _text_note(dialogue: str) -> str:
+    """The same visits' notes from their text transcripts, for the gap on the same subset."""
+    transcript = parse_transcript_text(dialogue)
+    return write_note(transcript, NoteRequest(EVAL_TEMPLATE, "en")).render()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m eval.audio_notes", description=__doc__)
+    parser.add_argument("--data", help="shared data folder (default: ../shared/data)")
+    parser.add_argument("--dialogues", type=int, default=40, help="first N test1 visits")
+    parser.add_argument("--output", type=Path, default=LATEST)
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args(argv)
+    values = asyncio.run(run(args))
+    for key, value in values.items():
+        print(f"{key}: {value}")
+    if not args.no_write:
+        merge_results(values, args.output)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,32 @@
+"""The local engine's Spanish notes carry every fact of the consultation exactly (issue 11,
+items 6 and 8): drugs, doses, frequencies, durations and follow-up, numbers in digits."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.domain import Template
+from core.transcript_text import parse_transcript_text
+from workers.engines.base import NoteRequest
+from workers.engines.notes.local import write_note
+from workers.engines.notes.local.facts import transcript_facts, unsupported
+
+from .spanish_consultations import CONSULTATIONS, Consultation
+
+
+def test_there_are_at_least_ten_consultations() -> None:
+    assert len(CONSULTATIONS) >= 10
+
+
+@pytest.mark.parametrize("consultation", CONSULTATIONS, ids=lambda c: c.name)
+def test_the_spanish_note_carries_each_fact_exactly(consultation: Consultation) -> None:
+    transcript = parse_transcript_text(consultation.dialogue, language="es")
+    note = write_note(transcript, NoteRequest(Template.SOAP, "es"))
+    rendered = note.render()
+    assert rendered.startswith("SUBJETIVO\n")
+    missing = [fact for fact in consultation.facts if fact not in rendered]
+    assert missing == [], rendered
+    source = transcript_facts([s.text for s in transcript.segments], "es")
+    for section in note.sections:
+        for sentence in section.sentences:
+            assert unsupported(sentence.text, source, "es") == [], sentence.text
