@@ -14,10 +14,8 @@ GROQ_KEY = "gsk_testDONOTLEAK0123456789abcdef"
 def fast_settings(**overrides: Any) -> ProviderSettings:
     """Settings with short timeouts, a small retry budget and no rate limits to wait on."""
     values: dict[str, Any] = {
-        # Long enough that a loopback fake answers in time on a loaded 2-core machine (0.5 s
-        # was not), short enough that the tests of hangs stay quick.
-        "provider_timeout_seconds": 2.0,
-        "provider_connect_timeout_seconds": 2.0,
+        "provider_timeout_seconds": 0.5,
+        "provider_connect_timeout_seconds": 0.5,
         "provider_max_attempts": 3,
         "provider_retry_budget_seconds": 5.0,
         "provider_backoff_initial_seconds": 0.01,
