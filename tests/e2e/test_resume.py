@@ -93,7 +93,10 @@ async def test_an_abandoned_upload_expires_and_its_parts_are_deleted(
     kind: str, settings: Settings
 ) -> None:
     deployment = await start_deployment(
-        kind, settings.model_copy(update={"upload_expiry_seconds": 1.0})
+        # Long enough for the first 5 MiB part to reach S3 on a loaded machine before the
+        # sweeper may call the upload abandoned (1 s was not).
+        kind,
+        settings.model_copy(update={"upload_expiry_seconds": 3.0}),
     )
     try:
         stub, auth = deployment.stub(), deployment.auth()
