@@ -9,8 +9,8 @@ from consulta.v1 import transcription_service_pb2 as pb
 from google.protobuf import json_format
 from google.rpc import code_pb2, status_pb2
 
-from core.db.models import JobRow, SummaryRow, TranscriptRow
 from core.db.serialize import note_from_json, transcript_from_json
+from core.db.views import JobView, SummaryView, TranscriptView
 from core.domain import JobState, Note, Segment, Speaker, Template, Transcript
 
 STATE_TO_PB = {
@@ -61,7 +61,7 @@ def config_from_json(raw: str) -> job_pb2.JobConfig:
     return json_format.Parse(raw, job_pb2.JobConfig())
 
 
-def job_to_pb(row: JobRow) -> job_pb2.Job:
+def job_to_pb(row: JobView) -> job_pb2.Job:
     job = job_pb2.Job(
         name=f"jobs/{row.id}",
         job_id=row.id,
@@ -101,7 +101,7 @@ def transcript_to_pb(transcript: Transcript) -> job_pb2.Transcript:
     )
 
 
-def transcript_row_to_domain(row: TranscriptRow) -> Transcript:
+def transcript_row_to_domain(row: TranscriptView) -> Transcript:
     return transcript_from_json(row.segments_json, language=row.language, engine=row.engine)
 
 
@@ -125,7 +125,7 @@ def note_to_pb(note: Note) -> job_pb2.Summary:
     )
 
 
-def summary_row_to_domain(row: SummaryRow) -> Note:
+def summary_row_to_domain(row: SummaryView) -> Note:
     return note_from_json(
         row.sections_json,
         template=row.template,

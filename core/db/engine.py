@@ -65,10 +65,13 @@ def create_engine(settings: Settings) -> AsyncEngine:
 
         _translate_outages(engine)
         return engine
+    # No pool_pre_ping: it cost a round trip on every checkout (a SELECT 1 before each
+    # GetJob). A connection found dead instead fails its statement; SQLAlchemy then
+    # invalidates the whole pool, reads retry once (JobStore._rows) and writes surface as
+    # UNAVAILABLE with RetryInfo, which callers and workers already retry.
     engine = create_async_engine(
         url,
         pool_size=settings.database_pool_size,
-        pool_pre_ping=True,
         max_overflow=5,
         hide_parameters=True,
     )
