@@ -8,6 +8,7 @@ compiled cache spares recompiling each statement. Rows go straight to protobuf
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from collections.abc import Sequence
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.elements import ColumnElement
 
 from core.auth import Principal
+from core.db.engine import sqlite_thread_reader
 from core.db.models import JobRow, SummaryRow, TranscriptRow
 from core.db.views import JobView, SummaryView, TranscriptView
 from core.domain import JobState
@@ -60,6 +62,7 @@ class JobReads:
         self.reader = (
             engine.execution_options(isolation_level="AUTOCOMMIT") if autocommit else engine
         )
+        self.thread_reader = sqlite_thread_reader(engine)
 
     async def get_visible(self, job_id: str, principal: Principal) -> JobView:
         """The job when ``principal`` may see it; NotFound otherwise (even when it exists)."""
@@ -114,9 +117,23 @@ class JobReads:
         A read is safe to repeat, so one that meets a dead pooled connection (the pool has
         no pre-ping; core/db/engine.py) is tried once more on a fresh one."""
         try:
-            async with self.reader.connect() as conn:
-                rows: Sequence[Row[Any]] = (await conn.execute(query)).all()
+            return await self._read(query)
         except Unavailable:
-            async with self.reader.connect() as conn:
-                rows = (await conn.execute(query)).all()
+            return await self._read(query)
+
+    async def _read(self, query: Select[Any]) -> Sequence[Row[Any]]:
+        if self.thread_reader is not None:
+            return await asyncio.to_thread(self._read_in_thread, query)
+        async with self.reader.connect() as conn:
+            rows: Sequence[Row[Any]] = (await conn.execute(query)).all()
         return rows
+
+    def _read_in_thread(self, query: Select[Any]) -> Sequence[Row[Any]]:
+        assert self.thread_reader is not None
+        with self.thread_reader.connect() as conn:
+            return conn.execute(query).all()
+
+    def close_readers(self) -> None:
+        """Close the thread reader's connections (the async engine is disposed apart)."""
+        if self.thread_reader is not None:
+            self.thread_reader.dispose()
