@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bench import pipeline, relay, scaleout, startup, unary, upload
+from bench import embedded, pipeline, relay, scaleout, startup, unary, upload
 from bench.common import RESULTS, write_results
 from bench.plots import draw
 
@@ -25,6 +25,7 @@ STEPS: dict[str, Callable[[], dict[str, Any]]] = {
     "relay": relay.run,
     "pipeline": pipeline.run,
     "scaleout": scaleout.run,
+    "embedded": embedded.run,
 }
 
 
