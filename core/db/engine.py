@@ -66,13 +66,14 @@ def create_engine(settings: Settings) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         _translate_outages(engine.sync_engine)
         return engine
-    # No pool_pre_ping: it cost a round trip on every checkout (a SELECT 1 before each
-    # GetJob). A connection found dead instead fails its statement; SQLAlchemy then
-    # invalidates the whole pool, reads retry once (JobStore._rows) and writes surface as
-    # UNAVAILABLE with RetryInfo, which callers and workers already retry.
+    # pool_pre_ping stays for now: without it (a round trip saved per checkout,
+    # _async_ping in bench/results/profile-getjob-pg-before.txt) tests/e2e/test_restarts.py
+    # and test_reads.py failed once in three runs, and there was no time left to find why.
+    # Reads also retry once on a dead connection (core/db/reads.py).
     engine = create_async_engine(
         url,
         pool_size=settings.database_pool_size,
+        pool_pre_ping=True,
         max_overflow=5,
         hide_parameters=True,
     )

@@ -114,12 +114,17 @@ class JobReads:
         and instance state (the profile's Session.scalar and ORM loading frames), and
         SQLAlchemy's compiled cache spares recompiling the statement.
 
-        A read is safe to repeat, so one that meets a dead pooled connection (the pool has
-        no pre-ping; core/db/engine.py) is tried once more on a fresh one."""
+        A read is safe to repeat, so one that meets a dead pooled connection (one that
+        died after its pre-ping, or any, should the pre-ping go) is tried once more."""
         try:
             return await self._read(query)
-        except Unavailable:
-            return await self._read(query)
+        except Unavailable as outage:
+            try:
+                return await self._read(query)
+            except OSError:
+                # Still down: a refused connect is not translated by SQLAlchemy's
+                # handle_error; the caller gets the first attempt's UNAVAILABLE.
+                raise outage from None
 
     async def _read(self, query: Select[Any]) -> Sequence[Row[Any]]:
         if self.thread_reader is not None:
