@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bench import (
+    embedded,
     pipeline,
     relay,
     relay_soak,
@@ -36,6 +37,7 @@ STEPS: dict[str, Callable[[], dict[str, Any]]] = {
     "pipeline": pipeline.run,
     "scaleout": scaleout.run,
     "transcribe_memory": transcribe_memory.run,
+    "embedded": embedded.run,
 }
 
 

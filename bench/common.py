@@ -97,6 +97,27 @@ def child_server(extra_env: dict[str, str] | None = None) -> Iterator[ChildServe
                 proc.kill()
 
 
+async def fresh_postgres(database: str) -> str:
+    """Drop and create ``database`` on the local PostgreSQL, migrate it; its URL."""
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from core.db.migrate import upgrade_engine
+
+    admin = create_async_engine(
+        "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres", isolation_level="AUTOCOMMIT"
+    )
+    async with admin.connect() as conn:
+        await conn.execute(text(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
+        await conn.execute(text(f"CREATE DATABASE {database}"))
+    await admin.dispose()
+    url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{database}"
+    engine = create_async_engine(url)
+    await upgrade_engine(engine)
+    await engine.dispose()
+    return url
+
+
 def write_results(figures: dict[str, float | int | str]) -> Path:
     """Merge figures into bench/results/latest.json (a flat object)."""
     RESULTS.mkdir(parents=True, exist_ok=True)

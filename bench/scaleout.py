@@ -4,6 +4,7 @@ a note engine that only waits (I/O-bound, like a cloud provider)."""
 from __future__ import annotations
 
 import asyncio
+import os
 import tempfile
 import time
 import uuid
@@ -15,7 +16,8 @@ from consulta.v1 import job_pb2
 from consulta.v1 import transcription_service_pb2 as pb
 from consulta.v1 import transcription_service_pb2_grpc as pb_grpc
 
-from bench.relay import AMQP, POSTGRES, fresh_database
+from bench.common import fresh_postgres
+from bench.relay import AMQP
 from core.auth import mint_token
 from core.domain import Note, NoteSection, Transcript
 from core.runtime import open_runtime
@@ -46,11 +48,14 @@ class WaitingSummarizer(Summarizer):
 
 
 async def jobs_per_second(workers: int) -> float:
-    await fresh_database()
+    # Its own database, so that it never drops the relay bench's (run by others) under it.
+    database = await fresh_postgres(
+        os.environ.get("CONSULTA_BENCH_SCALE_DB", "consulta_bench_scale")
+    )
     with tempfile.TemporaryDirectory() as folder:
         settings = Settings(
             data_dir=Path(folder),
-            database_url=POSTGRES,
+            database_url=database,
             queue_url=AMQP,
             rabbitmq_prefix="bench-" + uuid.uuid4().hex[:6],
             grpc_listen="127.0.0.1:0",

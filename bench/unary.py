@@ -1,30 +1,48 @@
-"""GetJob throughput and latency at 64 calls in flight, against a bare unary echo."""
+"""GetJob and ListJobs throughput and latency at 64 calls in flight, against a bare unary echo
+measured in the same run, on the embedded default (SQLite) and on PostgreSQL."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import time
+from collections.abc import Awaitable, Callable
 
 import grpc
 from consulta.v1 import transcription_service_pb2 as pb
 from consulta.v1 import transcription_service_pb2_grpc as pb_grpc
 
-from bench.common import child_server, percentile
+from bench.common import child_server, fresh_postgres, percentile
 from bench.upload import bare_server
 from core.auth import mint_token
 
 IN_FLIGHT = 64
+# Its own database, so a bench run never drops another bench's (relay, scale-out) tables.
+PG_DATABASE = os.environ.get("CONSULTA_BENCH_READS_DB", "consulta_bench_reads")
+
+
+async def pg_env() -> dict[str, str]:
+    """Settings for a child server on a fresh, migrated PostgreSQL database."""
+    return {"CONSULTA_DATABASE_URL": await fresh_postgres(PG_DATABASE)}
 
 
 async def hammer(
-    address: str, job_id: str, token: str | None, total: int
+    address: str, job_id: str, token: str | None, total: int, *, list_jobs: bool = False
 ) -> tuple[float, list[float]]:
+    """``total`` GetJob calls (ListJobs with ``list_jobs``), 64 in flight on one channel:
+    calls per second and each call's latency."""
     metadata = (("authorization", f"Bearer {token}"),) if token else ()
     latencies: list[float] = []
     async with grpc.aio.insecure_channel(address) as channel:
         stub = pb_grpc.TranscriptionServiceStub(channel)
-        request = pb.GetJobRequest(job_id=job_id)
-        await stub.GetJob(request, metadata=metadata)  # warm-up
+        call: Callable[[], Awaitable[object]]
+        if list_jobs:
+            page = pb.ListJobsRequest(page_size=10)
+            call = lambda: stub.ListJobs(page, metadata=metadata)  # noqa: E731
+        else:
+            request = pb.GetJobRequest(job_id=job_id)
+            call = lambda: stub.GetJob(request, metadata=metadata)  # noqa: E731
+        await call()  # warm-up
         remaining = total
 
         async def caller() -> None:
@@ -32,7 +50,7 @@ async def hammer(
             while remaining > 0:
                 remaining -= 1
                 start = time.perf_counter()
-                await stub.GetJob(request, metadata=metadata)
+                await call()
                 latencies.append(time.perf_counter() - start)
 
         start = time.perf_counter()
@@ -51,20 +69,37 @@ async def create_text_job(address: str, token: str) -> str:
         return response.job.job_id
 
 
+def _server_figures(
+    env: dict[str, str], total: int
+) -> tuple[tuple[float, list[float]], tuple[float, list[float]]]:
+    with child_server(env) as server:
+        token = mint_token(server.secret, "bench")
+        job_id = asyncio.run(create_text_job(server.address, token))
+        get = asyncio.run(hammer(server.address, job_id, token, total))
+        listed = asyncio.run(hammer(server.address, job_id, token, total, list_jobs=True))
+    return get, listed
+
+
 def run(total: int = 4000) -> dict[str, float]:
     with bare_server() as address:
         bare_rps, bare_lat = asyncio.run(hammer(address, "x", None, total))
-    with child_server() as server:
-        token = mint_token(server.secret, "bench")
-        job_id = asyncio.run(create_text_job(server.address, token))
-        rps, lat = asyncio.run(hammer(server.address, job_id, token, total))
+    bare_p99 = percentile(bare_lat, 99)
+    (rps, lat), (list_rps, _) = _server_figures({}, total)
+    (pg_rps, pg_lat), _ = _server_figures(asyncio.run(pg_env()), total)
     return {
         "getjob_bare_rps": round(bare_rps, 1),
         "getjob_rps": round(rps, 1),
         "getjob_ratio": round(rps / bare_rps, 3),
         "getjob_p50_ms": round(percentile(lat, 50) * 1000, 2),
         "getjob_p99_ms": round(percentile(lat, 99) * 1000, 2),
-        "getjob_bare_p99_ms": round(percentile(bare_lat, 99) * 1000, 2),
+        "getjob_bare_p99_ms": round(bare_p99 * 1000, 2),
+        "getjob_p99_ratio": round(percentile(lat, 99) / bare_p99, 2),
+        "listjobs_rps": round(list_rps, 1),
+        "listjobs_ratio": round(list_rps / bare_rps, 3),
+        "getjob_pg_rps": round(pg_rps, 1),
+        "getjob_pg_ratio": round(pg_rps / bare_rps, 3),
+        "getjob_pg_p99_ms": round(percentile(pg_lat, 99) * 1000, 2),
+        "getjob_pg_p99_ratio": round(percentile(pg_lat, 99) / bare_p99, 2),
     }
 
 

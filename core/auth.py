@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import jwt
+from cachetools import TLRUCache
 
 from core.errors import Unauthenticated
 from core.private_files import private_dir
@@ -71,6 +73,24 @@ def verify_token(
 ) -> Principal:
     """The token's principal; Unauthenticated when it is expired, forged, malformed, meant
     for another audience or valid for longer than ``max_lifetime_seconds``."""
+    return verify_token_until(
+        token,
+        secret,
+        issuer=issuer,
+        audience=audience,
+        max_lifetime_seconds=max_lifetime_seconds,
+    )[0]
+
+
+def verify_token_until(
+    token: str,
+    secret: str,
+    *,
+    issuer: str = "consulta",
+    audience: str = DEFAULT_AUDIENCE,
+    max_lifetime_seconds: float = DEFAULT_MAX_LIFETIME_SECONDS,
+) -> tuple[Principal, float]:
+    """As verify_token, with the token's ``exp`` (epoch seconds)."""
     try:
         claims = jwt.decode(
             token,
@@ -99,7 +119,41 @@ def verify_token(
     roles = claims.get("roles") or []
     if not isinstance(tenant, str) or not isinstance(roles, list):
         raise Unauthenticated("The token's claims are malformed.")
-    return Principal(subject=subject, tenant=tenant, roles=frozenset(str(r) for r in roles))
+    principal = Principal(subject=subject, tenant=tenant, roles=frozenset(str(r) for r in roles))
+    return principal, float(claims["exp"])
+
+
+class TokenCache:
+    """Remembers tokens that verified, so a caller polling with one token pays for the HMAC
+    and claim checks once, not on every call.
+
+    Keyed by the whole token string (signature included), so only the exact bytes that
+    verified hit. An entry lives until the token's own ``exp`` and never longer; refusals are
+    not cached, so a bad token is refused for its own reason every time. Bounded to
+    ``size`` tokens, least recently used first out. The signing secret is fixed for the
+    process's life, which is what makes a past verification still true.
+    """
+
+    def __init__(
+        self,
+        verify: Callable[[str], tuple[Principal, float]],
+        *,
+        size: int = 4096,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._verify = verify
+        # ttu: the entry is usable while clock() < the token's exp.
+        self._entries: TLRUCache[str, tuple[Principal, float]] = TLRUCache(
+            maxsize=size, ttu=lambda _token, value, _now: value[1], timer=clock
+        )
+
+    def __call__(self, token: str) -> Principal:
+        hit = self._entries.get(token)
+        if hit is not None:
+            return hit[0]
+        principal, expires = self._verify(token)
+        self._entries[token] = (principal, expires)
+        return principal
 
 
 def load_or_create_secret(path: Path) -> str:

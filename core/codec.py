@@ -12,8 +12,8 @@ from google.protobuf import any_pb2, json_format
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
 from core.audio_warnings import AudioWarning
-from core.db.models import JobRow, SummaryRow, TranscriptRow
 from core.db.serialize import note_from_json, transcript_from_json
+from core.db.views import JobView, SummaryView, TranscriptView
 from core.domain import JobState, Note, Segment, Speaker, Template, Transcript
 
 STATE_TO_PB = {
@@ -104,7 +104,7 @@ def warnings_from_json(raw: str) -> list[job_pb2.JobWarning]:
     return [json_format.ParseDict(item, job_pb2.JobWarning()) for item in json.loads(raw or "[]")]
 
 
-def job_to_pb(row: JobRow) -> job_pb2.Job:
+def job_to_pb(row: JobView) -> job_pb2.Job:
     job = job_pb2.Job(
         name=f"jobs/{row.id}",
         job_id=row.id,
@@ -155,7 +155,7 @@ def transcript_to_pb(transcript: Transcript) -> job_pb2.Transcript:
     )
 
 
-def transcript_row_to_domain(row: TranscriptRow) -> Transcript:
+def transcript_row_to_domain(row: TranscriptView) -> Transcript:
     return transcript_from_json(row.segments_json, language=row.language, engine=row.engine)
 
 
@@ -188,7 +188,7 @@ def note_to_pb(note: Note) -> job_pb2.Summary:
     )
 
 
-def summary_row_to_domain(row: SummaryRow) -> Note:
+def summary_row_to_domain(row: SummaryView) -> Note:
     return note_from_json(
         row.sections_json,
         template=row.template,

@@ -62,6 +62,7 @@ class Runtime:
             except Exception:  # closing must go on
                 log.warning("error while closing", exc_info=True)
         await self.store.engine.dispose()
+        self.store.close_readers()
 
 
 async def open_runtime(settings: Settings, *, migrate: bool | None = None) -> Runtime:

@@ -65,7 +65,12 @@ class Settings(BaseSettings):
     rabbitmq_prefix: str = Field(
         "consulta", description="Prefix of RabbitMQ queue and exchange names."
     )
-    queue_prefetch: int = Field(4, description="RabbitMQ prefetch per worker process.")
+    queue_prefetch: int = Field(
+        1,
+        description="RabbitMQ prefetch per worker process, raised to worker_concurrency when "
+        "lower. Jobs take seconds, so a worker holding more than it runs only leaves other "
+        "workers idle at the end of a burst (workers_8_vs_1 measures it).",
+    )
     watch_poll_seconds: float = Field(
         2.0,
         description="How often a WatchJob stream reads the job's event log while the event bus "

@@ -24,7 +24,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from opentelemetry.instrumentation.grpc import aio_server_interceptor, filters
 
-from core.auth import load_or_create_secret, verify_token
+from core.auth import TokenCache, load_or_create_secret, verify_token_until
 from core.http_side import build_app, side_port_tls, start_side_port
 from core.lifecycle import CLOSE_SECONDS, Deadline, bounded, run_until_signal
 from core.logs import setup_logging
@@ -116,12 +116,14 @@ async def start_server(settings: Settings, *, run_worker: bool | None = None) ->
             ContextInterceptor(),
             ErrorInterceptor(),
             AuthInterceptor(
-                functools.partial(
-                    verify_token,
-                    secret=signing_secret(settings),
-                    issuer=settings.jwt_issuer,
-                    audience=settings.jwt_audience,
-                    max_lifetime_seconds=settings.jwt_max_lifetime_seconds,
+                TokenCache(
+                    functools.partial(
+                        verify_token_until,
+                        secret=signing_secret(settings),
+                        issuer=settings.jwt_issuer,
+                        audience=settings.jwt_audience,
+                        max_lifetime_seconds=settings.jwt_max_lifetime_seconds,
+                    )
                 )
             ),
             # Innermost: roles and the audit log need the authenticated caller.

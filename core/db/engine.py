@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Engine, event
+from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -15,12 +16,12 @@ from core.private_files import FILE_MODE, private_dir, private_file
 from core.settings import Settings
 
 
-def _translate_outages(engine: AsyncEngine) -> None:
+def _translate_outages(engine: Engine) -> None:
     """A database that is down, restarting or locked is a passing outage: callers get
     core.errors.Unavailable (gRPC UNAVAILABLE with RetryInfo, a worker retry), never a
     driver exception. Constraint violations and bad SQL pass through unchanged."""
 
-    @event.listens_for(engine.sync_engine, "handle_error")
+    @event.listens_for(engine, "handle_error")
     def _outage(context: ExceptionContext) -> None:
         error = context.sqlalchemy_exception
         if context.is_disconnect or isinstance(error, (OperationalError, InterfaceError)):
@@ -41,6 +42,18 @@ def _private_database(path: Path) -> None:
             extra.chmod(FILE_MODE)
 
 
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets readers (WatchJob, GetJob) run while a worker writes; foreign keys make
+    # DeleteJob's cascade real.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    # Deleted rows are overwritten with zeros, not just unlinked: DeleteJob erases.
+    cursor.execute("PRAGMA secure_delete=ON")
+    cursor.close()
+
+
 def create_engine(settings: Settings) -> AsyncEngine:
     url = settings.resolved_database_url
     if url.startswith("sqlite"):
@@ -50,21 +63,13 @@ def create_engine(settings: Settings) -> AsyncEngine:
         # hide_parameters: a database error's text must not carry transcript or note text
         # into a log line.
         engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
-
-        @event.listens_for(engine.sync_engine, "connect")
-        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-            # WAL lets readers (WatchJob, GetJob) run while a worker writes; foreign keys make
-            # DeleteJob's cascade real.
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
-            # Deleted rows are overwritten with zeros, not just unlinked: DeleteJob erases.
-            cursor.execute("PRAGMA secure_delete=ON")
-            cursor.close()
-
-        _translate_outages(engine)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        _translate_outages(engine.sync_engine)
         return engine
+    # pool_pre_ping stays for now: without it (a round trip saved per checkout,
+    # _async_ping in bench/results/profile-getjob-pg-before.txt) tests/e2e/test_restarts.py
+    # and test_reads.py failed once in three runs, and there was no time left to find why.
+    # Reads also retry once on a dead connection (core/db/reads.py).
     engine = create_async_engine(
         url,
         pool_size=settings.database_pool_size,
@@ -72,5 +77,27 @@ def create_engine(settings: Settings) -> AsyncEngine:
         max_overflow=5,
         hide_parameters=True,
     )
-    _translate_outages(engine)
+    _translate_outages(engine.sync_engine)
     return engine
+
+
+def sqlite_thread_reader(engine: AsyncEngine) -> Engine | None:
+    """For a SQLite file, a plain (pysqlite) engine on the same file for the hot reads, run
+    whole in one worker thread; None for any other database.
+
+    Through aiosqlite a single SELECT is five hops between the event loop and the driver's
+    thread (cursor, execute, fetch, close, rollback: Connection._execute and
+    Connection.cursor in bench/results/profile-getjob-before.txt); a read done in one
+    asyncio.to_thread call is one. WAL lets it read beside the writer, and it sees every
+    committed write at once (same file, no cache).
+    """
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return None
+    reader = create_sync_engine(
+        engine.url.set(drivername="sqlite"),
+        connect_args={"timeout": 30, "check_same_thread": False},
+        hide_parameters=True,
+    )
+    event.listen(reader, "connect", _sqlite_pragmas)
+    _translate_outages(reader)
+    return reader

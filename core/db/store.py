@@ -1,4 +1,5 @@
-"""Every read and write of jobs, transcripts, notes and job events.
+"""Every write of jobs, transcripts, notes and job events, and the reads workers and WatchJob
+make (the hot unary reads are in core/db/reads.py).
 
 Writes that change a job are single conditional UPDATEs, so that two processes can never both
 act on one job: a worker's writes hold only while it owns the lease and the job is not
@@ -8,8 +9,6 @@ job's event sequence numbers, so events are numbered without gaps in any databas
 
 from __future__ import annotations
 
-import base64
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,16 +16,15 @@ from datetime import UTC, datetime, timedelta
 
 from consulta.v1 import job_pb2
 from consulta.v1 import transcription_service_pb2 as pb
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
-from sqlalchemy.sql.elements import ColumnElement
 
 from core.auth import Principal
 from core.db.models import EventRow, JobRow, SummaryRow, TranscriptRow, UploadRow
+from core.db.reads import JobReads
 from core.db.serialize import note_to_json, transcript_to_json
 from core.domain import RUNNING_STATES, TERMINAL_STATES, JobState, Note, Transcript
-from core.errors import InvalidArgument, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -59,32 +57,11 @@ def _stamp(events: Sequence[pb.JobEvent], last_seq: int, now: datetime) -> list[
     return stamped
 
 
-def _visible(principal: Principal) -> ColumnElement[bool]:
-    if principal.is_service:
-        return JobRow.tenant == principal.tenant
-    return and_(JobRow.owner == principal.subject, JobRow.tenant == principal.tenant)
-
-
-def encode_cursor(row: JobRow) -> str:
-    raw = json.dumps([row.created_at.isoformat(), row.id]).encode()
-    return base64.urlsafe_b64encode(raw).decode()
-
-
-def decode_cursor(token: str) -> tuple[datetime, str]:
-    try:
-        created, job_id = json.loads(base64.urlsafe_b64decode(token.encode()))
-        return datetime.fromisoformat(created), str(job_id)
-    except (ValueError, TypeError) as exc:
-        raise InvalidArgument(
-            "The page token is not one this server issued.", reason="BAD_PAGE_TOKEN"
-        ) from exc
-
-
-class JobStore:
+class JobStore(JobReads):
     """The jobs database behind one engine."""
 
     def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
+        super().__init__(engine)
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
 
     # -- creation and reads (server) -------------------------------------------------------
@@ -137,51 +114,6 @@ class JobStore:
     async def get(self, job_id: str) -> JobRow | None:
         async with self.sessions() as session:
             return await session.get(JobRow, job_id)
-
-    async def get_visible(self, job_id: str, principal: Principal) -> JobRow:
-        """The job when ``principal`` may see it; NotFound otherwise (even when it exists)."""
-        async with self.sessions() as session:
-            row = await session.scalar(
-                select(JobRow).where(JobRow.id == job_id, _visible(principal))
-            )
-        if row is None:
-            raise NotFound(f"Job {job_id} was not found.", reason="JOB_NOT_FOUND")
-        return row
-
-    async def list_visible(
-        self,
-        principal: Principal,
-        *,
-        states: Sequence[JobState],
-        limit: int,
-        page_token: str,
-    ) -> tuple[list[JobRow], str]:
-        """A page of the caller's jobs, newest first, and the token of the next page."""
-        query = select(JobRow).where(_visible(principal))
-        if states:
-            query = query.where(JobRow.state.in_([s.value for s in states]))
-        if page_token:
-            created, job_id = decode_cursor(page_token)
-            query = query.where(
-                or_(
-                    JobRow.created_at < created,
-                    and_(JobRow.created_at == created, JobRow.id < job_id),
-                )
-            )
-        query = query.order_by(JobRow.created_at.desc(), JobRow.id.desc()).limit(limit + 1)
-        async with self.sessions() as session:
-            rows = list((await session.scalars(query)).all())
-        if len(rows) > limit:
-            return rows[:limit], encode_cursor(rows[limit - 1])
-        return rows, ""
-
-    async def transcript(self, job_id: str) -> TranscriptRow | None:
-        async with self.sessions() as session:
-            return await session.get(TranscriptRow, job_id)
-
-    async def summary(self, job_id: str) -> SummaryRow | None:
-        async with self.sessions() as session:
-            return await session.get(SummaryRow, job_id)
 
     async def events_after(self, job_id: str, after: int, limit: int = 500) -> list[EventRow]:
         async with self.sessions() as session:

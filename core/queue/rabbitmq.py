@@ -67,7 +67,7 @@ class RabbitJobQueue(JobQueue):
         url: str,
         *,
         prefix: str = "consulta",
-        prefetch: int = 4,
+        prefetch: int = 1,
         max_attempts: int = 5,
         retry_delays: Sequence[float] = (5.0, 30.0, 120.0),
         publish_timeout: float = 5.0,

@@ -1,0 +1,144 @@
+"""The hot unary reads (GetJob, ListJobs, GetTranscript, GetSummary) and the visibility rule.
+
+They read with SQLAlchemy Core through a bare connection: no ORM session, identity map or
+instance state (the profile's Session.scalar and ORM loading frames), and SQLAlchemy's
+compiled cache spares recompiling each statement. Rows go straight to protobuf
+(core/codec.py) through the protocols in core/db/views.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, Select, and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql.elements import ColumnElement
+
+from core.auth import Principal
+from core.db.engine import sqlite_thread_reader
+from core.db.models import JobRow, SummaryRow, TranscriptRow
+from core.db.views import JobView, SummaryView, TranscriptView
+from core.domain import JobState
+from core.errors import InvalidArgument, NotFound, Unavailable
+
+_JOBS = JobRow.__table__
+
+
+def _visible(principal: Principal) -> ColumnElement[bool]:
+    if principal.is_service:
+        return _JOBS.c.tenant == principal.tenant
+    return and_(_JOBS.c.owner == principal.subject, _JOBS.c.tenant == principal.tenant)
+
+
+def encode_cursor(row: JobView) -> str:
+    raw = json.dumps([row.created_at.isoformat(), row.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def decode_cursor(token: str) -> tuple[datetime, str]:
+    try:
+        created, job_id = json.loads(base64.urlsafe_b64decode(token.encode()))
+        return datetime.fromisoformat(created), str(job_id)
+    except (ValueError, TypeError) as exc:
+        raise InvalidArgument(
+            "The page token is not one this server issued.", reason="BAD_PAGE_TOKEN"
+        ) from exc
+
+
+class JobReads:
+    """Reads of jobs, transcripts and notes as their callers may see them."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        # Hot reads are single SELECTs, atomic on their own: on PostgreSQL autocommit spares
+        # the BEGIN and ROLLBACK round trips (profile: Transaction.start, __rollback). On
+        # SQLite switching the mode would itself cost a trip to the driver's thread.
+        autocommit = engine.dialect.name == "postgresql"
+        self.reader = (
+            engine.execution_options(isolation_level="AUTOCOMMIT") if autocommit else engine
+        )
+        self.thread_reader = sqlite_thread_reader(engine)
+
+    async def get_visible(self, job_id: str, principal: Principal) -> JobView:
+        """The job when ``principal`` may see it; NotFound otherwise (even when it exists)."""
+        row = await self._first(select(_JOBS).where(_JOBS.c.id == job_id, _visible(principal)))
+        if row is None:
+            raise NotFound(f"Job {job_id} was not found.", reason="JOB_NOT_FOUND")
+        return row
+
+    async def list_visible(
+        self,
+        principal: Principal,
+        *,
+        states: Sequence[JobState],
+        limit: int,
+        page_token: str,
+    ) -> tuple[list[JobView], str]:
+        """A page of the caller's jobs, newest first, and the token of the next page."""
+        query = select(_JOBS).where(_visible(principal))
+        if states:
+            query = query.where(_JOBS.c.state.in_([s.value for s in states]))
+        if page_token:
+            created, job_id = decode_cursor(page_token)
+            query = query.where(
+                or_(
+                    _JOBS.c.created_at < created,
+                    and_(_JOBS.c.created_at == created, _JOBS.c.id < job_id),
+                )
+            )
+        query = query.order_by(_JOBS.c.created_at.desc(), _JOBS.c.id.desc()).limit(limit + 1)
+        rows: list[JobView] = list(await self._rows(query))
+        if len(rows) > limit:
+            return rows[:limit], encode_cursor(rows[limit - 1])
+        return rows, ""
+
+    async def transcript(self, job_id: str) -> TranscriptView | None:
+        table = TranscriptRow.__table__
+        return await self._first(select(table).where(table.c.job_id == job_id))
+
+    async def summary(self, job_id: str) -> SummaryView | None:
+        table = SummaryRow.__table__
+        return await self._first(select(table).where(table.c.job_id == job_id))
+
+    async def _first(self, query: Select[Any]) -> Row[Any] | None:
+        rows = await self._rows(query)
+        return rows[0] if rows else None
+
+    async def _rows(self, query: Select[Any]) -> Sequence[Row[Any]]:
+        """Rows through a bare connection: hot reads skip the ORM session, its identity map
+        and instance state (the profile's Session.scalar and ORM loading frames), and
+        SQLAlchemy's compiled cache spares recompiling the statement.
+
+        A read is safe to repeat, so one that meets a dead pooled connection (one that
+        died after its pre-ping, or any, should the pre-ping go) is tried once more."""
+        try:
+            return await self._read(query)
+        except Unavailable as outage:
+            try:
+                return await self._read(query)
+            except OSError:
+                # Still down: a refused connect is not translated by SQLAlchemy's
+                # handle_error; the caller gets the first attempt's UNAVAILABLE.
+                raise outage from None
+
+    async def _read(self, query: Select[Any]) -> Sequence[Row[Any]]:
+        if self.thread_reader is not None:
+            return await asyncio.to_thread(self._read_in_thread, query)
+        async with self.reader.connect() as conn:
+            rows: Sequence[Row[Any]] = (await conn.execute(query)).all()
+        return rows
+
+    def _read_in_thread(self, query: Select[Any]) -> Sequence[Row[Any]]:
+        assert self.thread_reader is not None
+        with self.thread_reader.connect() as conn:
+            return conn.execute(query).all()
+
+    def close_readers(self) -> None:
+        """Close the thread reader's connections (the async engine is disposed apart)."""
+        if self.thread_reader is not None:
+            self.thread_reader.dispose()
