@@ -18,6 +18,7 @@ from core.domain import JobState, Note, Segment, Speaker, Template, Transcript
 
 STATE_TO_PB = {
     JobState.QUEUED: job_pb2.JOB_STATE_QUEUED,
+    JobState.RECEIVING: job_pb2.JOB_STATE_RECEIVING,
     JobState.TRANSCRIBING: job_pb2.JOB_STATE_TRANSCRIBING,
     JobState.SUMMARIZING: job_pb2.JOB_STATE_SUMMARIZING,
     JobState.COMPLETED: job_pb2.JOB_STATE_COMPLETED,

@@ -14,6 +14,8 @@ class JobState(StrEnum):
     """Where a job is in its life; see ``consulta.v1.JobState``."""
 
     QUEUED = "queued"
+    #: A live upload is still sending audio; workers transcribe what has arrived.
+    RECEIVING = "receiving"
     TRANSCRIBING = "transcribing"
     SUMMARIZING = "summarizing"
     COMPLETED = "completed"

@@ -77,10 +77,19 @@ class _JobStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_JobState.Val
     """Terminal. `Job.error` says why, in words a person understands."""
     JOB_STATE_CANCELLED: _JobState.ValueType  # 6
     """Terminal. The job was cancelled by its owner before it finished."""
+    JOB_STATE_RECEIVING: _JobState.ValueType  # 7
+    """A live upload is still sending audio. Workers transcribe what has arrived; final
+    segments and interim results are published as events while the job is in this state.
+    """
 
 class JobState(_JobState, metaclass=_JobStateEnumTypeWrapper):
-    """Where a job is in its life. QUEUED, TRANSCRIBING and SUMMARIZING are live states;
-    COMPLETED, FAILED and CANCELLED are terminal: a job never leaves a terminal state.
+    """Where a job is in its life. RECEIVING, QUEUED, TRANSCRIBING and SUMMARIZING are live
+    states; COMPLETED, FAILED and CANCELLED are terminal: a job never leaves a terminal state.
+
+    A batch job goes QUEUED -> TRANSCRIBING -> SUMMARIZING -> COMPLETED. A live upload's job
+    (UploadConfig.live) starts in RECEIVING, where a worker already transcribes the audio as
+    it arrives, then goes TRANSCRIBING (only the tail after the last word) -> SUMMARIZING ->
+    COMPLETED once the upload finishes.
     """
 
 JOB_STATE_UNSPECIFIED: JobState.ValueType  # 0
@@ -97,6 +106,10 @@ JOB_STATE_FAILED: JobState.ValueType  # 5
 """Terminal. `Job.error` says why, in words a person understands."""
 JOB_STATE_CANCELLED: JobState.ValueType  # 6
 """Terminal. The job was cancelled by its owner before it finished."""
+JOB_STATE_RECEIVING: JobState.ValueType  # 7
+"""A live upload is still sending audio. Workers transcribe what has arrived; final
+segments and interim results are published as events while the job is in this state.
+"""
 Global___JobState: _TypeAlias = JobState  # noqa: Y015
 
 class _SpeakerRole:
@@ -152,6 +165,11 @@ class _JobWarningReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_JobW
     """A noticeable share of the samples sit at full scale: the recording is clipped
     (distorted), which hurts recognition.
     """
+    JOB_WARNING_REASON_LIVE_UPLOAD_ABANDONED: _JobWarningReason.ValueType  # 5
+    """A live upload stopped without its final chunk and stayed silent past the deployment's
+    idle time (CONSULTA_LIVE_IDLE_SECONDS): the job ends its upload with the audio that was
+    committed, and the transcript and note cover only that. `seconds_kept` says how much.
+    """
 
 class JobWarningReason(_JobWarningReason, metaclass=_JobWarningReasonEnumTypeWrapper):
     """Why a job carries a warning: the job ran, but on less or worse audio than a person would
@@ -176,6 +194,11 @@ may be lost under noise.
 JOB_WARNING_REASON_CLIPPED_AUDIO: JobWarningReason.ValueType  # 4
 """A noticeable share of the samples sit at full scale: the recording is clipped
 (distorted), which hurts recognition.
+"""
+JOB_WARNING_REASON_LIVE_UPLOAD_ABANDONED: JobWarningReason.ValueType  # 5
+"""A live upload stopped without its final chunk and stayed silent past the deployment's
+idle time (CONSULTA_LIVE_IDLE_SECONDS): the job ends its upload with the audio that was
+committed, and the transcript and note cover only that. `seconds_kept` says how much.
 """
 Global___JobWarningReason: _TypeAlias = JobWarningReason  # noqa: Y015
 

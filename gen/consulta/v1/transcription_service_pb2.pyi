@@ -72,6 +72,7 @@ class UploadConfig(_message.Message):
     FILENAME_FIELD_NUMBER: _builtins.int
     DECLARED_SIZE_BYTES_FIELD_NUMBER: _builtins.int
     SHA256_FIELD_NUMBER: _builtins.int
+    LIVE_FIELD_NUMBER: _builtins.int
     resume_upload_id: _builtins.str
     """Optional. The id of an interrupted upload to resume (a UUID, as UploadStatus gave it;
     INVALID_ARGUMENT otherwise). When set, the other fields must be
@@ -93,6 +94,13 @@ class UploadConfig(_message.Message):
     """Optional. Lowercase hex SHA-256 of the whole audio, 64 characters. When set, a mismatch
     fails the upload with DATA_LOSS and no job is created.
     """
+    live: _builtins.bool
+    """Optional. Live mode: transcribe while the audio arrives (see UploadAudio). The audio
+    must be a streamable format (Ogg/Opus, WebM, MP3, WAV, FLAC or ADTS AAC), since it is
+    decoded as it arrives; the job is created with the first message and its id is the
+    upload's id. Batch mode (false) checks the whole audio at `finish` and creates the job
+    then.
+    """
     @_builtins.property
     def job(self) -> _job_pb2.JobConfig:
         """Optional. What to do with the audio."""
@@ -106,10 +114,11 @@ class UploadConfig(_message.Message):
         filename: _builtins.str = ...,
         declared_size_bytes: _builtins.int = ...,
         sha256: _builtins.str = ...,
+        live: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["job", b"job"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["declared_size_bytes", b"declared_size_bytes", "filename", b"filename", "job", b"job", "mime_type", b"mime_type", "resume_upload_id", b"resume_upload_id", "sha256", b"sha256"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["declared_size_bytes", b"declared_size_bytes", "filename", b"filename", "job", b"job", "live", b"live", "mime_type", b"mime_type", "resume_upload_id", b"resume_upload_id", "sha256", b"sha256"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -154,31 +163,47 @@ class UploadAudioResponse(_message.Message):
     Example: status(upload_id="u1", committed_offset=0), status(committed_offset=8388608), ...,
     status(committed_offset=12000000), job(state=JOB_STATE_QUEUED). Statuses are final facts:
     bytes below a committed offset survive a broken stream.
+
+    Live example: status(upload_id="u1", committed_offset=0), job(state=RECEIVING),
+    event(1, state RECEIVING), status(committed_offset=16000), status(32000),
+    event(2, interim "I have had a"), status(48000), event(3, interim "I have had a cough"),
+    event(4, segment 0 "I have had a cough for three days."), ..., status(final offset),
+    job(state=TRANSCRIBING); then the stream ends.
     """
 
     DESCRIPTOR: _descriptor.Descriptor
 
     STATUS_FIELD_NUMBER: _builtins.int
     JOB_FIELD_NUMBER: _builtins.int
+    EVENT_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def status(self) -> Global___UploadStatus:
         """How much of the upload is durably stored."""
 
     @_builtins.property
     def job(self) -> _job_pb2.Job:
-        """The job created from the upload; the last message of the stream."""
+        """The job created from the upload; the last message of the stream. A live upload also
+        sends it once right after the first status, in state RECEIVING.
+        """
+
+    @_builtins.property
+    def event(self) -> Global___JobEvent:
+        """Live mode only: something that happened to the job, exactly as WatchJob delivers it
+        (interim results, final segments, state changes), in sequence order.
+        """
 
     def __init__(
         self,
         *,
         status: Global___UploadStatus | None = ...,
         job: _job_pb2.Job | None = ...,
+        event: Global___JobEvent | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["job", b"job", "response", b"response", "status", b"status"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["event", b"event", "job", b"job", "response", b"response", "status", b"status"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["job", b"job", "response", b"response", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["event", b"event", "job", b"job", "response", b"response", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_response: _TypeAlias = _typing.Literal["status", "job"]  # noqa: Y015
+    _WhichOneofReturnType_response: _TypeAlias = _typing.Literal["status", "job", "event"]  # noqa: Y015
     _WhichOneofArgType_response: _TypeAlias = _typing.Literal["response", b"response"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_response) -> _WhichOneofReturnType_response | None: ...
 
@@ -629,6 +654,7 @@ class JobEvent(_message.Message):
     SEGMENT_FIELD_NUMBER: _builtins.int
     NOTE_DELTA_FIELD_NUMBER: _builtins.int
     NOTE_COMPLETED_FIELD_NUMBER: _builtins.int
+    INTERIM_FIELD_NUMBER: _builtins.int
     sequence: _builtins.int
     """Output only. Increases by one with every event of the job, from 1."""
     @_builtins.property
@@ -645,7 +671,7 @@ class JobEvent(_message.Message):
 
     @_builtins.property
     def segment(self) -> _job_pb2.TranscriptSegment:
-        """A final transcript segment."""
+        """A final transcript segment: it never changes, and settles any interim before it."""
 
     @_builtins.property
     def note_delta(self) -> Global___NoteDelta:
@@ -654,6 +680,10 @@ class JobEvent(_message.Message):
     @_builtins.property
     def note_completed(self) -> _job_pb2.Summary:
         """Final: the whole note, as GetSummary will return it."""
+
+    @_builtins.property
+    def interim(self) -> Global___InterimTranscript:
+        """Interim: the best guess so far at the utterance being spoken, which may still change."""
 
     def __init__(
         self,
@@ -665,16 +695,59 @@ class JobEvent(_message.Message):
         segment: _job_pb2.TranscriptSegment | None = ...,
         note_delta: Global___NoteDelta | None = ...,
         note_completed: _job_pb2.Summary | None = ...,
+        interim: Global___InterimTranscript | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "note_completed", b"note_completed", "note_delta", b"note_delta", "payload", b"payload", "progress", b"progress", "segment", b"segment", "state_changed", b"state_changed"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "interim", b"interim", "note_completed", b"note_completed", "note_delta", b"note_delta", "payload", b"payload", "progress", b"progress", "segment", b"segment", "state_changed", b"state_changed"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "note_completed", b"note_completed", "note_delta", b"note_delta", "payload", b"payload", "progress", b"progress", "segment", b"segment", "sequence", b"sequence", "state_changed", b"state_changed"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "interim", b"interim", "note_completed", b"note_completed", "note_delta", b"note_delta", "payload", b"payload", "progress", b"progress", "segment", b"segment", "sequence", b"sequence", "state_changed", b"state_changed"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["state_changed", "progress", "segment", "note_delta", "note_completed"]  # noqa: Y015
+    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["state_changed", "progress", "segment", "note_delta", "note_completed", "interim"]  # noqa: Y015
     _WhichOneofArgType_payload: _TypeAlias = _typing.Literal["payload", b"payload"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_payload) -> _WhichOneofReturnType_payload | None: ...
 
 Global___JobEvent: _TypeAlias = JobEvent  # noqa: Y015
+
+@_typing.final
+class InterimTranscript(_message.Message):
+    """Interim transcript of the utterance being spoken in a live job, as in Google's
+    StreamingRecognitionResult with is_final false: a later interim replaces it, and a
+    `segment` event (final, never changed) settles it. Each interim carries the whole
+    utterance's text so far, not a delta.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TEXT_FIELD_NUMBER: _builtins.int
+    START_SECONDS_FIELD_NUMBER: _builtins.int
+    END_SECONDS_FIELD_NUMBER: _builtins.int
+    STABILITY_FIELD_NUMBER: _builtins.int
+    NEXT_SEGMENT_ID_FIELD_NUMBER: _builtins.int
+    text: _builtins.str
+    """Output only. The utterance's text so far."""
+    start_seconds: _builtins.float
+    """Output only. Start of the utterance, in seconds from the start of the audio."""
+    end_seconds: _builtins.float
+    """Output only. End of the audio heard so far for this utterance, in seconds."""
+    stability: _builtins.float
+    """Output only. From 0.0 (likely to change) to 1.0 (unlikely to change)."""
+    next_segment_id: _builtins.int
+    """Output only. The id the segment settling this utterance will have (the next segment id)."""
+    def __init__(
+        self,
+        *,
+        text: _builtins.str = ...,
+        start_seconds: _builtins.float = ...,
+        end_seconds: _builtins.float = ...,
+        stability: _builtins.float = ...,
+        next_segment_id: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_seconds", b"end_seconds", "next_segment_id", b"next_segment_id", "stability", b"stability", "start_seconds", b"start_seconds", "text", b"text"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___InterimTranscript: _TypeAlias = InterimTranscript  # noqa: Y015
 
 @_typing.final
 class StateChanged(_message.Message):

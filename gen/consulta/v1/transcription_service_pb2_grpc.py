@@ -175,6 +175,17 @@ class TranscriptionServiceServicer:
         job after the client's final chunk (`finish` set). An interrupted upload is resumed by
         opening a new stream whose config names `resume_upload_id` and sending bytes from the
         committed offset the server answers with (or that GetUploadStatus reports).
+
+        Live mode (`UploadConfig.live`): the job exists from the first message, in state
+        RECEIVING, and is answered right after the first status. Every chunk is stored durably
+        before its offset is acknowledged, so a client that sends a chunk per second or two of
+        audio never has more than that unacknowledged. Workers transcribe the audio while it
+        arrives, and the stream carries the job's events as they happen (interim results,
+        final segments, state changes), the same events WatchJob delivers. After `finish` the
+        stream ends with the job; WatchJob with `after_sequence` set to the last event's
+        sequence then follows it to the note. A live upload whose client disappears is
+        resumable until CONSULTA_LIVE_IDLE_SECONDS pass with no chunk; then the job goes on with
+        the audio committed so far and carries the warning LIVE_UPLOAD_ABANDONED.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -73,6 +73,17 @@ class TranscriptionServiceStub:
     job after the client's final chunk (`finish` set). An interrupted upload is resumed by
     opening a new stream whose config names `resume_upload_id` and sending bytes from the
     committed offset the server answers with (or that GetUploadStatus reports).
+
+    Live mode (`UploadConfig.live`): the job exists from the first message, in state
+    RECEIVING, and is answered right after the first status. Every chunk is stored durably
+    before its offset is acknowledged, so a client that sends a chunk per second or two of
+    audio never has more than that unacknowledged. Workers transcribe the audio while it
+    arrives, and the stream carries the job's events as they happen (interim results,
+    final segments, state changes), the same events WatchJob delivers. After `finish` the
+    stream ends with the job; WatchJob with `after_sequence` set to the last event's
+    sequence then follows it to the note. A live upload whose client disappears is
+    resumable until CONSULTA_LIVE_IDLE_SECONDS pass with no chunk; then the job goes on with
+    the audio committed so far and carries the warning LIVE_UPLOAD_ABANDONED.
     """
     GetUploadStatus: _grpc.UnaryUnaryMultiCallable[_transcription_service_pb2.GetUploadStatusRequest, _transcription_service_pb2.GetUploadStatusResponse]
     """Reports how much of an upload is durably stored, so that a client can resume it."""
@@ -157,6 +168,17 @@ class TranscriptionServiceAsyncStub(TranscriptionServiceStub):
     job after the client's final chunk (`finish` set). An interrupted upload is resumed by
     opening a new stream whose config names `resume_upload_id` and sending bytes from the
     committed offset the server answers with (or that GetUploadStatus reports).
+
+    Live mode (`UploadConfig.live`): the job exists from the first message, in state
+    RECEIVING, and is answered right after the first status. Every chunk is stored durably
+    before its offset is acknowledged, so a client that sends a chunk per second or two of
+    audio never has more than that unacknowledged. Workers transcribe the audio while it
+    arrives, and the stream carries the job's events as they happen (interim results,
+    final segments, state changes), the same events WatchJob delivers. After `finish` the
+    stream ends with the job; WatchJob with `after_sequence` set to the last event's
+    sequence then follows it to the note. A live upload whose client disappears is
+    resumable until CONSULTA_LIVE_IDLE_SECONDS pass with no chunk; then the job goes on with
+    the audio committed so far and carries the warning LIVE_UPLOAD_ABANDONED.
     """
     GetUploadStatus: _aio.UnaryUnaryMultiCallable[_transcription_service_pb2.GetUploadStatusRequest, _transcription_service_pb2.GetUploadStatusResponse]  # type: ignore[assignment]
     """Reports how much of an upload is durably stored, so that a client can resume it."""
@@ -244,6 +266,17 @@ class TranscriptionServiceServicer(metaclass=_abc_1.ABCMeta):
         job after the client's final chunk (`finish` set). An interrupted upload is resumed by
         opening a new stream whose config names `resume_upload_id` and sending bytes from the
         committed offset the server answers with (or that GetUploadStatus reports).
+
+        Live mode (`UploadConfig.live`): the job exists from the first message, in state
+        RECEIVING, and is answered right after the first status. Every chunk is stored durably
+        before its offset is acknowledged, so a client that sends a chunk per second or two of
+        audio never has more than that unacknowledged. Workers transcribe the audio while it
+        arrives, and the stream carries the job's events as they happen (interim results,
+        final segments, state changes), the same events WatchJob delivers. After `finish` the
+        stream ends with the job; WatchJob with `after_sequence` set to the last event's
+        sequence then follows it to the note. A live upload whose client disappears is
+        resumable until CONSULTA_LIVE_IDLE_SECONDS pass with no chunk; then the job goes on with
+        the audio committed so far and carries the warning LIVE_UPLOAD_ABANDONED.
         """
 
     @_abc_1.abstractmethod
