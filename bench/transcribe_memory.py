@@ -35,7 +35,7 @@ _MIB = 1 << 20
 def write_recording(path: Path, hours: float, every_seconds: float = 600.0) -> Path:
     """Room noise with the sample's first 20 s every ``every_seconds``, as FLAC."""
     from core.audio import decode_pcm
-    from workers.engines.transcribers.chunking import FlacWriter
+    from workers.engines.transcribers.flac import FlacWriter
 
     talk = decode_pcm(SAMPLE, sample_rate=RATE)[: 20 * RATE]
     rng = np.random.default_rng(11)

@@ -3,12 +3,17 @@
 The server probes every upload before a job is queued, so that empty, corrupt or non-audio
 files are refused with a clear reason instead of failing later in a worker; audio cut short
 is kept with a warning (core/audio_warnings.py).
+
+:func:`decode_blocks` is the one decoder: the engines read audio through it (whole with
+:func:`decode_pcm`, or as a stream so that hours of audio never sit in memory at once).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import av
 import numpy as np
@@ -16,6 +21,10 @@ import numpy.typing as npt
 
 from core.audio_warnings import AudioWarning, LevelStats, sample_rate_warning, truncation_warning
 from core.errors import AudioError, OutOfRange
+
+#: The rate audio is decoded to unless a caller asks for another: what Whisper and the
+#: transcription providers work at.
+SAMPLE_RATE = 16000
 
 #: Containers we accept, by PyAV's format name (the first name of a comma-separated list).
 SUPPORTED_FORMATS = {
@@ -163,23 +172,43 @@ def _declared_duration(
     return None
 
 
-def decode_pcm(
-    path: Path, *, sample_rate: int = 16000, mono: bool = True
-) -> npt.NDArray[np.float32]:
-    """Decode to float32 PCM at ``sample_rate``: shape (n,) when mono, else (channels, n)."""
-    with av.open(str(path), mode="r") as container:
+def decode_blocks(
+    source: Path | BinaryIO, *, sample_rate: int = SAMPLE_RATE, mono: bool = True
+) -> Iterator[npt.NDArray[np.float32]]:
+    """Decode to float32 PCM at ``sample_rate``, block by block as the decoder yields it:
+    shape (n,) when ``mono``, else (channels, n).
+
+    Memory stays one block deep whatever the recording's length. ``source`` is a file, or a
+    file object for audio already in memory.
+    """
+    with av.open(str(source) if isinstance(source, Path) else source, mode="r") as container:
         stream = container.streams.audio[0]
-        channels = stream.codec_context.channels or 1
-        layout = "mono" if mono else ("stereo" if channels == 2 else stream.layout.name)
+        layout = "mono" if mono else _layout(stream)
         resampler = av.AudioResampler(format="fltp", layout=layout, rate=sample_rate)
-        pieces: list[npt.NDArray[np.float32]] = []
         for frame in container.decode(stream):
             for out in resampler.resample(frame):
-                pieces.append(out.to_ndarray().astype(np.float32, copy=False))
+                block = out.to_ndarray().astype(np.float32, copy=False)
+                yield block[0] if mono else block
         for out in resampler.resample(None):
-            pieces.append(out.to_ndarray().astype(np.float32, copy=False))
-    width = 1 if mono else (2 if channels == 2 else channels)
-    if not pieces:
-        return np.zeros((0,) if mono else (width, 0), dtype=np.float32)
-    pcm = np.concatenate(pieces, axis=1)
-    return pcm[0] if mono else pcm
+            block = out.to_ndarray().astype(np.float32, copy=False)
+            yield block[0] if mono else block
+
+
+def decode_pcm(
+    path: Path, *, sample_rate: int = SAMPLE_RATE, mono: bool = True
+) -> npt.NDArray[np.float32]:
+    """The whole recording as :func:`decode_blocks` gives it, in one array."""
+    blocks = list(decode_blocks(path, sample_rate=sample_rate, mono=mono))
+    if blocks:
+        return np.concatenate(blocks, axis=-1)
+    if mono:
+        return np.zeros(0, dtype=np.float32)
+    with av.open(str(path), mode="r") as container:
+        width = container.streams.audio[0].codec_context.channels or 1
+    return np.zeros((width, 0), dtype=np.float32)
+
+
+def _layout(stream: av.audio.stream.AudioStream) -> str:
+    """The channel layout a multi-channel decode keeps (two channels are always stereo)."""
+    channels = stream.codec_context.channels or 1
+    return "stereo" if channels == 2 else str(stream.layout.name)

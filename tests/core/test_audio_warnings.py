@@ -11,9 +11,8 @@ import numpy.typing as npt
 import pytest
 from faster_whisper.audio import decode_audio
 
-from core.audio import decode_pcm, probe
+from core.audio import decode_blocks, decode_pcm, probe
 from core.errors import AudioError
-from workers.engines.transcribers.chunking import decoded_blocks
 
 SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "consultation.mp3"
 
@@ -85,9 +84,9 @@ def test_8_khz_audio_is_flagged_and_resampled_faithfully_by_both_decoders(
     (warning,) = probe(narrow).warnings
     assert (warning.reason, warning.sample_rate_hz) == ("LOW_SAMPLE_RATE", 8000)
 
-    # The local model decodes the file itself (faster-whisper), cloud engines through
-    # decoded_blocks: both must give 16 kHz audio whose telephone band is the original's.
-    for decoded in (decode_audio(str(narrow)), np.concatenate(list(decoded_blocks(narrow)))):
+    # faster-whisper's own decoder and ours (decode_blocks, which every engine reads audio
+    # through): both must give 16 kHz audio whose telephone band is the original's.
+    for decoded in (decode_audio(str(narrow)), np.concatenate(list(decode_blocks(narrow)))):
         assert len(decoded) == pytest.approx(len(speech), abs=16)
         n = min(len(decoded), len(speech))
         a, b = np.fft.rfft(speech[:n]), np.fft.rfft(decoded[:n])

@@ -19,9 +19,10 @@ from workers.engines.base import (
     TranscriptionUpdate,
 )
 from workers.engines.cloud.factory import build_transcriber
-from workers.engines.transcribers.chunking import encode_flac, plan_cuts
+from workers.engines.transcribers.flac import encode_flac
 from workers.engines.transcribers.groq import GroqTranscriber
 from workers.engines.transcribers.openai import OpenAITranscriber
+from workers.engines.transcribers.splitting import plan_cuts
 
 from .fakes.openai_api import FakeOpenAI
 from .fakes.server import Status

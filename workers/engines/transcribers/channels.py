@@ -16,6 +16,7 @@ from pathlib import Path
 import av
 import numpy as np
 
+from core.audio import decode_blocks
 from core.domain import Segment, Speaker
 from workers.engines.base import (
     AudioFile,
@@ -26,7 +27,7 @@ from workers.engines.base import (
     TranscriptionUpdate,
 )
 from workers.engines.errors import PermanentEngineError
-from workers.engines.transcribers.chunking import FlacWriter, decoded_blocks
+from workers.engines.transcribers.flac import FlacWriter
 
 # Largest sample difference between channels still called "the same signal" (16-bit
 # rounding and resampling leave a little).
@@ -79,7 +80,7 @@ def split_channels(path: Path, folder: Path) -> tuple[list[Path], bool]:
     paths: list[Path] = []
     same = True
     try:
-        for block in decoded_blocks(path, mono=False):
+        for block in decode_blocks(path, mono=False):
             if not writers:
                 paths = [folder / f"channel{c}.flac" for c in range(block.shape[0])]
                 writers = [FlacWriter(str(p)) for p in paths]

@@ -17,15 +17,15 @@ from workers.engines.cloud.limits import limiter_for
 from workers.engines.cloud.retry import call_with_retries
 from workers.engines.errors import PermanentEngineError
 from workers.engines.notes.groq import groq_client
-from workers.engines.transcribers.chunking import (
-    Chunk,
+from workers.engines.transcribers.chunked import (
     ChunkedTranscriber,
     ChunkEvent,
     ChunkResult,
-    Piece,
     Recording,
 )
 from workers.engines.transcribers.openai import vocabulary_prompt
+from workers.engines.transcribers.splitting import Chunk
+from workers.engines.transcribers.text_timing import Piece
 
 PROVIDER = "Groq"
 

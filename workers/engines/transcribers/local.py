@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from core.audio import SAMPLE_RATE
 from core.domain import Segment
 from workers.engines.base import (
     AudioFile,
@@ -32,8 +33,8 @@ from workers.engines.base import (
     TranscriptionUpdate,
 )
 from workers.engines.errors import PermanentEngineError
-from workers.engines.transcribers.chunking import SAMPLE_RATE, pcm_windows
 from workers.engines.transcribers.models import bundled_english_path
+from workers.engines.transcribers.splitting import pcm_windows
 from workers.engines.transcribers.vocabulary import hotwords
 
 _END = object()

@@ -25,6 +25,7 @@ from openai.types.audio import (
     TranscriptionTextSegmentEvent,
 )
 
+from core.audio import SAMPLE_RATE, decode_blocks
 from core.domain import Speaker
 from workers.engines.base import TranscribeOptions
 from workers.engines.cloud.context import ProviderContext
@@ -32,17 +33,14 @@ from workers.engines.cloud.limits import limiter_for
 from workers.engines.cloud.retry import open_stream
 from workers.engines.errors import PermanentEngineError
 from workers.engines.transcribers.channels import assign_roles
-from workers.engines.transcribers.chunking import (
-    SAMPLE_RATE,
-    Chunk,
+from workers.engines.transcribers.chunked import (
     ChunkedTranscriber,
     ChunkEvent,
     ChunkResult,
-    Piece,
     Recording,
-    decoded_blocks,
-    spread_sentences,
 )
+from workers.engines.transcribers.splitting import Chunk
+from workers.engines.transcribers.text_timing import Piece, spread_sentences
 
 PROVIDER = "OpenAI"
 
@@ -189,7 +187,7 @@ def _roles(labels: list[str], turns: list[Piece]) -> dict[str, Speaker]:
 def speaker_references(data: bytes, pieces: list[Piece]) -> dict[str, str]:
     """A 2-10 s clip of the clinician and of the patient (their longest turns in ``data``)
     as WAV data URLs, the form ``known_speaker_references`` takes."""
-    pcm = np.concatenate([*decoded_blocks(io.BytesIO(data)), np.zeros(0, np.float32)])
+    pcm = np.concatenate([*decode_blocks(io.BytesIO(data)), np.zeros(0, np.float32)])
     references: dict[str, str] = {}
     for role in (Speaker.CLINICIAN, Speaker.PATIENT):
         turns = [p for p in pieces if p.speaker == role and p.end - p.start >= _MIN_REFERENCE]
