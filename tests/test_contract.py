@@ -133,7 +133,7 @@ def test_request_fields_are_inputs_and_response_fields_outputs() -> None:
     assert inputs and outputs and wrong == []
 
 
-def _comments(tmp_path: Path) -> dict[str, str]:
+def field_comments(tmp_path: Path) -> dict[str, str]:
     """Leading comment of every field, by full name, from protoc with source info."""
     out = tmp_path / "contract.binpb"
     files = sorted(str(p.relative_to(PROTOS)) for p in (PROTOS / "consulta").rglob("*.proto"))
@@ -172,7 +172,7 @@ def _comments(tmp_path: Path) -> dict[str, str]:
 
 
 def test_field_comments_start_with_their_behaviour(tmp_path: Path) -> None:
-    comments = _comments(tmp_path)
+    comments = field_comments(tmp_path)
     wrong = []
     for f in contract_fields():
         word = next((WORDS[b] for b in behaviours(f) if b in WORDS), "")
