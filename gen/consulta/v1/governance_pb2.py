@@ -22,19 +22,46 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x63onsulta/v1/governance.proto\x12\x0b\x63onsulta.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa9\x01\n\nAuditEvent\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\x03\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07subject\x18\x03 \x01(\t\x12\x0e\n\x06tenant\x18\x04 \x01(\t\x12\r\n\x05roles\x18\x05 \x03(\t\x12\x0e\n\x06\x61\x63tion\x18\x06 \x01(\t\x12\x0e\n\x06job_id\x18\x07 \x01(\t\x12\x0f\n\x07outcome\x18\x08 \x01(\t\"\xa8\x01\n\x0fRetentionPolicy\x12\x0e\n\x06tenant\x18\x01 \x01(\t\x12,\n\tretention\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x12\n\nis_default\x18\x03 \x01(\x08\x12/\n\x0bupdate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nupdated_by\x18\x05 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x63onsulta/v1/governance.proto\x12\x0b\x63onsulta.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd9\x01\n\nAuditEvent\x12\x16\n\x08\x65vent_id\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12.\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x15\n\x07subject\x18\x03 \x01(\tB\x04\xe2\x41\x01\x03\x12\x14\n\x06tenant\x18\x04 \x01(\tB\x04\xe2\x41\x01\x03\x12\x13\n\x05roles\x18\x05 \x03(\tB\x04\xe2\x41\x01\x03\x12\x14\n\x06\x61\x63tion\x18\x06 \x01(\tB\x04\xe2\x41\x01\x03\x12\x14\n\x06job_id\x18\x07 \x01(\tB\x04\xe2\x41\x01\x03\x12\x15\n\x07outcome\x18\x08 \x01(\tB\x04\xe2\x41\x01\x03\"\xc6\x01\n\x0fRetentionPolicy\x12\x14\n\x06tenant\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x32\n\tretention\x18\x02 \x01(\x0b\x32\x19.google.protobuf.DurationB\x04\xe2\x41\x01\x03\x12\x18\n\nis_default\x18\x03 \x01(\x08\x42\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x18\n\nupdated_by\x18\x05 \x01(\tB\x04\xe2\x41\x01\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'consulta.v1.governance_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_AUDITEVENT']._serialized_start=111
-  _globals['_AUDITEVENT']._serialized_end=280
-  _globals['_RETENTIONPOLICY']._serialized_start=283
-  _globals['_RETENTIONPOLICY']._serialized_end=451
+  _globals['_AUDITEVENT'].fields_by_name['event_id']._loaded_options = None
+  _globals['_AUDITEVENT'].fields_by_name['event_id']._serialized_options = b'\342A\001\003'
+  _globals['_AUDITEVENT'].fields_by_name['time']._loaded_options = None
+  _globals['_AUDITEVENT'].fields_by_name['time']._serialized_options = b'\342A\001\003'
+  _globals['_AUDITEVENT'].fields_by_name['subject']._loaded_options = None
+  _globals['_AUDITEVENT'].fields_by_name['subject']._serialized_options = b'\342A\001\003'
+  _globals['_AUDITEVENT'].fields_by_name['tenant']._loaded_options = None
+  _globals['_AUDITEVENT'].fields_by_name['tenant']._serialized_options = b'\342A\001\003'
+  _globals['_AUDITEVENT'].fields_by_name['roles']._loaded_options = None
+  _globals['_AUDITEVENT'].fields_by_name['roles']._serialized_options = b'\342A\001\003'
+  _globals['_AUDITEVENT'].fields_by_name['action']._loaded_options = None
+  _globals['_AUDITEVENT'].fields_by_name['action']._serialized_options = b'\342A\001\003'
+  _globals['_AUDITEVENT'].fields_by_name['job_id']._loaded_options = None
+  _globals['_AUDITEVENT'].fields_by_name['job_id']._serialized_options = b'\342A\001\003'
+  _globals['_AUDITEVENT'].fields_by_name['outcome']._loaded_options = None
+  _globals['_AUDITEVENT'].fields_by_name['outcome']._serialized_options = b'\342A\001\003'
+  _globals['_RETENTIONPOLICY'].fields_by_name['tenant']._loaded_options = None
+  _globals['_RETENTIONPOLICY'].fields_by_name['tenant']._serialized_options = b'\342A\001\003'
+  _globals['_RETENTIONPOLICY'].fields_by_name['retention']._loaded_options = None
+  _globals['_RETENTIONPOLICY'].fields_by_name['retention']._serialized_options = b'\342A\001\003'
+  _globals['_RETENTIONPOLICY'].fields_by_name['is_default']._loaded_options = None
+  _globals['_RETENTIONPOLICY'].fields_by_name['is_default']._serialized_options = b'\342A\001\003'
+  _globals['_RETENTIONPOLICY'].fields_by_name['update_time']._loaded_options = None
+  _globals['_RETENTIONPOLICY'].fields_by_name['update_time']._serialized_options = b'\342A\001\003'
+  _globals['_RETENTIONPOLICY'].fields_by_name['updated_by']._loaded_options = None
+  _globals['_RETENTIONPOLICY'].fields_by_name['updated_by']._serialized_options = b'\342A\001\003'
+  _globals['_AUDITEVENT']._serialized_start=144
+  _globals['_AUDITEVENT']._serialized_end=361
+  _globals['_RETENTIONPOLICY']._serialized_start=364
+  _globals['_RETENTIONPOLICY']._serialized_end=562
 # @@protoc_insertion_point(module_scope)

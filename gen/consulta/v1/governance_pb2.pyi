@@ -106,9 +106,9 @@ class RetentionPolicy(_message.Message):
     """Output only. The subject that last set the policy; empty for the deployment's default."""
     @_builtins.property
     def retention(self) -> _duration_pb2.Duration:
-        """How long after a job reaches a terminal state (COMPLETED, FAILED, CANCELLED) the
-        sweeper erases it: audio, transcript, note, events and the job itself, each erasure
-        audited. Zero keeps jobs until they are deleted.
+        """Output only. How long after a job reaches a terminal state (COMPLETED, FAILED,
+        CANCELLED) the sweeper erases it: audio, transcript, note, events and the job itself,
+        each erasure audited. Zero keeps jobs until they are deleted. SetRetentionPolicy sets it.
         """
 
     @_builtins.property

@@ -447,7 +447,7 @@ class Job(_message.Message):
     """
     @_builtins.property
     def config(self) -> Global___JobConfig:
-        """Output only. The configuration the job was created with."""
+        """Immutable. The configuration the job was created with (CreateJobRequest.config"""
 
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp:

@@ -38,11 +38,13 @@ class UploadAudioRequest(_message.Message):
     CHUNK_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def config(self) -> Global___UploadConfig:
-        """Required first, and only first. What the upload is and what to do with it."""
+        """Optional. Set in the first message, and only there: what the upload is and what to
+        do with it.
+        """
 
     @_builtins.property
     def chunk(self) -> Global___AudioChunk:
-        """Audio bytes, after the config."""
+        """Optional. Set in every message after the first: audio bytes."""
 
     def __init__(
         self,
@@ -138,9 +140,11 @@ class AudioChunk(_message.Message):
     has received so far on this upload, else INVALID_ARGUMENT (reason OFFSET_MISMATCH).
     """
     data: _builtins.bytes
-    """The bytes, at most 1 MiB. May be empty on the final chunk."""
+    """Optional. The bytes, at most 1 MiB (INVALID_ARGUMENT, reason CHUNK_TOO_LARGE,
+    otherwise). May be empty, as on a final chunk that only sets `finish`.
+    """
     finish: _builtins.bool
-    """Set on the last chunk: the server then checks the audio and creates the job."""
+    """Optional. Set on the last chunk: the server then checks the audio and creates the job."""
     def __init__(
         self,
         *,
@@ -178,18 +182,18 @@ class UploadAudioResponse(_message.Message):
     EVENT_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def status(self) -> Global___UploadStatus:
-        """How much of the upload is durably stored."""
+        """Output only. How much of the upload is durably stored."""
 
     @_builtins.property
     def job(self) -> _job_pb2.Job:
-        """The job created from the upload; the last message of the stream. A live upload also
-        sends it once right after the first status, in state RECEIVING.
+        """Output only. The job created from the upload; the last message of the stream. A live
+        upload also sends it once right after the first status, in state RECEIVING.
         """
 
     @_builtins.property
     def event(self) -> Global___JobEvent:
-        """Live mode only: something that happened to the job, exactly as WatchJob delivers it
-        (interim results, final segments, state changes), in sequence order.
+        """Output only. Live mode only: something that happened to the job, exactly as WatchJob
+        delivers it (interim results, final segments, state changes), in sequence order.
         """
 
     def __init__(
@@ -218,9 +222,9 @@ class UploadStatus(_message.Message):
     UPLOAD_ID_FIELD_NUMBER: _builtins.int
     COMMITTED_OFFSET_FIELD_NUMBER: _builtins.int
     upload_id: _builtins.str
-    """The upload's id, to resume it with."""
+    """Output only. The upload's id, to resume it with."""
     committed_offset: _builtins.int
-    """Bytes stored durably; a resumed upload continues from here."""
+    """Output only. Bytes stored durably; a resumed upload continues from here."""
     def __init__(
         self,
         *,
@@ -268,13 +272,13 @@ class GetUploadStatusResponse(_message.Message):
     COMPLETE_FIELD_NUMBER: _builtins.int
     JOB_ID_FIELD_NUMBER: _builtins.int
     upload_id: _builtins.str
-    """The upload's id."""
+    """Output only. The upload's id."""
     committed_offset: _builtins.int
-    """Bytes stored durably; a resumed upload continues from here."""
+    """Output only. Bytes stored durably; a resumed upload continues from here."""
     complete: _builtins.bool
-    """True when the upload finished and created a job."""
+    """Output only. True when the upload finished and created a job."""
     job_id: _builtins.str
-    """The job the upload created, when `complete`."""
+    """Output only. The job the upload created, when `complete`."""
     def __init__(
         self,
         *,
@@ -303,20 +307,20 @@ class CreateJobRequest(_message.Message):
     TRANSCRIPT_TEXT_FIELD_NUMBER: _builtins.int
     MIME_TYPE_FIELD_NUMBER: _builtins.int
     audio_uri: _builtins.str
-    """An audio object the deployment can read, as "s3://bucket/key", at most 2048
-    characters. Only objects under an
-    entry of the deployment's allowlist (CONSULTA_AUDIO_URI_ALLOWLIST; empty by default, so
-    none) are imported, and never one inside the service's own audio prefix: anything else
-    fails with PERMISSION_DENIED (google.rpc.ErrorInfo reason AUDIO_URI_NOT_ALLOWED).
-    INVALID_ARGUMENT (reason URI_NOT_SUPPORTED) when it is not a plain s3://bucket/key (no
-    empty, "." or ".." key segments); NOT_FOUND when the object does not exist or cannot be
-    read.
+    """Optional. An audio object the deployment can read, as "s3://bucket/key", at most 2048
+    characters. Only objects under an entry of the deployment's allowlist
+    (CONSULTA_AUDIO_URI_ALLOWLIST; empty by default, so none) are imported, and never one
+    inside the service's own audio prefix: anything else fails with PERMISSION_DENIED
+    (google.rpc.ErrorInfo reason AUDIO_URI_NOT_ALLOWED). INVALID_ARGUMENT (reason
+    URI_NOT_SUPPORTED) when it is not a plain s3://bucket/key (no empty, "." or ".." key
+    segments); NOT_FOUND when the object does not exist or cannot be read.
     """
     audio_content: _builtins.bytes
-    """Audio bytes, at most 3 MiB (use UploadAudio for more)."""
+    """Optional. Audio bytes, at most 3 MiB (use UploadAudio for more)."""
     transcript_text: _builtins.str
-    """A text transcript, at most 1 MiB of UTF-8: one turn per line, optionally starting with
-    a speaker ("Doctor:", "Patient:", "[doctor]", "[patient]", "Médico:", "Paciente:").
+    """Optional. A text transcript, at most 1 MiB of UTF-8: one turn per line, optionally
+    starting with a speaker ("Doctor:", "Patient:", "[doctor]", "[patient]", "Médico:",
+    "Paciente:").
     """
     mime_type: _builtins.str
     """Optional. MIME type of `audio_content` or the object, at most 255 characters, used only in
@@ -354,7 +358,9 @@ class CreateJobResponse(_message.Message):
     JOB_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def job(self) -> _job_pb2.Job:
-        """The created job (or, for a repeated idempotency key, the job created the first time)."""
+        """Output only. The created job (or, for a repeated idempotency key, the job created the
+        first time).
+        """
 
     def __init__(
         self,
@@ -404,7 +410,7 @@ class GetJobResponse(_message.Message):
     JOB_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def job(self) -> _job_pb2.Job:
-        """The job."""
+        """Output only. The job."""
 
     def __init__(
         self,
@@ -462,10 +468,10 @@ class ListJobsResponse(_message.Message):
     JOBS_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     next_page_token: _builtins.str
-    """Token for the next page; empty on the last page."""
+    """Output only. Token for the next page; empty on the last page."""
     @_builtins.property
     def jobs(self) -> _containers.RepeatedCompositeFieldContainer[_job_pb2.Job]:
-        """The jobs, newest first."""
+        """Output only. The jobs, newest first."""
 
     def __init__(
         self,
@@ -512,7 +518,7 @@ class GetTranscriptResponse(_message.Message):
     TRANSCRIPT_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def transcript(self) -> _job_pb2.Transcript:
-        """The transcript. FAILED_PRECONDITION until the job has one."""
+        """Output only. The transcript. FAILED_PRECONDITION until the job has one."""
 
     def __init__(
         self,
@@ -558,7 +564,7 @@ class GetSummaryResponse(_message.Message):
     SUMMARY_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def summary(self) -> _job_pb2.Summary:
-        """The note. FAILED_PRECONDITION until the job is COMPLETED."""
+        """Output only. The note. FAILED_PRECONDITION until the job is COMPLETED."""
 
     def __init__(
         self,
@@ -619,11 +625,11 @@ class WatchJobResponse(_message.Message):
     EVENT_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def snapshot(self) -> _job_pb2.Job:
-        """The job as it is when the stream opens; always the first message."""
+        """Output only. The job as it is when the stream opens; always the first message."""
 
     @_builtins.property
     def event(self) -> Global___JobEvent:
-        """Something that happened to the job."""
+        """Output only. Something that happened to the job."""
 
     def __init__(
         self,
@@ -663,27 +669,29 @@ class JobEvent(_message.Message):
 
     @_builtins.property
     def state_changed(self) -> Global___StateChanged:
-        """The job entered a state."""
+        """Output only. The job entered a state."""
 
     @_builtins.property
     def progress(self) -> Global___TranscriptionProgress:
-        """Transcription moved forward."""
+        """Output only. Transcription moved forward."""
 
     @_builtins.property
     def segment(self) -> _job_pb2.TranscriptSegment:
-        """A final transcript segment: it never changes, and settles any interim before it."""
+        """Output only. A final transcript segment: it never changes, and settles any interim before it."""
 
     @_builtins.property
     def note_delta(self) -> Global___NoteDelta:
-        """Interim: more text of the note as it is written."""
+        """Output only. Interim: more text of the note as it is written."""
 
     @_builtins.property
     def note_completed(self) -> _job_pb2.Summary:
-        """Final: the whole note, as GetSummary will return it."""
+        """Output only. Final: the whole note, as GetSummary will return it."""
 
     @_builtins.property
     def interim(self) -> Global___InterimTranscript:
-        """Interim: the best guess so far at the utterance being spoken, which may still change."""
+        """Output only. Interim: the best guess so far at the utterance being spoken, which may
+        still change.
+        """
 
     def __init__(
         self,
@@ -758,9 +766,9 @@ class StateChanged(_message.Message):
     STATE_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
     state: _job_pb2.JobState.ValueType
-    """The new state."""
+    """Output only. The new state."""
     reason: _builtins.str
-    """Why, for FAILED and CANCELLED: a message a person understands."""
+    """Output only. Why, for FAILED and CANCELLED: a message a person understands."""
     def __init__(
         self,
         *,
@@ -785,12 +793,12 @@ class TranscriptionProgress(_message.Message):
     TOTAL_SECONDS_FIELD_NUMBER: _builtins.int
     TEXT_DELTA_FIELD_NUMBER: _builtins.int
     processed_seconds: _builtins.float
-    """Seconds of audio transcribed so far."""
+    """Output only. Seconds of audio transcribed so far."""
     total_seconds: _builtins.float
-    """Seconds of audio in all."""
+    """Output only. Seconds of audio in all."""
     text_delta: _builtins.str
-    """Interim: text heard since the previous progress event, when the engine streams text
-    before its segments are final. Final text arrives as `segment` events.
+    """Output only. Interim: text heard since the previous progress event, when the engine
+    streams text before its segments are final. Final text arrives as `segment` events.
     """
     def __init__(
         self,
@@ -816,9 +824,9 @@ class NoteDelta(_message.Message):
     SECTION_KEY_FIELD_NUMBER: _builtins.int
     TEXT_FIELD_NUMBER: _builtins.int
     section_key: _builtins.str
-    """Key of the section the text belongs to."""
+    """Output only. Key of the section the text belongs to."""
     text: _builtins.str
-    """The text to append to the rendered note."""
+    """Output only. The text to append to the rendered note."""
     def __init__(
         self,
         *,
@@ -864,7 +872,7 @@ class CancelJobResponse(_message.Message):
     JOB_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def job(self) -> _job_pb2.Job:
-        """The job after the call."""
+        """Output only. The job after the call."""
 
     def __init__(
         self,
@@ -910,7 +918,7 @@ class DeleteJobResponse(_message.Message):
     DELETE_TIME_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def delete_time(self) -> _timestamp_pb2.Timestamp:
-        """When the job was erased."""
+        """Output only. When the job was erased."""
 
     def __init__(
         self,
@@ -980,10 +988,10 @@ class ListAuditEventsResponse(_message.Message):
     EVENTS_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     next_page_token: _builtins.str
-    """Token of the next page; empty on the last page."""
+    """Output only. Token of the next page; empty on the last page."""
     @_builtins.property
     def events(self) -> _containers.RepeatedCompositeFieldContainer[_governance_pb2.AuditEvent]:
-        """The events, newest first."""
+        """Output only. The events, newest first."""
 
     def __init__(
         self,
@@ -1025,7 +1033,7 @@ class GetRetentionPolicyResponse(_message.Message):
     POLICY_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def policy(self) -> _governance_pb2.RetentionPolicy:
-        """The policy in force for the caller's tenant."""
+        """Output only. The policy in force for the caller's tenant."""
 
     def __init__(
         self,
@@ -1075,7 +1083,7 @@ class SetRetentionPolicyResponse(_message.Message):
     POLICY_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def policy(self) -> _governance_pb2.RetentionPolicy:
-        """The policy now in force."""
+        """Output only. The policy now in force."""
 
     def __init__(
         self,
