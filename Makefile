@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-TYPED := core server workers clients bench eval tests protos
+TYPED := app core server workers clients bench eval tests protos
 
 .PHONY: install tools run gen contract contract-baseline lint typecheck test bench eval stack stack-down clean ci infra-test services
 
@@ -50,7 +50,7 @@ tools:
 
 # Fails (never skips) when PostgreSQL or RabbitMQ is not running, with the command to start it.
 services: install
-	$(BIN)/python -m tests.support.services check
+	$(BIN)/python -m app.devstack.services check
 
 # Everything CI checks: the contract, lint, types, every test (real PostgreSQL, RabbitMQ and
 # SeaweedFS included) and the infrastructure app.
@@ -65,10 +65,10 @@ infra-test:
 
 # The scaled-out stack: SeaweedFS, 2 servers (gRPC 50051/50052, HTTP 8081/8082), 2 workers.
 stack: install
-	$(BIN)/python -m tests.support.stack up
+	$(BIN)/python -m app.devstack.stack up
 
 stack-down:
-	$(BIN)/python -m tests.support.stack down
+	$(BIN)/python -m app.devstack.stack down
 
 bench: install
 	$(BIN)/python -m bench

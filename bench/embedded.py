@@ -19,9 +19,9 @@ from consulta.v1 import job_pb2
 from consulta.v1 import transcription_service_pb2 as pb
 from consulta.v1 import transcription_service_pb2_grpc as pb_grpc
 
+from app.processes import start_server
 from core.auth import mint_token
 from core.settings import Settings
-from server.app import start_server
 
 SAMPLE = Path(__file__).resolve().parents[1] / "examples" / "consultation.mp3"
 # Ten by default (the figure); fewer for a quick comparison on a busy machine.

@@ -16,13 +16,13 @@ from consulta.v1 import job_pb2
 from consulta.v1 import transcription_service_pb2 as pb
 from consulta.v1 import transcription_service_pb2_grpc as pb_grpc
 
+from app.processes import start_server
 from bench.common import fresh_postgres
 from bench.relay import AMQP
 from core.auth import mint_token
 from core.domain import Note, NoteSection, Transcript
 from core.runtime import open_runtime
 from core.settings import Settings
-from server.app import start_server
 from workers.app import WorkerGroup
 from workers.engines.base import NoteRequest, NoteUpdate, Summarizer
 

@@ -105,7 +105,7 @@ class PeakRss:
 def s3_multipart_rss(size_mib: int, small_mib: int = 16) -> dict[str, float]:
     """Server memory while it streams uploads of two sizes into S3 multipart parts
     (SeaweedFS): flat means the growth does not follow the size."""
-    from tests.support.seaweed import seaweed_s3
+    from app.devstack.seaweed import seaweed_s3
 
     with seaweed_s3() as s3:
         env = {

@@ -9,7 +9,6 @@ from consulta.v1 import governance_pb2
 
 from clients.cli_common import CliState, json_option, pass_state, run
 from clients.render import json_line, timestamp
-from clients.token import default_user, mint_from_secret
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -42,9 +41,7 @@ def audit(
     """
 
     async def go() -> list[governance_pb2.AuditEvent]:
-        token = state.token or mint_from_secret(
-            user=state.user or default_user(), tenant=state.tenant, roles=("auditor",)
-        )
+        token = state.token or state.mint(roles=("auditor",))
         async with state.anonymous_client(token) as client:
             return [
                 event

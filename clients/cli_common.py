@@ -16,7 +16,7 @@ from rich.console import Console
 
 from clients.client import ConsultaClient
 from clients.errors import ConfigurationError, ConsultaClientError, Unavailable
-from clients.token import resolve_token
+from clients.token import NO_TOKEN, TokenMinter, default_user, resolve_token
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -54,10 +54,34 @@ class CliState:
     timeout: float
     cert_file: Path | None = None
     key_file: Path | None = None
+    #: Signs tokens when there is no --token; given by the program that runs the CLI
+    #: (app/cli.py, with this machine's secret), None for the client alone.
+    minter: TokenMinter | None = None
 
     def client(self) -> ConsultaClient:
-        token = resolve_token(token=self.token, user=self.user, tenant=self.tenant)
+        token = resolve_token(
+            token=self.token, user=self.user, tenant=self.tenant, minter=self.minter
+        )
         return self.anonymous_client(token)
+
+    def mint(
+        self,
+        *,
+        user: str | None = None,
+        tenant: str | None = None,
+        roles: tuple[str, ...] = (),
+        ttl_seconds: int = 3600,
+    ) -> str:
+        """A token from the minter for ``user`` (else --user, CONSULTA_USER, you) and
+        ``tenant`` (else --tenant); ConfigurationError when there is no minter."""
+        if self.minter is None:
+            raise ConfigurationError(NO_TOKEN)
+        return self.minter(
+            user=user or self.user or default_user(),
+            tenant=tenant or self.tenant,
+            roles=roles,
+            ttl_seconds=ttl_seconds,
+        )
 
     @property
     def uses_tls(self) -> bool:

@@ -13,7 +13,14 @@ import time
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn
 
-from clients.render import clock
+
+def clock(seconds: float) -> str:
+    """ "01:02.5" for 62.5 seconds; hours when there are any."""
+    minutes, secs = divmod(max(seconds, 0.0), 60)
+    hours, minutes = divmod(int(minutes), 60)
+    if hours:
+        return f"{hours}:{minutes:02d}:{secs:04.1f}"
+    return f"{minutes:02d}:{secs:04.1f}"
 
 
 def time_left(elapsed: float, processed: float, total: float) -> float | None:

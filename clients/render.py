@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from datetime import UTC
-from typing import IO, TYPE_CHECKING, cast
+from typing import IO, cast
 
 from consulta.v1 import job_pb2
 from consulta.v1 import transcription_service_pb2 as pb
@@ -19,8 +19,7 @@ from google.protobuf.message import Message
 from rich.console import Console
 from rich.table import Table
 
-if TYPE_CHECKING:
-    from clients.progress import TranscriptionBar
+from clients.progress import TranscriptionBar, clock
 
 TEMPLATES = {
     "soap": job_pb2.NOTE_TEMPLATE_SOAP,
@@ -73,15 +72,6 @@ def timestamp(ts: timestamp_pb2.Timestamp) -> str:
     if ts.seconds == 0 and ts.nanos == 0:
         return ""
     return ts.ToDatetime(tzinfo=UTC).isoformat(timespec="seconds")
-
-
-def clock(seconds: float) -> str:
-    """ "01:02.5" for 62.5 seconds; hours when there are any."""
-    minutes, secs = divmod(max(seconds, 0.0), 60)
-    hours, minutes = divmod(int(minutes), 60)
-    if hours:
-        return f"{hours}:{minutes:02d}:{secs:04.1f}"
-    return f"{minutes:02d}:{secs:04.1f}"
 
 
 def segment_line(
@@ -253,8 +243,6 @@ class FollowPrinter:
             self._stop_bar()
         if kind == "progress":
             if self._bar is None:
-                from clients.progress import TranscriptionBar  # it imports this module
-
                 self._bar = TranscriptionBar(self._err)
             self._bar.update(
                 event.progress.processed_seconds,

@@ -13,18 +13,31 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import grpc
 from consulta.v1 import job_pb2
 from consulta.v1 import transcription_service_pb2 as pb
+from consulta.v1 import transcription_service_pb2_grpc as pb_grpc
 
 from clients.errors import ConsultaClientError, ServerError, Unavailable, from_rpc_error
 from clients.retry import RESUMABLE_CODES, RetryPolicy
 from clients.sources import ByteSource
 
-if TYPE_CHECKING:
-    from clients.client import ConsultaClient
+
+class UploadCalls(Protocol):
+    """What an upload needs of the client (ConsultaClient has it), named here so that this
+    module does not import the client that imports it."""
+
+    @property
+    def stub(self) -> pb_grpc.TranscriptionServiceAsyncStub: ...
+
+    @property
+    def metadata(self) -> tuple[tuple[str, str], ...]: ...
+
+    async def get_upload_status(self, upload_id: str) -> pb.GetUploadStatusResponse: ...
+
+    async def get_job(self, job_id: str, *, include_audio_url: bool = False) -> job_pb2.Job: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +64,7 @@ class UploadSession:
 
     def __init__(
         self,
-        client: ConsultaClient,
+        client: UploadCalls,
         source: ByteSource,
         config: pb.UploadConfig,
         policy: RetryPolicy,

@@ -33,6 +33,7 @@ import jiwer
 import numpy as np
 from consulta.v1 import job_pb2
 
+from app.processes import start_server
 from clients.client import ConsultaClient
 from core.audio import decode_pcm
 from core.auth import mint_token
@@ -46,7 +47,6 @@ from eval.results import LATEST, merge_results
 from eval.rouge import mean_rouge
 from eval.wer import RATE, VOICES, normalise
 from eval.writers import EVAL_TEMPLATE
-from server.app import start_server
 from workers.engines.base import NoteRequest
 from workers.engines.notes.local import write_note
 from workers.engines.notes.local.languages import lexicon_for

@@ -9,12 +9,13 @@ from pathlib import Path
 
 from consulta.v1 import job_pb2
 
+from app.processes import start_server
 from clients.client import ConsultaClient, is_terminal
 from core.auth import mint_token
 from core.codec import TEMPLATE_TO_PB
 from core.settings import Settings
 from eval.writers import EVAL_TEMPLATE
-from server.app import RunningServer, start_server
+from server.app import RunningServer
 
 
 class ProductWriter:

@@ -151,10 +151,10 @@ def direct(path: Path, threads: int, model_path: Path | None = None) -> str:
 
 async def through_product(paths: list[Path], threads: int) -> list[str]:
     """Upload each file to a real server (embedded default) and read its transcript back."""
+    from app.processes import start_server
     from clients.client import ConsultaClient
     from core.auth import mint_token
     from core.settings import Settings
-    from server.app import start_server
 
     texts = []
     with tempfile.TemporaryDirectory() as folder:

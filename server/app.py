@@ -1,9 +1,10 @@
-"""The server's life: start (gRPC with health and reflection, the HTTP side port, embedded
-workers when configured), serve, and drain on SIGTERM.
+"""The server's life: start (gRPC with health and reflection, the HTTP side port, and
+whatever the caller embeds beside it), serve, and drain.
 
 Shutdown order: health goes NOT_SERVING (load balancers stop sending), in-flight RPCs get
-``shutdown_grace_seconds`` to finish, workers finish or hand back their jobs, then the
-adapters close.
+``shutdown_grace_seconds`` to finish, embedded work (the workers) finishes or hands back its
+jobs, then the adapters close. Which work is embedded, and the ``consulta serve`` process around
+this, are the composition root's (app/processes.py): the server never imports the workers.
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 from aiohttp import web
@@ -26,18 +27,14 @@ from opentelemetry.instrumentation.grpc import aio_server_interceptor, filters
 
 from core.auth import TokenCache, load_or_create_secret, verify_token_until
 from core.http_side import build_app, side_port_tls, start_side_port
-from core.lifecycle import CLOSE_SECONDS, Deadline, bounded, run_until_signal
-from core.logs import setup_logging
+from core.lifecycle import CLOSE_SECONDS, Deadline, bounded
 from core.runtime import Runtime, open_runtime
 from core.secrets import resolve_secrets
 from core.settings import Settings
-from core.tracing import flush_tracing, setup_tracing
 from server.access import AccessInterceptor
 from server.call_context import ContextInterceptor
 from server.interceptors import AuthInterceptor, ErrorInterceptor
-from server.ports import PortInUse, check_ports
 from server.service import TranscriptionService
-from workers.app import WorkerGroup
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +54,17 @@ def signing_secret(settings: Settings) -> str:
     return settings.jwt_secret or load_or_create_secret(settings.data_dir / "jwt.secret")
 
 
+class Embedded(Protocol):
+    """Work that runs inside the server process on its runtime (the embedded workers) and
+    drains with it: ``stop`` gets the grace period and the shared shutdown deadline."""
+
+    async def stop(self, grace: float, deadline: Deadline) -> None: ...
+
+
+#: Starts embedded work on the server's runtime once the ports are bound.
+Embed = Callable[[Runtime], Embedded]
+
+
 @dataclass
 class RunningServer:
     settings: Settings
@@ -64,7 +72,7 @@ class RunningServer:
     server: grpc.aio.Server
     health: Any
     http: web.AppRunner
-    workers: WorkerGroup | None
+    workers: Embedded | None
     port: int
     http_port: int
     serving: bool = False
@@ -101,8 +109,9 @@ def _credentials(settings: Settings) -> grpc.ServerCredentials | None:
     )
 
 
-async def start_server(settings: Settings, *, run_worker: bool | None = None) -> RunningServer:
-    """Start everything; returns once SERVING. Port 0 in settings binds a free port."""
+async def start_server(settings: Settings, *, embed: Embed | None = None) -> RunningServer:
+    """Start the server, and ``embed`` on its runtime when given; returns once SERVING. Port 0
+    in settings binds a free port."""
     settings = await resolve_secrets(settings)
     runtime = await open_runtime(settings)
     server = grpc.aio.server(
@@ -167,10 +176,7 @@ async def start_server(settings: Settings, *, run_worker: bool | None = None) ->
     http, bound_http = await start_side_port(
         build_app(is_serving), host, http_port, ssl_context=side_port_tls(settings)
     )
-    workers = None
-    if settings.run_worker if run_worker is None else run_worker:
-        workers = WorkerGroup(runtime)
-        workers.start()
+    workers = embed(runtime) if embed is not None else None
     running = RunningServer(
         settings=settings,
         runtime=runtime,
@@ -193,24 +199,3 @@ async def start_server(settings: Settings, *, run_worker: bool | None = None) ->
         extra={"grpc_port": port, "http_port": bound_http},
     )
     return running
-
-
-def run_server(settings: Settings, *, run_worker: bool | None = None) -> None:
-    """``consulta serve``: blocks until SIGTERM or SIGINT, then drains. A taken port is one
-    line on stderr and exit status 1, before anything else starts."""
-    try:
-        check_ports(settings)
-    except PortInUse as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        raise SystemExit(1) from None
-    setup_logging(settings)
-    tracing = setup_tracing(settings, "consulta-server")
-
-    async def main(stop: asyncio.Event) -> Deadline:
-        running = await start_server(settings, run_worker=run_worker)
-        await stop.wait()
-        deadline = await running.stop()
-        await flush_tracing(tracing, deadline.remaining())
-        return deadline
-
-    run_until_signal(main)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.seaweed import S3Endpoint, seaweed_s3
+from app.devstack.seaweed import S3Endpoint, seaweed_s3
 
 
 @pytest.fixture(scope="session")

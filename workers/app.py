@@ -1,7 +1,9 @@
-"""Running workers: inside the server (embedded default) or as their own process.
+"""Running workers: a group inside the server (embedded default) or as their own process.
 
-On SIGTERM a worker process stops taking messages, gives in-flight jobs the grace period to
-finish, then cancels them; a cancelled job is handed back (QUEUED) for another worker.
+On stop a worker stops taking messages, gives in-flight jobs the grace period to finish, then
+cancels them; a cancelled job is handed back (QUEUED) for another worker. The ``consulta
+worker`` process (logs, traces, signals) and the embedding in the server are wired by the
+composition root (app/processes.py): workers never import the server.
 """
 
 from __future__ import annotations
@@ -14,12 +16,10 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from core.http_side import build_app, side_port_tls, start_side_port
-from core.lifecycle import CLOSE_SECONDS, Deadline, bounded, run_until_signal
-from core.logs import setup_logging
+from core.lifecycle import CLOSE_SECONDS, Deadline, bounded
 from core.runtime import Runtime, open_runtime
 from core.secrets import resolve_secrets
 from core.settings import Settings
-from core.tracing import flush_tracing, setup_tracing
 from workers.engines.registry import Engines
 from workers.sweeper import run_sweeper
 from workers.worker import Worker
@@ -130,16 +130,3 @@ async def worker_main(settings: Settings, stop: asyncio.Event) -> Deadline:
     finally:
         deadline = await running.stop()
     return deadline
-
-
-def run_worker_process(settings: Settings) -> None:
-    """``consulta worker``: blocks until SIGTERM or SIGINT."""
-    setup_logging(settings)
-    tracing = setup_tracing(settings, "consulta-worker")
-
-    async def main(stop: asyncio.Event) -> Deadline:
-        deadline = await worker_main(settings, stop)
-        await flush_tracing(tracing, deadline.remaining())
-        return deadline
-
-    run_until_signal(main)

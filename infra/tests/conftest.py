@@ -22,10 +22,11 @@ for _var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
     os.environ[_var] = "http://127.0.0.1:9"
 os.environ["NO_PROXY"] = os.environ["no_proxy"] = ""
 
-import app as cdk_app  # noqa: E402
 from aws_cdk import App  # noqa: E402
 from aws_cdk.assertions import Template  # noqa: E402
 from consulta_infra.config import EnvConfig  # noqa: E402
+
+import app as cdk_app  # noqa: E402
 
 ENVS = ("dev", "prod")
 

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from app.devstack.seaweed import S3Endpoint
 from core.blobstore.base import BlobStore
 from core.events.base import EventBus
 from core.queue.base import JobQueue
-from tests.support.seaweed import S3Endpoint
 from tests.support.services import RABBITMQ_URL, require_rabbitmq
 
 #: Fast retry ladder so that retry tests take fractions of a second.

@@ -13,11 +13,11 @@ import aiohttp
 import pytest
 from botocore.config import Config
 
+from app.devstack.seaweed import S3Endpoint
 from core.blobstore.factory import build_blob_store
 from core.blobstore.s3 import S3BlobStore
 from core.errors import ConsultaError, InvalidArgument, NotFound, Unavailable
 from core.settings import Settings
-from tests.support.seaweed import S3Endpoint
 
 pytestmark = pytest.mark.stack
 

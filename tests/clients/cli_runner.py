@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from click.testing import CliRunner, Result
 
-from clients.cli import cli
+from app.cli import cli
 from tests.clients.fake_consulta import SECRET, ServerThread
 
 # Variables of the developer's shell must not change what the tests see.

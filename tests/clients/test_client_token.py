@@ -1,56 +1,61 @@
-"""Where the CLI's token comes from, and where it connects."""
+"""Where the CLI's token comes from, and where it connects: the client alone sends the token
+it is given, and asks a minter (when its program has one) for the rest."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from clients.cli import cli
 from clients.cli_common import local_address
 from clients.errors import ConfigurationError
 from clients.token import MintingTokens, resolve_token
-from core.auth import verify_token
-
-SECRET = "a-secret-long-enough-for-hs256-signing"
+from tests.clients.cli_runner import CLEAN_ENV
 
 
-def resolved(**kwargs: Any) -> str:
-    """The token resolve_token gives now, whether a string or a minting callable."""
-    token = resolve_token(**kwargs)
-    return token() if callable(token) else token
+class CountingMinter:
+    """Signs "user/tenant/roles/ttl/n" strings and remembers every request."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+
+    def __call__(
+        self, *, user: str, tenant: str, roles: tuple[str, ...] = (), ttl_seconds: int = 3600
+    ) -> str:
+        self.calls.append({"user": user, "tenant": tenant, "roles": roles, "ttl": ttl_seconds})
+        return f"{user}/{tenant}/{','.join(roles)}/{ttl_seconds}/{len(self.calls)}"
 
 
-def test_an_explicit_token_is_used_as_given(tmp_path: Path) -> None:
-    env = {"CONSULTA_DATA_DIR": str(tmp_path)}
-    assert resolve_token(token="abc", user=None, tenant="t", env=env) == "abc"
+def test_an_explicit_token_is_used_as_given() -> None:
+    minter = CountingMinter()
+    assert resolve_token(token="abc", user=None, tenant="t", minter=minter) == "abc"
+    assert minter.calls == []
 
 
-def test_the_secret_variable_mints_a_token_for_the_user_and_tenant() -> None:
-    env = {"CONSULTA_JWT_SECRET": SECRET, "CONSULTA_USER": "env-user"}
-    principal = verify_token(resolved(token=None, user=None, tenant="clinic", env=env), SECRET)
-    assert (principal.subject, principal.tenant) == ("env-user", "clinic")
-
-    flagged = resolved(token=None, user="flag-user", tenant="clinic", env=env)
-    assert verify_token(flagged, SECRET).subject == "flag-user"
-
-
-def test_the_secret_file_under_the_data_dir_mints_a_token(tmp_path: Path) -> None:
-    (tmp_path / "jwt.secret").write_text(SECRET + "\n")
-    env = {"CONSULTA_DATA_DIR": str(tmp_path), "CONSULTA_USER": "u"}
-    assert verify_token(resolved(token=None, user=None, tenant="t", env=env), SECRET)
+def test_without_a_token_the_minter_signs_one_for_the_user_and_tenant() -> None:
+    minter = CountingMinter()
+    token = resolve_token(
+        token=None, user=None, tenant="clinic", minter=minter, env={"CONSULTA_USER": "env-u"}
+    )
+    assert callable(token)
+    assert token() == "env-u/clinic//3600/1"
+    flagged = resolve_token(token=None, user="flag-user", tenant="clinic", minter=minter)
+    assert callable(flagged) and flagged().startswith("flag-user/clinic/")
 
 
-def test_the_issuer_follows_the_deployment_setting() -> None:
-    env = {"CONSULTA_JWT_SECRET": SECRET, "CONSULTA_JWT_ISSUER": "clinic-a", "CONSULTA_USER": "u"}
-    token = resolved(token=None, user=None, tenant="t", env=env)
-    assert verify_token(token, SECRET, issuer="clinic-a").subject == "u"
+def test_without_token_or_minter_the_error_names_what_to_set() -> None:
+    with pytest.raises(ConfigurationError, match="CONSULTA_TOKEN"):
+        resolve_token(token=None, user="u", tenant="t", minter=None)
 
 
-def test_without_token_or_secret_the_error_names_what_to_set(tmp_path: Path) -> None:
-    with pytest.raises(ConfigurationError, match="CONSULTA_TOKEN") as caught:
-        resolve_token(token=None, user="u", tenant="t", env={"CONSULTA_DATA_DIR": str(tmp_path)})
-    assert str(tmp_path / "jwt.secret") in caught.value.message
+def test_the_client_cli_alone_never_signs_even_beside_a_secret() -> None:
+    env = {**CLEAN_ENV, "CONSULTA_JWT_SECRET": "a-secret-long-enough-for-hs256-signing"}
+    result = CliRunner().invoke(cli, ["jobs", "list"], env=env, catch_exceptions=False)
+    assert result.exit_code == 1
+    assert "No token: set CONSULTA_TOKEN (or --token)." in result.stderr
+    assert "token" not in cli.commands  # minting is the operator CLI's (app/cli.py)
 
 
 @pytest.mark.parametrize(
@@ -69,15 +74,13 @@ def test_a_wildcard_listen_address_connects_to_this_machine(listen: str, connect
 
 def test_minted_tokens_are_reused_then_renewed_before_they_expire() -> None:
     now = [1000.0]
-    tokens = MintingTokens(
-        user="u", tenant="t", ttl_seconds=100, env={"CONSULTA_JWT_SECRET": SECRET},
-        clock=lambda: now[0],
-    )  # fmt: skip
+    minter = CountingMinter()
+    tokens = MintingTokens(minter, user="u", tenant="t", ttl_seconds=100, clock=lambda: now[0])
     first = tokens()
     assert tokens.minted == 1  # the first token is minted when the source is made
     now[0] += 80
     assert tokens() == first
     assert tokens.minted == 1
     now[0] += 11  # past 90% of the lifetime
-    assert verify_token(tokens(), SECRET).subject == "u"
+    assert tokens() == "u/t//100/2"
     assert tokens.minted == 2

@@ -234,13 +234,25 @@ def test_a_token_the_server_rejects_exits_1_with_unauthenticated(server: ServerT
     assert "unauthenticated:" in result.stderr
 
 
-def test_python_dash_m_clients_runs_the_cli() -> None:
+def _help_commands(module: str) -> set[str]:
     result = subprocess.run(
-        [sys.executable, "-m", "clients", "--help"],
+        [sys.executable, "-m", module, "--help"],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert "transcribe" in result.stdout and "jobs" in result.stdout
+    listing = result.stdout.split("Commands:", 1)[1]
+    return {line.split()[0] for line in listing.splitlines() if line.strip()}
+
+
+CLIENT_COMMANDS = {"transcribe", "note", "jobs", "health", "audit"}
+
+
+def test_python_dash_m_clients_runs_the_client_commands_alone() -> None:
+    assert _help_commands("clients") == CLIENT_COMMANDS
+
+
+def test_python_dash_m_app_runs_every_command() -> None:
+    assert _help_commands("app") == CLIENT_COMMANDS | {"serve", "worker", "db", "token"}

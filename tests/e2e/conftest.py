@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from app.devstack.seaweed import S3Endpoint
 from core.db.migrate import upgrade_engine
 from core.settings import Settings
 from tests.e2e.deployment import Deployment, start_deployment
-from tests.support.seaweed import S3Endpoint
 from tests.support.services import (
     POSTGRES_URL,
     RABBITMQ_URL,

@@ -15,10 +15,11 @@ import grpc
 from consulta.v1 import transcription_service_pb2 as pb
 from consulta.v1 import transcription_service_pb2_grpc as pb_grpc
 
+from app.processes import start_server
 from core.auth import mint_token
 from core.runtime import open_runtime
 from core.settings import Settings
-from server.app import RunningServer, signing_secret, start_server
+from server.app import RunningServer, signing_secret
 from workers.app import WorkerGroup
 
 

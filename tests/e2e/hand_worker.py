@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from consulta.v1 import job_pb2
 from consulta.v1 import transcription_service_pb2 as pb
 
+from app.processes import start_server
 from core.codec import note_delta_event, state_event
 from core.domain import JobState
 from core.runtime import Runtime
 from core.settings import Settings
-from server.app import start_server
 from tests.e2e.deployment import Deployment
 from tests.e2e.test_jobs import DIALOGUE
 

@@ -14,13 +14,13 @@ import pytest
 from botocore.config import Config
 from consulta.v1 import transcription_service_pb2 as pb
 
+from app.devstack.seaweed import S3Endpoint
 from core.settings import Settings
 from tests.e2e.audio import wav_bytes
 from tests.e2e.conftest import base_settings, scaled_settings
 from tests.e2e.deployment import Deployment, start_deployment
 from tests.e2e.rpc_errors import failure
 from tests.e2e.test_pipeline import upload
-from tests.support.seaweed import S3Endpoint
 
 
 @pytest.fixture

@@ -19,12 +19,12 @@ from consulta.v1 import job_pb2
 from consulta.v1 import transcription_service_pb2 as pb
 from sqlalchemy import text
 
+from app.devstack.seaweed import S3Endpoint
 from core.db.models import Base
 from tests.e2e.audio import wav_bytes
 from tests.e2e.deployment import Deployment, run_to_end
 from tests.e2e.test_jobs import DIALOGUE
 from tests.e2e.test_pipeline import upload
-from tests.support.seaweed import S3Endpoint
 
 PHRASE = "the quokka from zanzibar bit my left thumb"
 PATIENT = "MRN-QZ-771903"

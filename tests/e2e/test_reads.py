@@ -12,11 +12,11 @@ from consulta.v1 import transcription_service_pb2 as pb
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from app.devstack.seaweed import S3Endpoint
 from core.settings import Settings
 from tests.e2e.conftest import delete_rabbitmq_queues, scaled_settings
 from tests.e2e.deployment import Deployment, start_deployment
 from tests.e2e.test_jobs import text_job
-from tests.support.seaweed import S3Endpoint
 from tests.support.services import POSTGRES_URL
 
 

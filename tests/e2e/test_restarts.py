@@ -13,6 +13,7 @@ from consulta.v1 import job_pb2
 from consulta.v1 import transcription_service_pb2 as pb
 from prometheus_client import REGISTRY
 
+from app.devstack.seaweed import S3Endpoint
 from clients.client import ConsultaClient
 from core.db.engine import create_engine
 from core.db.migrate import upgrade_engine
@@ -21,7 +22,6 @@ from tests.e2e.conftest import delete_rabbitmq_queues, scaled_settings
 from tests.e2e.deployment import start_deployment
 from tests.e2e.test_pipeline import upload
 from tests.support.private_postgres import PrivatePostgres, private_postgres
-from tests.support.seaweed import S3Endpoint
 
 pytestmark = pytest.mark.stack
 

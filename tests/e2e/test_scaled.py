@@ -20,6 +20,7 @@ from consulta.v1 import job_pb2
 from consulta.v1 import transcription_service_pb2 as pb
 from rich.console import Console
 
+from app.devstack.seaweed import S3Endpoint
 from clients.render import FollowPrinter
 from core.settings import Settings
 from tests.e2e.audio import wav_bytes
@@ -28,7 +29,6 @@ from tests.e2e.deployment import Deployment, run_to_end, start_deployment
 from tests.e2e.test_jobs import text_job
 from tests.e2e.test_pipeline import upload
 from tests.support import eventually
-from tests.support.seaweed import S3Endpoint
 
 pytestmark = pytest.mark.stack
 

@@ -133,7 +133,7 @@ async def test_readyz_follows_serving_and_shutdown_drains(deployment: Deployment
 async def test_a_second_server_on_a_taken_port_fails_loudly(
     deployment: Deployment, tmp_path: Path
 ) -> None:
-    from server.app import start_server
+    from app.processes import start_server
 
     taken = deployment.settings.model_copy(
         update={"grpc_listen": f"127.0.0.1:{deployment.server.port}", "data_dir": tmp_path / "b"}

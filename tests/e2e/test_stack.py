@@ -17,11 +17,11 @@ from consulta.v1 import job_pb2
 from consulta.v1 import transcription_service_pb2 as pb
 from consulta.v1 import transcription_service_pb2_grpc as pb_grpc
 
+from app.devstack.stack import STACK, dev_tls, stack_env
 from core.auth import mint_token
 from tests.e2e.audio import wav_bytes
 from tests.e2e.test_pipeline import upload_requests
 from tests.support import eventually
-from tests.support.stack import STACK, dev_tls, stack_env
 
 pytestmark = pytest.mark.stack
 
@@ -33,7 +33,7 @@ def stack(tmp_path: Path) -> Iterator[None]:
     log = tmp_path / "stack.log"
     with log.open("wb") as out:  # the child keeps its own copy of the descriptor
         proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.support.stack", "up"],
+            [sys.executable, "-m", "app.devstack.stack", "up"],
             cwd=ROOT,
             stdout=out,
             stderr=subprocess.STDOUT,

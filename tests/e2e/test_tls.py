@@ -22,10 +22,11 @@ import pytest
 from consulta.v1 import transcription_service_pb2 as pb
 from consulta.v1 import transcription_service_pb2_grpc as pb_grpc
 
+from app.devstack.certs import Issued, make_ca
+from app.processes import start_server
 from core.auth import mint_token
-from server.app import RunningServer, start_server
+from server.app import RunningServer
 from tests.e2e.conftest import base_settings
-from tests.support.certs import Issued, make_ca
 
 CLI = Path(sys.executable).parent / "consulta"
 

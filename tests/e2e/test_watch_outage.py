@@ -12,12 +12,12 @@ import pytest
 from consulta.v1 import job_pb2
 from consulta.v1 import transcription_service_pb2 as pb
 
+from app.devstack.seaweed import S3Endpoint
 from core.events.rabbitmq import RabbitEventBus
 from tests.e2e.conftest import scaled_settings
 from tests.e2e.hand_worker import HandWorker, deployment_without_workers, queued_job
 from tests.support import eventually
 from tests.support.private_rabbitmq import PrivateRabbitMQ, private_rabbitmq
-from tests.support.seaweed import S3Endpoint
 
 pytestmark = pytest.mark.stack
 

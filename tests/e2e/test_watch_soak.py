@@ -18,6 +18,7 @@ import pytest
 from consulta.v1 import job_pb2
 from consulta.v1 import transcription_service_pb2 as pb
 
+from app.devstack.seaweed import S3Endpoint
 from core.events.rabbitmq import RabbitEventBus
 from tests.e2e.audio import wav_bytes
 from tests.e2e.conftest import delete_rabbitmq_queues, scaled_settings
@@ -25,7 +26,6 @@ from tests.e2e.deployment import Deployment, start_deployment
 from tests.e2e.test_jobs import text_job
 from tests.e2e.test_pipeline import upload
 from tests.support import eventually
-from tests.support.seaweed import S3Endpoint
 from tests.support.services import rabbitmq_queues
 
 pytestmark = pytest.mark.stack

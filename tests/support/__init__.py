@@ -1,5 +1,6 @@
-"""Helpers shared by the test suites: real services (``services``), SeaweedFS (``seaweed``) and
-``eventually``, the bounded poll that tests use instead of sleeps."""
+"""Helpers shared by the test suites: real services (``services``; SeaweedFS and the dev CA
+are app/devstack/, shared with ``make stack``), the import rules' checker (``import_rules``)
+and ``eventually``, the bounded poll that tests use instead of sleeps."""
 
 from __future__ import annotations
 

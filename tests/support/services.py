@@ -1,30 +1,25 @@
-"""The real services the integration tests need, and a check that they are up.
-
-Tests call ``require_postgres()`` / ``require_rabbitmq()``; when the service is down they fail
-(never skip) with the command that starts it. ``python -m tests.support.services check``
-checks both for ``make services``.
+"""The real services the integration tests need: tests call ``require_postgres()`` /
+``require_rabbitmq()``, which fail (never skip) with the command that starts a service that is
+down (the checks themselves are app/devstack/services.py, shared with ``make services``), and
+reach into RabbitMQ with ``rabbitmqctl`` as a broker restart or a network cut would.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
-import sys
-from urllib.parse import urlsplit
 
 import pytest
 
-#: Where the development machines run PostgreSQL (trust auth, database ``test``).
-POSTGRES_URL = os.environ.get(
-    "CONSULTA_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+from app.devstack.services import (
+    POSTGRES_URL,
+    RABBITMQ_URL,
+    postgres_problem,
+    rabbitmq_problem,
 )
-#: Where the development machines run RabbitMQ (guest/guest).
-RABBITMQ_URL = os.environ.get("CONSULTA_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 
-START_POSTGRES = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
-START_RABBITMQ = "rabbitmq-server -detached"
+__all__ = ["POSTGRES_URL", "RABBITMQ_URL", "require_postgres", "require_rabbitmq"]
+
 LIST_CONNECTIONS = [
     "rabbitmqctl",
     "list_connections",
@@ -33,29 +28,6 @@ LIST_CONNECTIONS = [
     "--quiet",
     "--no-table-headers",
 ]
-
-
-def _reachable(url: str, default_port: int, timeout: float = 2.0) -> str | None:
-    """None when something accepts TCP connections at the URL's host and port, else why not."""
-    parts = urlsplit(url)
-    host, port = parts.hostname or "127.0.0.1", parts.port or default_port
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return None
-    except OSError as exc:
-        return f"{host}:{port}: {exc.strerror or exc}"
-
-
-def postgres_problem() -> str | None:
-    """Why PostgreSQL cannot be used, or None when it is listening."""
-    problem = _reachable(POSTGRES_URL, 5432)
-    return problem and f"PostgreSQL is not running ({problem}); start it with: {START_POSTGRES}"
-
-
-def rabbitmq_problem() -> str | None:
-    """Why RabbitMQ cannot be used, or None when it is listening."""
-    problem = _reachable(RABBITMQ_URL, 5672)
-    return problem and f"RabbitMQ is not running ({problem}); start it with: {START_RABBITMQ}"
 
 
 def require_postgres() -> str:
@@ -116,19 +88,3 @@ def rabbitmq_queues(prefix: str, *, node: str | None = None) -> dict[str, int]:
         if name.startswith(prefix):
             queues[name] = int(consumers)
     return queues
-
-
-def check() -> int:
-    """Print each service's state; exit status 1 when one is down."""
-    problems = [p for p in (postgres_problem(), rabbitmq_problem()) if p]
-    for problem in problems:
-        print(problem, file=sys.stderr)
-    if not problems:
-        print("PostgreSQL and RabbitMQ are up.")
-    return 1 if problems else 0
-
-
-if __name__ == "__main__":
-    if sys.argv[1:] != ["check"]:
-        sys.exit("usage: python -m tests.support.services check")
-    sys.exit(check())

@@ -1,5 +1,6 @@
-"""Certificates made by the tests (and by ``make stack``): a private CA, a server certificate
-for 127.0.0.1 and localhost, and client certificates, written as PEM files."""
+"""Development certificates, made by ``make stack`` and by the TLS tests: a private CA, a
+server certificate for 127.0.0.1 and localhost, and client certificates, written as PEM files.
+Needs ``cryptography`` (a dev dependency)."""
 
 from __future__ import annotations
 

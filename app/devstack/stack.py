@@ -1,9 +1,9 @@
 """The scaled-out stack on this machine: SeaweedFS, 2 servers and 2 workers against the local
 PostgreSQL and RabbitMQ, as separate processes configured by environment variables alone.
 
-``python -m tests.support.stack up`` (what ``make stack`` runs) starts everything, writes each
+``python -m app.devstack.stack up`` (what ``make stack`` runs) starts everything, writes each
 process's pid to ``var/stack/<name>.pid`` and its log to ``var/stack/<name>.log``, and stops
-them all on Ctrl-C or SIGTERM. ``python -m tests.support.stack down`` (``make stack-down``)
+them all on Ctrl-C or SIGTERM. ``python -m app.devstack.stack down`` (``make stack-down``)
 stops them from another shell. Servers listen on gRPC 50051/50052 and HTTP 8081/8082.
 
 The signing secret is ``var/jwt.secret``, the same file the CLI reads. The stack speaks TLS
@@ -43,7 +43,7 @@ def dev_tls(folder: Path = TLS) -> tuple[Path, Path, Path]:
     ``folder`` when missing or about to expire; returns (ca, cert, key)."""
     from cryptography import x509
 
-    from tests.support.certs import make_ca
+    from app.devstack.certs import make_ca
 
     ca, cert, key = folder / "consulta-ca.pem", folder / "server.pem", folder / "server.key"
     if ca.exists() and cert.exists() and key.exists():
@@ -60,7 +60,7 @@ def dev_tls(folder: Path = TLS) -> tuple[Path, Path, Path]:
 
 def stack_env(data_dir: Path = STACK) -> dict[str, str]:
     """The settings every stack process shares (CONSULTA_* variables)."""
-    from tests.support.seaweed import ACCESS_KEY, SECRET_KEY
+    from app.devstack.seaweed import ACCESS_KEY, SECRET_KEY
 
     secret = load_or_create_secret(ROOT / "var" / "jwt.secret")
     _, cert, key = dev_tls()
@@ -131,10 +131,12 @@ def _ports_in_use() -> list[int]:
 
 
 def up() -> int:
-    from tests.support.services import require_postgres, require_rabbitmq
+    from app.devstack.services import postgres_problem, rabbitmq_problem
 
-    require_postgres()
-    require_rabbitmq()
+    problems = [p for p in (postgres_problem(), rabbitmq_problem()) if p]
+    if problems:
+        print("\n".join(problems), file=sys.stderr)
+        return 1
     taken = _ports_in_use()
     if taken:
         print(
@@ -160,7 +162,7 @@ def up() -> int:
             [
                 sys.executable,
                 "-m",
-                "tests.support.seaweed",
+                "app.devstack.seaweed",
                 "serve",
                 "--port",
                 str(S3_PORT),
@@ -231,7 +233,7 @@ def down() -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.support.stack")
+    parser = argparse.ArgumentParser(prog="python -m app.devstack.stack")
     parser.add_argument("command", choices=["up", "down"])
     args = parser.parse_args()
     return up() if args.command == "up" else down()

