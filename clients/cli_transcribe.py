@@ -132,6 +132,20 @@ def show_warnings(job: job_pb2.Job) -> None:
 @template_option
 @language_option
 @click.option("--follow", is_flag=True, help="Stream the transcript and the note as written.")
+@click.option(
+    "--realtime",
+    is_flag=True,
+    help="Live upload: send FILE at its real pace, as a microphone would, and transcribe "
+    "while it is sent. Ctrl-C finishes the upload with the audio sent so far and goes on to "
+    "the note; a second Ctrl-C quits.",
+)
+@click.option(
+    "--speed",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="With --realtime: send this many times faster than real pace (for benchmarks).",
+)
 @click.option("--idempotency-key", default="", help="Makes a repeated upload return one job.")
 @click.option("--transcriber", default="", help="Transcription engine, e.g. local or openai.")
 @click.option("--summarizer", default="", help="Note engine, e.g. local or groq.")
@@ -143,13 +157,23 @@ def transcribe(
     template: str,
     language: str,
     follow: bool,
+    realtime: bool,
+    speed: float,
     idempotency_key: str,
     transcriber: str,
     summarizer: str,
 ) -> None:
     """Upload FILE (audio) and print the job id; with --follow, watch the job to its end.
 
+    With --realtime the upload is live: the job id is printed as soon as the job exists,
+    and --follow shows the words as they are heard (updated in place on a terminal, final
+    lines only when piped, every event with --json), then the note. Ctrl-C during a
+    realtime send finishes the upload with what was sent and keeps following to the note;
+    a second Ctrl-C quits.
+
     Exits 3 when the job failed and 4 when it was cancelled."""
+    if speed != 1.0 and not realtime:
+        raise click.UsageError("--speed goes with --realtime.")
     config = job_config(
         template,
         language,
@@ -157,6 +181,12 @@ def transcribe(
         transcriber=transcriber,
         summarizer=summarizer,
     )
+    if realtime:
+        from clients.cli_live import transcribe_live  # it imports this module
+
+        mime_type = mimetypes.guess_type(file.name)[0] or ""
+        live = transcribe_live(state, file, config, mime_type=mime_type, follow=follow, speed=speed)
+        raise SystemExit(run(live))
     raise SystemExit(run(_transcribe(state, file, config, follow)))
 
 

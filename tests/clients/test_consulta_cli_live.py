@@ -1,0 +1,160 @@
+"""`consulta transcribe --realtime` against the fake service: what it prints piped and with
+--json, and Ctrl-C finishing the upload with the audio sent so far."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import wave
+from pathlib import Path
+
+import pytest
+from consulta.v1 import job_pb2
+
+from clients.cli_live import FinishOnInterrupt
+from clients.live_sources import PacedFileSource
+from tests.clients.cli_runner import CLEAN_ENV, consulta
+from tests.clients.conftest import eventually
+from tests.clients.fake_consulta import NOTE_TEXT, SECRET, FakeConsulta, ServerThread
+
+RATE = 16000  # 16-bit mono: 32,000 bytes a second of audio
+
+
+def write_wav(path: Path, seconds: float) -> Path:
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(RATE)
+        w.writeframes(bytes(range(256)) * (int(seconds * RATE) * 2 // 256))
+    return path
+
+
+@pytest.fixture
+def recording(tmp_path: Path) -> Path:
+    return write_wav(tmp_path / "visit.wav", 6.0)
+
+
+def test_realtime_follow_piped_prints_the_job_id_final_lines_and_the_note(
+    server: ServerThread, fake: FakeConsulta, recording: Path
+) -> None:
+    result = consulta(
+        server, "transcribe", str(recording), "--realtime", "--speed", "100", "--follow"
+    )
+
+    assert result.exit_code == 0, result.stderr
+    (upload,) = fake.uploads.values()
+    assert upload.config.live and bytes(upload.data) == recording.read_bytes()
+    transcript = fake.jobs[upload.job_id].transcript
+    assert transcript is not None and len(transcript.segments) == 2  # 3 words a segment
+    lines = result.stdout.splitlines()
+    assert lines[0] == upload.job_id
+    assert lines[1] == "[00:00.0 - 00:03.0] Clinician: I have had."
+    assert lines[2] == "[00:03.0 - 00:06.0] Patient: a dry cough."
+    assert result.stdout.endswith("\n" + NOTE_TEXT)
+    # Piped: no interim text and no cursor tricks.
+    assert "\r" not in result.stdout and "\x1b" not in result.stdout
+    assert "sending visit.wav live at 100x real pace (00:06.0 of audio)" in result.stderr
+    assert "completed" in result.stderr
+
+
+def test_realtime_json_prints_the_job_then_every_event_once(
+    server: ServerThread, fake: FakeConsulta, recording: Path
+) -> None:
+    result = consulta(
+        server, "--json", "transcribe", str(recording), "--realtime", "--speed", "100", "--follow"
+    )
+
+    assert result.exit_code == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert lines[0]["job"]["state"] == "JOB_STATE_RECEIVING"
+    events = [line["event"] for line in lines[1:]]
+    (stored,) = fake.jobs.values()
+    assert [int(e["sequence"]) for e in events] == list(range(1, len(stored.events) + 1))
+    assert sum("interim" in e for e in events) == 6  # one per second of audio
+    assert events[-1]["state_changed"]["state"] == "JOB_STATE_COMPLETED"
+
+
+def test_realtime_without_follow_prints_the_job_id_when_the_job_opens(
+    server: ServerThread, fake: FakeConsulta, recording: Path
+) -> None:
+    result = consulta(server, "transcribe", str(recording), "--realtime", "--speed", "100")
+
+    assert result.exit_code == 0, result.stderr
+    (upload,) = fake.uploads.values()
+    assert result.stdout == upload.job_id + "\n"
+    assert fake.watch_requests == []
+
+
+def test_speed_needs_realtime(server: ServerThread, recording: Path) -> None:
+    result = consulta(server, "transcribe", str(recording), "--speed", "4")
+
+    assert result.exit_code == 2
+    assert "--speed goes with --realtime" in result.stderr
+
+
+def test_ctrl_c_finishes_the_upload_with_what_was_sent_and_follows_to_the_note(
+    server: ServerThread, fake: FakeConsulta, tmp_path: Path
+) -> None:
+    recording = write_wav(tmp_path / "long.wav", 60.0)
+    env = {k: v for k, v in os.environ.items() if k not in CLEAN_ENV}
+    env.update(CONSULTA_SERVER=server.target, CONSULTA_JWT_SECRET=SECRET, CONSULTA_USER="dr-house")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "clients", "transcribe", str(recording), "--realtime", "--follow"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        # Real pace: two seconds of audio in, 58 to go.
+        eventually(lambda: len(fake.live_chunks) >= 2, timeout=60)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+    assert proc.returncode == 0, err
+    (upload,) = fake.uploads.values()
+    sent = len(upload.data)
+    data = recording.read_bytes()
+    assert 0 < sent < len(data) // 2
+    assert bytes(upload.data) == data[:sent]
+    # The final chunk is empty and carries `finish` right after the bytes sent.
+    assert fake.live_chunks[-1] == (sent, 0, True)
+    assert upload.finished
+    assert "finishing the upload with" in err
+    assert out.endswith(NOTE_TEXT)
+    assert fake.jobs[upload.job_id].events[-1].state_changed.state == (job_pb2.JOB_STATE_COMPLETED)
+
+
+async def test_the_first_interrupt_stops_the_send_and_the_second_goes_to_the_old_handler(
+    tmp_path: Path,
+) -> None:
+    path = write_wav(tmp_path / "visit.wav", 4.0)
+    source = PacedFileSource(path, path.stat().st_size, 4.0)
+    quits: list[int] = []
+
+    def old_handler(signum: int, frame: object) -> None:  # asyncio.run's, in the command
+        quits.append(signum)
+
+    before = signal.signal(signal.SIGINT, old_handler)
+    try:
+        with FinishOnInterrupt(source, asyncio.get_running_loop()) as interrupt:
+            signal.raise_signal(signal.SIGINT)
+            await asyncio.sleep(0)  # the handler hands the stop to the loop
+            assert source.stopped and quits == []
+            signal.raise_signal(signal.SIGINT)
+            assert quits == [signal.SIGINT]
+            # Once the send is over, the first Ctrl-C quits too.
+            interrupt.sending = False
+            signal.raise_signal(signal.SIGINT)
+            assert quits == [signal.SIGINT, signal.SIGINT]
+        assert signal.getsignal(signal.SIGINT) is old_handler
+    finally:
+        signal.signal(signal.SIGINT, before)
