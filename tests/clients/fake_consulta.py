@@ -87,6 +87,9 @@ class FakeConsulta(pb_grpc.TranscriptionServiceServicer):
         self.live_words_per_segment = 3
         self.live_bytes_per_second = 32000.0
         self.live_replay_on_resume = True
+        # Chunk numbers (1-based) whose events are stored but never sent on the upload
+        # stream, as if they were published while the client was between two streams.
+        self.live_unsent_chunks: set[int] = set()
         # (offset, size, finish) of every live chunk received, in order.
         self.live_chunks: list[tuple[int, int, bool]] = []
         self.upload_streams = 0

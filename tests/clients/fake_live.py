@@ -190,8 +190,10 @@ async def live_upload(
         yield pb.UploadAudioResponse(status=status)
         seconds = len(upload.data) / fake.live_bytes_per_second
         if chunk.data:
-            for response in hear(fake, stored, seconds):
-                yield response
+            heard = hear(fake, stored, seconds)
+            if len(fake.live_chunks) not in fake.live_unsent_chunks:
+                for response in heard:
+                    yield response
         if fake.break_upload_points and len(upload.data) >= fake.break_upload_points[0]:
             fake.break_upload_points.pop(0)
             await context.abort(grpc.StatusCode.UNAVAILABLE, "fake: server went away")

@@ -15,6 +15,7 @@ from consulta.v1 import job_pb2
 from consulta.v1 import transcription_service_pb2 as pb
 
 from clients.client import ConsultaClient
+from clients.live import SequenceTracker
 from clients.retry import RetryPolicy
 from tests.clients.fake_consulta import NOTE_TEXT, FakeConsulta, ServerThread
 
@@ -126,3 +127,31 @@ async def test_a_live_upload_of_a_byte_stream_sends_each_piece_as_it_comes(
     assert bytes(upload.data) == b"".join(pieces)
     assert fake.live_chunks == [(i * 6400, 6400, False) for i in range(5)] + [(32000, 0, True)]
     assert sent[-1].job.state == job_pb2.JOB_STATE_TRANSCRIBING
+
+
+async def test_events_the_upload_stream_missed_come_with_the_follow_up_watch(
+    server: ServerThread, fake: FakeConsulta, token: str, recording: Path
+) -> None:
+    # The events of the 2nd and 3rd chunks (an interim, then an interim and a segment) are
+    # published but never reach the upload stream, and no stream replays them.
+    fake.live_unsent_chunks = {2, 3}
+    fake.live_replay_on_resume = False
+    sent, followed = await run_live(server, token, recording)
+
+    (stored,) = fake.jobs.values()
+    assert stored.transcript is not None
+    delivered = sequences(sent) + sequences(followed)
+    assert sorted(delivered) == list(range(1, len(stored.events) + 1))  # each exactly once
+    # WatchJob starts below the gap and skips what the upload stream already delivered.
+    assert fake.watch_requests[0].after_sequence == 2
+    missed = {e.sequence for e in stored.events} - set(sequences(sent))
+    assert set(sequences(followed)) >= missed
+    segments = [m.event.segment.segment_id for m in sent + followed if m.event.HasField("segment")]
+    assert sorted(segments) == list(range(len(stored.transcript.segments)))
+
+
+def test_the_tracker_keeps_a_watermark_below_which_every_sequence_was_seen() -> None:
+    seen = SequenceTracker()
+    assert [seen.add(s) for s in (1, 2, 5, 2, 6, 3)] == [True, True, True, False, True, True]
+    assert seen.watermark == 3 and seen.highest == 6
+    assert seen.add(4) and seen.watermark == 6 and not seen.add(5)
