@@ -12,7 +12,7 @@ import asyncio
 import signal
 import sys
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from types import FrameType, TracebackType
 
@@ -31,9 +31,16 @@ class FinishOnInterrupt:
     finishes with what was sent); any other goes to the handler that was there before, which
     under asyncio.run cancels the command."""
 
-    def __init__(self, source: PacedFileSource, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self,
+        source: PacedFileSource,
+        loop: asyncio.AbstractEventLoop,
+        before_message: Callable[[], None] | None = None,
+    ) -> None:
         self._source = source
         self._loop = loop
+        # Erases the in-place interim line, so that the message is not written after it.
+        self._before_message = before_message
         self.sending = True
         self._previous: signal.Handlers | object = signal.default_int_handler
         self._installed = False
@@ -50,6 +57,8 @@ class FinishOnInterrupt:
 
     def _finish(self) -> None:
         self._source.stop()
+        if self._before_message is not None:
+            self._before_message()
         stderr().print(
             f"finishing the upload with {clock(self._source.seconds_sent)} of audio sent; "
             "Ctrl-C again to quit",
@@ -98,7 +107,8 @@ async def transcribe_live(
     printer = LivePrinter(sys.stdout, stderr(), as_json=state.json)
     async with state.client() as client:
         live = await client.upload_live(source, config, mime_type=mime_type, filename=file.name)
-        with FinishOnInterrupt(source, asyncio.get_running_loop()) as interrupt:
+        loop = asyncio.get_running_loop()
+        with FinishOnInterrupt(source, loop, printer.close) as interrupt:
             try:
                 job = await _send(live.upload(), printer, state.json, follow)
             finally:

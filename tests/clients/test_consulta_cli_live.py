@@ -96,19 +96,24 @@ def test_speed_needs_realtime(server: ServerThread, recording: Path) -> None:
     assert "--speed goes with --realtime" in result.stderr
 
 
-def test_ctrl_c_finishes_the_upload_with_what_was_sent_and_follows_to_the_note(
-    server: ServerThread, fake: FakeConsulta, tmp_path: Path
-) -> None:
-    recording = write_wav(tmp_path / "long.wav", 60.0)
+def realtime_process(server: ServerThread, recording: Path) -> subprocess.Popen[str]:
+    """`consulta transcribe --realtime --follow` in its own process, where SIGINT is real."""
     env = {k: v for k, v in os.environ.items() if k not in CLEAN_ENV}
     env.update(CONSULTA_SERVER=server.target, CONSULTA_JWT_SECRET=SECRET, CONSULTA_USER="dr-house")
-    proc = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-m", "clients", "transcribe", str(recording), "--realtime", "--follow"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def test_ctrl_c_finishes_the_upload_with_what_was_sent_and_follows_to_the_note(
+    server: ServerThread, fake: FakeConsulta, tmp_path: Path
+) -> None:
+    recording = write_wav(tmp_path / "long.wav", 60.0)
+    proc = realtime_process(server, recording)
     try:
         # Real pace: two seconds of audio in, 58 to go.
         eventually(lambda: len(fake.live_chunks) >= 2, timeout=60)
@@ -131,6 +136,28 @@ def test_ctrl_c_finishes_the_upload_with_what_was_sent_and_follows_to_the_note(
     assert "finishing the upload with" in err
     assert out.endswith(NOTE_TEXT)
     assert fake.jobs[upload.job_id].events[-1].state_changed.state == (job_pb2.JOB_STATE_COMPLETED)
+
+
+def test_a_second_ctrl_c_quits_while_following(
+    server: ServerThread, fake: FakeConsulta, tmp_path: Path
+) -> None:
+    fake.pause_watch_after = 1  # the follow-up watch hangs after one event
+    proc = realtime_process(server, write_wav(tmp_path / "long.wav", 60.0))
+    try:
+        eventually(lambda: len(fake.live_chunks) >= 1, timeout=60)
+        proc.send_signal(signal.SIGINT)
+        eventually(fake.watch_paused.is_set, timeout=60)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+    assert proc.returncode == 130, err
+    assert "finishing the upload with" in err and "interrupted" in err
+    (upload,) = fake.uploads.values()
+    assert upload.finished  # the first Ctrl-C had finished it
 
 
 async def test_the_first_interrupt_stops_the_send_and_the_second_goes_to_the_old_handler(
