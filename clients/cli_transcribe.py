@@ -35,6 +35,7 @@ from clients.cli_common import (
 )
 from clients.client import ConsultaClient
 from clients.errors import Cancelled, ConsultaClientError, DeadlineExceeded, NotFound, Unavailable
+from clients.live_render import LivePrinter
 from clients.render import (
     TEMPLATES,
     FollowPrinter,
@@ -109,15 +110,26 @@ def upload_bar(name: str, total: int | None) -> Iterator[Callable[[UploadProgres
         yield update
 
 
-async def follow(client: ConsultaClient, job_id: str, as_json: bool) -> FollowPrinter:
-    """Print a job's transcript, progress and note as they are written, to its end."""
+async def follow(client: ConsultaClient, job_id: str, as_json: bool) -> FollowPrinter | LivePrinter:
+    """Print a job's transcript, progress and note as they are written, to its end. A live
+    job still receiving its audio is shown as `transcribe --realtime --follow` shows it."""
     printer = FollowPrinter(None, stderr(), as_json=as_json)
+    live: LivePrinter | None = None
     try:
         async for message in client.watch(job_id):
+            if live is not None:
+                live.show(message)
+                continue
             printer.show(message)
+            receiving = message.snapshot.state == job_pb2.JOB_STATE_RECEIVING
+            if message.HasField("snapshot") and receiving and not as_json:
+                live = LivePrinter(sys.stdout, stderr(), as_json=False)
+                live.use_job(message.snapshot)
     finally:
         printer.close()
-    return printer
+        if live is not None:
+            live.close()
+    return live or printer
 
 
 def show_warnings(job: job_pb2.Job) -> None:

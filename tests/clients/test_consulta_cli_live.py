@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import signal
@@ -14,12 +15,18 @@ from pathlib import Path
 
 import pytest
 from consulta.v1 import job_pb2
+from consulta.v1 import transcription_service_pb2 as pb
 
 from clients.cli_live import FinishOnInterrupt
+from clients.cli_transcribe import follow
+from clients.client import ConsultaClient
+from clients.live_render import ERASE_LINE
 from clients.live_sources import PacedFileSource
 from tests.clients.cli_runner import CLEAN_ENV, consulta
 from tests.clients.conftest import eventually
 from tests.clients.fake_consulta import NOTE_TEXT, SECRET, FakeConsulta, ServerThread
+from tests.clients.fake_data import Upload
+from tests.clients.fake_live import finish_live_job, hear, open_live_job
 
 RATE = 16000  # 16-bit mono: 32,000 bytes a second of audio
 
@@ -185,3 +192,27 @@ async def test_the_first_interrupt_stops_the_send_and_the_second_goes_to_the_old
         assert signal.getsignal(signal.SIGINT) is old_handler
     finally:
         signal.signal(signal.SIGINT, before)
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+async def test_jobs_watch_shows_a_job_still_receiving_as_realtime_follow_does(
+    server: ServerThread, fake: FakeConsulta, token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stored = open_live_job(fake, Upload("live-1", pb.UploadConfig(live=True), "dr-house"))
+    for second in (1.0, 2.0, 3.0):
+        hear(fake, stored, second)
+    finish_live_job(fake, stored, 3.0)
+    screen = Terminal()
+    monkeypatch.setattr(sys, "stdout", screen)
+    async with ConsultaClient(server.target, token=token) as client:
+        printer = await follow(client, "live-1", as_json=False)
+
+    assert printer.state == job_pb2.JOB_STATE_COMPLETED
+    shown = screen.getvalue()
+    assert ERASE_LINE + "[00:00.0 - 00:02.0] I have" + ERASE_LINE in shown
+    assert "[00:00.0 - 00:03.0] Clinician: I have had.\n" in shown
+    assert shown.endswith(NOTE_TEXT)
