@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import wave
 from pathlib import Path
 
@@ -96,6 +97,18 @@ def test_realtime_without_follow_prints_the_job_id_when_the_job_opens(
     assert fake.watch_requests == []
 
 
+def test_realtime_refuses_a_file_without_audio_before_any_upload(
+    server: ServerThread, fake: FakeConsulta, tmp_path: Path
+) -> None:
+    notes = tmp_path / "notes.wav"
+    notes.write_text("not audio, just a misnamed text file\n" * 50)
+    result = consulta(server, "transcribe", str(notes), "--realtime")
+
+    assert result.exit_code == 1
+    assert "Cannot read the duration of" in result.stderr
+    assert fake.uploads == {}
+
+
 def test_speed_needs_realtime(server: ServerThread, recording: Path) -> None:
     result = consulta(server, "transcribe", str(recording), "--speed", "4")
 
@@ -116,20 +129,28 @@ def realtime_process(server: ServerThread, recording: Path) -> subprocess.Popen[
     )
 
 
-def test_ctrl_c_finishes_the_upload_with_what_was_sent_and_follows_to_the_note(
+def test_final_lines_show_while_sending_and_ctrl_c_finishes_with_what_was_sent(
     server: ServerThread, fake: FakeConsulta, tmp_path: Path
 ) -> None:
     recording = write_wav(tmp_path / "long.wav", 60.0)
-    proc = realtime_process(server, recording)
-    try:
-        # Real pace: two seconds of audio in, 58 to go.
-        eventually(lambda: len(fake.live_chunks) >= 2, timeout=60)
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    lines: list[str] = []
+    with realtime_process(server, recording) as proc:
+        stdout, stderr = proc.stdout, proc.stderr
+        assert stdout is not None and stderr is not None
+        reader = threading.Thread(target=lambda: lines.extend(iter(stdout.readline, "")))
+        reader.start()
+        try:
+            # Real pace: the first final line (three words, three seconds) is printed while
+            # the other 57 seconds are still to be sent.
+            eventually(lambda: any("Clinician: I have had." in x for x in lines), timeout=60)
+            assert lines[0].strip() == next(iter(fake.uploads))
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=60)
+            reader.join(timeout=60)
+            err = stderr.read()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
 
     assert proc.returncode == 0, err
     (upload,) = fake.uploads.values()
@@ -141,7 +162,7 @@ def test_ctrl_c_finishes_the_upload_with_what_was_sent_and_follows_to_the_note(
     assert fake.live_chunks[-1] == (sent, 0, True)
     assert upload.finished
     assert "finishing the upload with" in err
-    assert out.endswith(NOTE_TEXT)
+    assert "".join(lines).endswith(NOTE_TEXT)
     assert fake.jobs[upload.job_id].events[-1].state_changed.state == (job_pb2.JOB_STATE_COMPLETED)
 
 
