@@ -28,7 +28,7 @@ import asyncio
 import bisect
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,8 +48,9 @@ FAILED = (job_pb2.JOB_STATE_FAILED, job_pb2.JOB_STATE_CANCELLED)
 class TimedSource:
     """A paced file that notes when each chunk left: (end offset, time.monotonic())."""
 
-    def __init__(self, inner: PacedFileSource) -> None:
+    def __init__(self, inner: PacedFileSource, clock: Callable[[], float] = time.monotonic) -> None:
         self.inner = inner
+        self._clock = clock
         self.size: int | None = None
         self.sha256 = ""
         self.sent: list[tuple[int, float]] = []
@@ -57,7 +58,7 @@ class TimedSource:
 
     async def chunks_from(self, offset: int) -> AsyncIterator[Chunk]:
         async for chunk in self.inner.chunks_from(offset):
-            now = time.monotonic()
+            now = self._clock()
             end = chunk.offset + len(chunk.data)
             if not self.sent or end > self.sent[-1][0]:
                 self.sent.append((end, now))
