@@ -13,6 +13,7 @@ import signal
 import sys
 import threading
 from collections.abc import AsyncIterator, Callable
+from contextlib import aclosing
 from pathlib import Path
 from types import FrameType, TracebackType
 
@@ -110,7 +111,8 @@ async def transcribe_live(
         loop = asyncio.get_running_loop()
         with FinishOnInterrupt(source, loop, printer.close) as interrupt:
             try:
-                job = await _send(live.upload(), printer, state.json, follow)
+                async with aclosing(live.upload()) as messages:
+                    job = await _send(messages, printer, state.json, follow)
             finally:
                 interrupt.sending = False
                 printer.close()

@@ -1,7 +1,7 @@
 """A live upload: audio goes out as it is recorded, and the job's events come back on the
 same stream while it is sent; after ``finish``, WatchJob follows the job to its note.
 
-    live = client.upload_live(path, config, speed=1.0)
+    live = await client.upload_live(path, config, speed=1.0)
     async for message in live.upload():   # the job (RECEIVING), events..., the job again
         ...
     async for message in live.follow():   # WatchJob after the last event seen, to the end
@@ -15,7 +15,7 @@ every event was seen, so a gap left by a broken stream is filled by the follow-u
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from typing import TYPE_CHECKING
 
 from consulta.v1 import job_pb2
@@ -77,7 +77,7 @@ class LiveSession:
     def upload_id(self) -> str:
         return self._session.upload_id
 
-    async def upload(self) -> AsyncIterator[pb.UploadAudioResponse]:
+    async def upload(self) -> AsyncGenerator[pb.UploadAudioResponse, None]:
         """The job as soon as it exists (state RECEIVING), then each event once as it comes,
         and last the job the stream ends with. Statuses go to ``on_progress``."""
         task = asyncio.ensure_future(self._session.run())
@@ -112,7 +112,7 @@ class LiveSession:
             self.job = message.job
         return True
 
-    async def follow(self) -> AsyncIterator[pb.WatchJobResponse]:
+    async def follow(self) -> AsyncGenerator[pb.WatchJobResponse, None]:
         """WatchJob from the last event below which every one was seen: the snapshot, then
         each event not delivered yet, until the job is terminal."""
         if self.job is None:
