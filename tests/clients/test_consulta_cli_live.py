@@ -7,6 +7,7 @@ import asyncio
 import io
 import json
 import os
+import pty
 import signal
 import subprocess
 import sys
@@ -237,3 +238,36 @@ async def test_jobs_watch_shows_a_job_still_receiving_as_realtime_follow_does(
     assert ERASE_LINE + "[00:00.0 - 00:02.0] I have" + ERASE_LINE in shown
     assert "[00:00.0 - 00:03.0] Clinician: I have had.\n" in shown
     assert shown.endswith(NOTE_TEXT)
+
+
+def test_on_a_real_terminal_interim_text_is_redrawn_in_place(
+    server: ServerThread, fake: FakeConsulta, tmp_path: Path
+) -> None:
+    recording = write_wav(tmp_path / "visit.wav", 6.0)
+    env = {k: v for k, v in os.environ.items() if k not in CLEAN_ENV}
+    env.update(CONSULTA_SERVER=server.target, CONSULTA_JWT_SECRET=SECRET, CONSULTA_USER="dr-house")
+    controller, terminal = pty.openpty()
+    command = [sys.executable, "-m", "clients", "transcribe", str(recording), "--realtime"]
+    with subprocess.Popen(
+        [*command, "--speed", "100", "--follow"],
+        env=env,
+        stdout=terminal,
+        stderr=subprocess.PIPE,
+    ) as proc:
+        os.close(terminal)
+        shown = bytearray()
+        while True:  # until the child exits and its end of the terminal closes
+            try:
+                piece = os.read(controller, 4096)
+            except OSError:
+                break
+            if not piece:
+                break
+            shown.extend(piece)
+        proc.wait(timeout=60)
+    os.close(controller)
+
+    assert proc.returncode == 0
+    text = shown.decode()
+    assert "\r\x1b[2K[00:00.0 - 00:02.0] I have\r\x1b[2K" in text
+    assert "[00:00.0 - 00:03.0] Clinician: I have had." in text
