@@ -70,7 +70,7 @@ stack: install
 stack-down:
 	$(BIN)/python -m app.devstack.stack down
 
-bench: install
+bench: install tools
 	$(BIN)/python -m bench
 
 # ACI-Bench test1 visits spoken and transcribed by make eval (all 40 take about an hour of CPU).

@@ -16,6 +16,7 @@ from typing import Any
 
 from bench import (
     embedded,
+    live,
     pipeline,
     relay,
     relay_soak,
@@ -38,6 +39,7 @@ STEPS: dict[str, Callable[[], dict[str, Any]]] = {
     "scaleout": scaleout.run,
     "transcribe_memory": transcribe_memory.run,
     "embedded": embedded.run,
+    "live": live.run,
 }
 
 

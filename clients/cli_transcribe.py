@@ -35,6 +35,7 @@ from clients.cli_common import (
 )
 from clients.client import ConsultaClient
 from clients.errors import Cancelled, ConsultaClientError, DeadlineExceeded, NotFound, Unavailable
+from clients.live_render import LivePrinter
 from clients.render import (
     TEMPLATES,
     FollowPrinter,
@@ -109,15 +110,26 @@ def upload_bar(name: str, total: int | None) -> Iterator[Callable[[UploadProgres
         yield update
 
 
-async def follow(client: ConsultaClient, job_id: str, as_json: bool) -> FollowPrinter:
-    """Print a job's transcript, progress and note as they are written, to its end."""
+async def follow(client: ConsultaClient, job_id: str, as_json: bool) -> FollowPrinter | LivePrinter:
+    """Print a job's transcript, progress and note as they are written, to its end. A live
+    job still receiving its audio is shown as `transcribe --realtime --follow` shows it."""
     printer = FollowPrinter(None, stderr(), as_json=as_json)
+    live: LivePrinter | None = None
     try:
         async for message in client.watch(job_id):
+            if live is not None:
+                live.show(message)
+                continue
             printer.show(message)
+            receiving = message.snapshot.state == job_pb2.JOB_STATE_RECEIVING
+            if message.HasField("snapshot") and receiving and not as_json:
+                live = LivePrinter(sys.stdout, stderr(), as_json=False)
+                live.use_job(message.snapshot)
     finally:
         printer.close()
-    return printer
+        if live is not None:
+            live.close()
+    return live or printer
 
 
 def show_warnings(job: job_pb2.Job) -> None:
@@ -132,6 +144,20 @@ def show_warnings(job: job_pb2.Job) -> None:
 @template_option
 @language_option
 @click.option("--follow", is_flag=True, help="Stream the transcript and the note as written.")
+@click.option(
+    "--realtime",
+    is_flag=True,
+    help="Live upload: send FILE at its real pace, as a microphone would, and transcribe "
+    "while it is sent. Ctrl-C finishes the upload with the audio sent so far and goes on to "
+    "the note; a second Ctrl-C quits.",
+)
+@click.option(
+    "--speed",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="With --realtime: send this many times faster than real pace (for benchmarks).",
+)
 @click.option("--idempotency-key", default="", help="Makes a repeated upload return one job.")
 @click.option("--transcriber", default="", help="Transcription engine, e.g. local or openai.")
 @click.option("--summarizer", default="", help="Note engine, e.g. local or groq.")
@@ -143,13 +169,23 @@ def transcribe(
     template: str,
     language: str,
     follow: bool,
+    realtime: bool,
+    speed: float,
     idempotency_key: str,
     transcriber: str,
     summarizer: str,
 ) -> None:
     """Upload FILE (audio) and print the job id; with --follow, watch the job to its end.
 
+    With --realtime the upload is live: the job id is printed as soon as the job exists,
+    and --follow shows the words as they are heard (updated in place on a terminal, final
+    lines only when piped, every event with --json), then the note. Ctrl-C during a
+    realtime send finishes the upload with what was sent and keeps following to the note;
+    a second Ctrl-C quits.
+
     Exits 3 when the job failed and 4 when it was cancelled."""
+    if speed != 1.0 and not realtime:
+        raise click.UsageError("--speed goes with --realtime.")
     config = job_config(
         template,
         language,
@@ -157,6 +193,12 @@ def transcribe(
         transcriber=transcriber,
         summarizer=summarizer,
     )
+    if realtime:
+        from clients.cli_live import transcribe_live  # it imports this module
+
+        mime_type = mimetypes.guess_type(file.name)[0] or ""
+        live = transcribe_live(state, file, config, mime_type=mime_type, follow=follow, speed=speed)
+        raise SystemExit(run(live))
     raise SystemExit(run(_transcribe(state, file, config, follow)))
 
 

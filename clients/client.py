@@ -21,6 +21,8 @@ from consulta.v1 import transcription_service_pb2_grpc as pb_grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from clients.errors import ConsultaClientError, ServerError, Unavailable, from_rpc_error
+from clients.live import LiveSession
+from clients.live_sources import LiveStreamSource, PacedFileSource
 from clients.retry import RESUMABLE_CODES, RetryPolicy
 from clients.sources import ByteSource, open_source
 from clients.upload import UploadProgress, UploadSession
@@ -157,6 +159,41 @@ class ConsultaClient:
         session = UploadSession(self, byte_source, upload_config, policy, on_progress)
         session.upload_id = resume_upload_id
         return await session.run()
+
+    async def upload_live(
+        self,
+        source: Path | str | AsyncIterable[bytes] | ByteSource,
+        config: job_pb2.JobConfig | None = None,
+        *,
+        mime_type: str = "",
+        filename: str = "",
+        speed: float = 1.0,
+        on_progress: Callable[[UploadProgress], None] | None = None,
+        resume_attempts: int | None = None,
+    ) -> LiveSession:
+        """A live upload (UploadConfig.live): the job exists from the first message and its
+        events come back while the audio is sent; see clients.live for how to drive it.
+
+        A path is sent at ``speed`` times its real pace, a chunk per second of audio, as a
+        microphone would; an async byte stream sends each piece as it comes. Size and SHA-256
+        are not declared, since a live upload may be stopped early (``source.stop()`` on a
+        paced file). After UNAVAILABLE or a broken stream the upload resumes from the
+        committed offset, as upload() does.
+        """
+        if isinstance(source, str | Path):
+            filename = filename or Path(source).name
+            byte_source: ByteSource = await PacedFileSource.open(Path(source), speed=speed)
+        elif isinstance(source, AsyncIterable):
+            byte_source = LiveStreamSource(source)
+        else:
+            byte_source = source
+        upload_config = pb.UploadConfig(
+            job=config or job_pb2.JobConfig(), mime_type=mime_type, filename=filename, live=True
+        )
+        policy = self.retry
+        if resume_attempts is not None:
+            policy = RetryPolicy(resume_attempts, policy.initial_backoff, policy.max_backoff)
+        return LiveSession(self, byte_source, upload_config, policy, on_progress)
 
     async def get_upload_status(self, upload_id: str) -> pb.GetUploadStatusResponse:
         return await self._unary(

@@ -232,9 +232,7 @@ class FollowPrinter:
             return
         if message.HasField("snapshot"):
             job = message.snapshot
-            self._language = job.language_code or job.config.language_code
-            # A job made from text has no audio and its segments no times.
-            self._timed = job.audio_size_bytes > 0
+            self.use_job(job)
             self._err.print(f"[dim]watching job {job.job_id} ({state_name(job.state)})[/]")
             return
         event = message.event
@@ -272,6 +270,13 @@ class FollowPrinter:
             self._out.write("\n" + note_text(event.note_completed))
             self._note_shown = True
         self._out.flush()
+
+    def use_job(self, job: job_pb2.Job) -> None:
+        """Speaker labels in the job's language, and times unless it was made from text."""
+        self._language = job.language_code or job.config.language_code
+        # A job made from text has no audio and its segments no times; a live job's audio
+        # size grows while it is received.
+        self._timed = job.audio_size_bytes > 0 or job.state == job_pb2.JOB_STATE_RECEIVING
 
     @property
     def _out(self) -> IO[str]:

@@ -5,6 +5,10 @@ Each stream sends chunks from the offset the server answers with while a second 
 committed offsets, so the server's acknowledgements never hold up the bytes. When a stream
 breaks, GetUploadStatus says whether the upload finished anyway (then the job is fetched)
 or from where to resume.
+
+A live upload (``UploadConfig.live``) also answers each stream's first status with the job
+in state RECEIVING and then carries the job's events; both go to ``on_message`` as they
+come, and the stream still ends with the job after ``finish``.
 """
 
 from __future__ import annotations
@@ -69,12 +73,15 @@ class UploadSession:
         config: pb.UploadConfig,
         policy: RetryPolicy,
         on_progress: Callable[[UploadProgress], None] | None,
+        on_message: Callable[[pb.UploadAudioResponse], None] | None = None,
     ) -> None:
         self._client = client
         self._source = source
         self._config = config
         self._policy = policy
         self._on_progress = on_progress
+        self._on_message = on_message
+        self.live = config.live
         self.upload_id = ""
         self.sent = 0
         self.committed = 0
@@ -180,6 +187,7 @@ class UploadSession:
             await call.done_writing()
 
     async def _read_until_job(self, call: _UploadCall) -> job_pb2.Job:
+        opened = False
         while True:
             message = await call.read()
             if not isinstance(message, pb.UploadAudioResponse):  # grpc.aio.EOF
@@ -187,6 +195,20 @@ class UploadSession:
             if message.HasField("status"):
                 self._commit(message.status.committed_offset)
                 self._report()
+            elif message.HasField("event") and self.live:
+                if self._on_message is not None:
+                    self._on_message(message)
+            elif (
+                message.HasField("job")
+                and self.live
+                and not opened
+                and message.job.state == job_pb2.JOB_STATE_RECEIVING
+            ):
+                # The live job, answered right after a stream's first status; the job that
+                # ends the stream comes after `finish`.
+                opened = True
+                if self._on_message is not None:
+                    self._on_message(message)
             elif message.HasField("job"):
                 job = message.job
                 self.committed = self.sent

@@ -1,12 +1,10 @@
-"""A small in-memory TranscriptionService for the client's tests, and a thread that serves it.
+"""A small in-memory TranscriptionService for the client's tests.
 
 It is a fake of our own seam (the gRPC contract), served by a real grpc.aio server on
-127.0.0.1 port 0, so the client's channel, streams, metadata and status trailers all run for
-real. Knobs let a test break an upload or a watch stream at a chosen point, or make the next
-call of a method fail with google.rpc details.
-
-The server runs on its own event loop in a thread so that synchronous CLI tests (whose
-commands call asyncio.run) and async client tests can both talk to it.
+127.0.0.1 port 0 (tests/clients/fake_server_thread.py), so the client's channel, streams,
+metadata and status trailers all run for real. Knobs let a test break an upload or a watch
+stream at a chosen point, or make the next call of a method fail with google.rpc details.
+Live uploads (UploadConfig.live) are answered by tests/clients/fake_live.py.
 """
 
 from __future__ import annotations
@@ -16,122 +14,42 @@ import hashlib
 import threading
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from typing import Any
 
 import grpc
-from aiohttp import web
 from consulta.v1 import job_pb2
 from consulta.v1 import transcription_service_pb2 as pb
 from consulta.v1 import transcription_service_pb2_grpc as pb_grpc
-from google.protobuf import message as pb_message
 from google.protobuf import timestamp_pb2
-from google.rpc import error_details_pb2, status_pb2
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from core.auth import verify_token
 from core.errors import Unauthenticated
-
-SECRET = "test-secret-for-the-client-tests"
-SERVICE_NAME = "consulta.v1.TranscriptionService"
-Context = grpc.aio.ServicerContext[Any, Any]
-
-SEGMENTS = (
-    job_pb2.TranscriptSegment(
-        segment_id=0,
-        start_seconds=0.0,
-        end_seconds=2.5,
-        speaker=job_pb2.SPEAKER_ROLE_CLINICIAN,
-        text="What brings you in today?",
-    ),
-    job_pb2.TranscriptSegment(
-        segment_id=1,
-        start_seconds=2.5,
-        end_seconds=6.0,
-        speaker=job_pb2.SPEAKER_ROLE_PATIENT,
-        text="I have had a headache for three days.",
-    ),
+from tests.clients.fake_data import (
+    NOTE_TEXT,
+    SECRET,
+    SEGMENTS,
+    Context,
+    Injected,
+    StoredJob,
+    Upload,
+    bad_request,
+    error_info,
+    retry_info,
+    rich_status,
+    script_batch_job,
 )
-NOTE_TEXT = "Subjective\nHeadache for three days.\nPlan\nIbuprofen as needed.\n"
+from tests.clients.fake_live import LiveScript, live_upload
 
-
-def summary_for(template: job_pb2.NoteTemplate.ValueType, language: str) -> job_pb2.Summary:
-    return job_pb2.Summary(
-        template=template or job_pb2.NOTE_TEMPLATE_SOAP,
-        language_code=language or "en",
-        sections=[
-            job_pb2.NoteSection(
-                key="subjective",
-                title="Subjective",
-                sentences=[
-                    job_pb2.NoteSentence(text="Headache for three days.", evidence_segment_ids=[1])
-                ],
-            ),
-            job_pb2.NoteSection(
-                key="plan",
-                title="Plan",
-                sentences=[job_pb2.NoteSentence(text="Ibuprofen as needed.")],
-            ),
-        ],
-        rendered_text=NOTE_TEXT,
-        engine="fake:scripted",
-    )
-
-
-def rich_status(
-    code: grpc.StatusCode, message: str, details: list[pb_message.Message]
-) -> tuple[tuple[str, bytes], ...]:
-    """Trailing metadata carrying a google.rpc.Status with ``details``, as servers send it."""
-    status = status_pb2.Status(code=code.value[0], message=message)
-    for detail in details:
-        status.details.add().Pack(detail)
-    return (("grpc-status-details-bin", status.SerializeToString()),)
-
-
-def bad_request(*violations: tuple[str, str]) -> error_details_pb2.BadRequest:
-    return error_details_pb2.BadRequest(
-        field_violations=[
-            error_details_pb2.BadRequest.FieldViolation(field=f, description=d)
-            for f, d in violations
-        ]
-    )
-
-
-def error_info(reason: str, **metadata: str) -> error_details_pb2.ErrorInfo:
-    return error_details_pb2.ErrorInfo(reason=reason, domain="consulta.v1", metadata=metadata)
-
-
-def retry_info(seconds: float) -> error_details_pb2.RetryInfo:
-    info = error_details_pb2.RetryInfo()
-    info.retry_delay.FromMilliseconds(int(seconds * 1000))
-    return info
-
-
-@dataclass
-class Injected:
-    """An error the next call of a method fails with."""
-
-    code: grpc.StatusCode
-    message: str
-    details: list[pb_message.Message] = field(default_factory=list)
-
-
-@dataclass
-class Upload:
-    upload_id: str
-    config: pb.UploadConfig
-    owner: str
-    data: bytearray = field(default_factory=bytearray)
-    job_id: str = ""
-
-
-@dataclass
-class StoredJob:
-    job: job_pb2.Job
-    owner: str
-    events: list[pb.JobEvent] = field(default_factory=list)
-    transcript: job_pb2.Transcript | None = None
-    summary: job_pb2.Summary | None = None
+__all__ = [
+    "NOTE_TEXT",
+    "SECRET",
+    "SEGMENTS",
+    "FakeConsulta",
+    "Injected",
+    "ServerThread",
+    "bad_request",
+    "error_info",
+    "retry_info",
+]
 
 
 class FakeConsulta(pb_grpc.TranscriptionServiceServicer):
@@ -163,6 +81,17 @@ class FakeConsulta(pb_grpc.TranscriptionServiceServicer):
         # misbehaving server; the client must still not repeat events).
         self.replay_on_reconnect = False
         self.fail_jobs = False
+        # Live uploads (tests/clients/fake_live.py): a word heard per chunk, a final segment
+        # every so many words, audio seconds counted at this many bytes a second.
+        self.live_scripts: dict[str, LiveScript] = {}
+        self.live_words_per_segment = 3
+        self.live_bytes_per_second = 32000.0
+        self.live_replay_on_resume = True
+        # Chunk numbers (1-based) whose events are stored but never sent on the upload
+        # stream, as if they were published while the client was between two streams.
+        self.live_unsent_chunks: set[int] = set()
+        # (offset, size, finish) of every live chunk received, in order.
+        self.live_chunks: list[tuple[int, int, bool]] = []
         self.upload_streams = 0
         self.chunk_sizes: list[int] = []
         self.watch_requests: list[pb.WatchJobRequest] = []
@@ -223,44 +152,8 @@ class FakeConsulta(pb_grpc.TranscriptionServiceServicer):
             job.audio_sha256 = hashlib.sha256(audio).hexdigest()
         stored = StoredJob(job=job, owner=owner)
         self.jobs[job_id] = stored
-        self._script(stored, transcribe=audio is not None)
+        script_batch_job(stored, transcribe=audio is not None, fail=self.fail_jobs)
         return job
-
-    def _script(self, stored: StoredJob, *, transcribe: bool) -> None:
-        """The events a worker would publish, and the job as they leave it."""
-        payloads: list[dict[str, Any]] = [
-            {"state_changed": pb.StateChanged(state=job_pb2.JOB_STATE_QUEUED)}
-        ]
-        if transcribe:
-            payloads.append(
-                {"state_changed": pb.StateChanged(state=job_pb2.JOB_STATE_TRANSCRIBING)}
-            )
-            payloads.append(
-                {"progress": pb.TranscriptionProgress(processed_seconds=3, total_seconds=6)}
-            )
-            payloads.extend({"segment": s} for s in SEGMENTS)
-        if self.fail_jobs:
-            payloads.append(
-                {
-                    "state_changed": pb.StateChanged(
-                        state=job_pb2.JOB_STATE_FAILED, reason="The audio could not be decoded."
-                    )
-                }
-            )
-        else:
-            summary = summary_for(stored.job.config.template, stored.job.config.language_code)
-            payloads.append({"state_changed": pb.StateChanged(state=job_pb2.JOB_STATE_SUMMARIZING)})
-            payloads.append(
-                {"note_delta": pb.NoteDelta(section_key="subjective", text=NOTE_TEXT[:30])}
-            )
-            payloads.append({"note_delta": pb.NoteDelta(section_key="plan", text=NOTE_TEXT[30:])})
-            payloads.append({"note_completed": summary})
-            payloads.append({"state_changed": pb.StateChanged(state=job_pb2.JOB_STATE_COMPLETED)})
-            stored.summary = summary
-            stored.transcript = job_pb2.Transcript(
-                segments=SEGMENTS if transcribe else (), language_code="en", engine="fake"
-            )
-        stored.events = [pb.JobEvent(sequence=i, **p) for i, p in enumerate(payloads, start=1)]
 
     def finished(self, stored: StoredJob) -> job_pb2.Job:
         """The job after all its events (the fake's jobs finish as soon as they are made)."""
@@ -286,22 +179,23 @@ class FakeConsulta(pb_grpc.TranscriptionServiceServicer):
         first = await anext(request_iterator)
         if not first.HasField("config"):
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "Send the config first.")
-        if first.config.resume_upload_id:
-            upload = self.uploads.get(first.config.resume_upload_id)
-            if upload is None or upload.owner != subject:
-                await context.abort(grpc.StatusCode.NOT_FOUND, "No such upload.")
-            if upload.job_id:
-                # A finished upload answers with its status and its job, as the contract says.
-                yield pb.UploadAudioResponse(
-                    status=pb.UploadStatus(
-                        upload_id=upload.upload_id, committed_offset=len(upload.data)
-                    )
-                )
-                yield pb.UploadAudioResponse(job=self.finished(self.jobs[upload.job_id]))
-                return
-        else:
-            upload = Upload(str(uuid.uuid4()), first.config, subject)
-            self.uploads[upload.upload_id] = upload
+        resumed = await self._resumed(first.config, subject, context)
+        if resumed is not None and resumed.complete:
+            # A finished upload answers with its status and its job, as the contract says.
+            status = pb.UploadStatus(
+                upload_id=resumed.upload_id, committed_offset=len(resumed.data)
+            )
+            yield pb.UploadAudioResponse(status=status)
+            yield pb.UploadAudioResponse(job=self.finished(self.jobs[resumed.job_id]))
+            return
+        if (resumed.config if resumed is not None else first.config).live:
+            async for response in live_upload(
+                self, resumed, first.config, subject, request_iterator, context
+            ):
+                yield response
+            return
+        upload = resumed or Upload(str(uuid.uuid4()), first.config, subject)
+        self.uploads[upload.upload_id] = upload
         yield pb.UploadAudioResponse(
             status=pb.UploadStatus(upload_id=upload.upload_id, committed_offset=len(upload.data))
         )
@@ -348,6 +242,17 @@ class FakeConsulta(pb_grpc.TranscriptionServiceServicer):
                     yield job_response
                 return
 
+    async def _resumed(
+        self, config: pb.UploadConfig, subject: str, context: Context
+    ) -> Upload | None:
+        """The upload a config resumes; None for a new one; NOT_FOUND for another's."""
+        if not config.resume_upload_id:
+            return None
+        upload = self.uploads.get(config.resume_upload_id)
+        if upload is None or upload.owner != subject:
+            await context.abort(grpc.StatusCode.NOT_FOUND, "No such upload.")
+        return upload
+
     async def _finish_upload(
         self, upload: Upload, context: Context
     ) -> AsyncIterator[pb.UploadAudioResponse]:
@@ -375,7 +280,7 @@ class FakeConsulta(pb_grpc.TranscriptionServiceServicer):
         return pb.GetUploadStatusResponse(
             upload_id=upload.upload_id,
             committed_offset=len(upload.data),
-            complete=bool(upload.job_id),
+            complete=upload.complete,
             job_id=upload.job_id,
         )
 
@@ -516,106 +421,5 @@ class FakeConsulta(pb_grpc.TranscriptionServiceServicer):
         raise AssertionError("unreachable")
 
 
-class ServerThread:
-    """A grpc.aio server with the fake and grpc.health.v1, on its own loop in a thread."""
-
-    def __init__(
-        self, fake: FakeConsulta, port: int = 0, *, tls: tuple[bytes, bytes] | None = None
-    ) -> None:
-        self.fake = fake
-        self.port = port
-        self._tls = tls  # (private key PEM, certificate chain PEM)
-        self._ready = threading.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._thread = threading.Thread(target=self._run, name="fake-consulta", daemon=True)
-        self._health: Any = None
-        self.serving = True
-        self.http_port = 0
-        self._error: BaseException | None = None
-
-    @property
-    def target(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    @property
-    def http_target(self) -> str:
-        return f"127.0.0.1:{self.http_port}"
-
-    def start(self) -> None:
-        self._thread.start()
-        if not self._ready.wait(timeout=10):
-            raise RuntimeError("The fake server did not start within 10 s.")
-        if self._error is not None:
-            raise RuntimeError("The fake server failed to start.") from self._error
-
-    def stop(self) -> None:
-        if not self._thread.is_alive():
-            return
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(timeout=10)
-
-    def set_serving(self, serving: bool) -> None:
-        """Switch both health entries between SERVING and NOT_SERVING."""
-        status = (
-            health_pb2.HealthCheckResponse.SERVING
-            if serving
-            else health_pb2.HealthCheckResponse.NOT_SERVING
-        )
-        assert self._loop is not None
-        future = asyncio.run_coroutine_threadsafe(self._set_health(status), self._loop)
-        future.result(timeout=10)
-
-    async def _set_health(self, status: int) -> None:
-        assert self._health is not None
-        self.serving = status == health_pb2.HealthCheckResponse.SERVING
-        for name in ("", SERVICE_NAME):
-            await self._health.set(name, status)
-
-    def _run(self) -> None:
-        try:
-            asyncio.run(self._serve())
-        except BaseException as exc:  # surfaced by start() instead of dying silently
-            self._error = exc
-            self._ready.set()
-
-    async def _serve(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        server = grpc.aio.server()
-        pb_grpc.add_TranscriptionServiceServicer_to_server(self.fake, server)
-        self._health = health.aio.HealthServicer()  # type: ignore[attr-defined]
-        health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
-        await self._set_health(health_pb2.HealthCheckResponse.SERVING)
-        address = f"127.0.0.1:{self.port}"
-        if self._tls is None:
-            self.port = server.add_insecure_port(address)
-        else:
-            credentials = grpc.ssl_server_credentials([self._tls])
-            self.port = server.add_secure_port(address, credentials)
-        await server.start()
-        http = await self._start_side_port()
-        self._ready.set()
-        try:
-            await self._stop.wait()
-        finally:
-            await http.cleanup()
-            await server.stop(grace=None)
-
-    async def _start_side_port(self) -> web.AppRunner:
-        """/readyz like the real side port: 200 while SERVING, else 503."""
-
-        async def readyz(_: web.Request) -> web.Response:
-            if self.serving:
-                return web.Response(text="SERVING\n")
-            return web.Response(status=503, text="NOT_SERVING\n")
-
-        app = web.Application()
-        app.router.add_get("/readyz", readyz)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        self.http_port = int(runner.addresses[0][1])  # the real port of port 0
-        return runner
+# Imported last: the server thread serves a FakeConsulta.
+from tests.clients.fake_server_thread import ServerThread  # noqa: E402
