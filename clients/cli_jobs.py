@@ -182,7 +182,8 @@ def cancel(state: CliState, job_id: str) -> None:
 def watch(state: CliState, job_id: str) -> None:
     """Reattach to a job: print its transcript, progress and note as they are written, as
     `transcribe --follow` does, until it ends. Exits 3 when it failed, 4 when cancelled."""
-    from clients.cli_transcribe import exit_code, follow
+    from clients.cli_outcome import exit_code
+    from clients.cli_transcribe import follow
 
     async def go() -> int:
         async with state.client() as client:

@@ -21,10 +21,11 @@ from consulta.v1 import job_pb2
 from consulta.v1 import transcription_service_pb2 as pb
 
 from clients.cli_common import EXIT_OK, CliState, stderr
-from clients.cli_transcribe import exit_code, show_warnings
+from clients.cli_outcome import exit_code, show_warnings
 from clients.live_render import LivePrinter
 from clients.live_sources import PacedFileSource
-from clients.render import clock, json_line, to_dict
+from clients.progress import clock
+from clients.render import json_line, to_dict
 
 
 class FinishOnInterrupt:

@@ -23,7 +23,6 @@ from rich.progress import (
 )
 
 from clients.cli_common import (
-    EXIT_JOB_CANCELLED,
     EXIT_JOB_FAILED,
     EXIT_OK,
     CliState,
@@ -33,6 +32,7 @@ from clients.cli_common import (
     run,
     stderr,
 )
+from clients.cli_outcome import exit_code, show_warnings
 from clients.client import ConsultaClient
 from clients.errors import Cancelled, ConsultaClientError, DeadlineExceeded, NotFound, Unavailable
 from clients.live_render import LivePrinter
@@ -43,7 +43,6 @@ from clients.render import (
     note_text,
     state_name,
     to_dict,
-    warning_line,
 )
 from clients.resume_state import PendingUploads, upload_key
 from clients.upload import UploadProgress
@@ -77,14 +76,6 @@ def job_config(
         idempotency_key=idempotency_key,
         engine_hints=job_pb2.EngineHints(transcriber=transcriber, summarizer=summarizer),
     )
-
-
-def exit_code(state: int) -> int:
-    if state == job_pb2.JOB_STATE_FAILED:
-        return EXIT_JOB_FAILED
-    if state == job_pb2.JOB_STATE_CANCELLED:
-        return EXIT_JOB_CANCELLED
-    return EXIT_OK
 
 
 @contextmanager
@@ -130,13 +121,6 @@ async def follow(client: ConsultaClient, job_id: str, as_json: bool) -> FollowPr
         if live is not None:
             live.close()
     return live or printer
-
-
-def show_warnings(job: job_pb2.Job) -> None:
-    """The job's warnings (a recording cut short, poor audio) on stderr, one a line."""
-    for warning in job.warnings:
-        stderr().print("[yellow]warning:[/] ", end="")
-        stderr().print(warning_line(warning), markup=False, soft_wrap=True)
 
 
 @click.command()

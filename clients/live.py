@@ -15,18 +15,22 @@ every event was seen, so a gap left by a broken stream is filled by the follow-u
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Callable
-from typing import TYPE_CHECKING
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from typing import Protocol
 
 from consulta.v1 import job_pb2
 from consulta.v1 import transcription_service_pb2 as pb
 
 from clients.retry import RetryPolicy
 from clients.sources import ByteSource
-from clients.upload import UploadProgress, UploadSession
+from clients.upload import UploadCalls, UploadProgress, UploadSession
 
-if TYPE_CHECKING:
-    from clients.client import ConsultaClient
+
+class LiveCalls(UploadCalls, Protocol):
+    """What a live session needs of the client (ConsultaClient has it), named here so that
+    this module does not import the client that imports it."""
+
+    def watch(self, job_id: str, after_sequence: int = 0) -> AsyncIterator[pb.WatchJobResponse]: ...
 
 
 class SequenceTracker:
@@ -57,7 +61,7 @@ class LiveSession:
 
     def __init__(
         self,
-        client: ConsultaClient,
+        client: LiveCalls,
         source: ByteSource,
         config: pb.UploadConfig,
         policy: RetryPolicy,

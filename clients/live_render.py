@@ -17,7 +17,8 @@ from consulta.v1 import job_pb2
 from consulta.v1 import transcription_service_pb2 as pb
 from rich.console import Console
 
-from clients.render import FollowPrinter, clock, json_line
+from clients.progress import clock
+from clients.render import FollowPrinter, json_line
 
 # Carriage return, then erase the whole line (ANSI EL 2).
 ERASE_LINE = "\r\x1b[2K"

@@ -122,7 +122,7 @@ def realtime_process(server: ServerThread, recording: Path) -> subprocess.Popen[
     env = {k: v for k, v in os.environ.items() if k not in CLEAN_ENV}
     env.update(CONSULTA_SERVER=server.target, CONSULTA_JWT_SECRET=SECRET, CONSULTA_USER="dr-house")
     return subprocess.Popen(
-        [sys.executable, "-m", "clients", "transcribe", str(recording), "--realtime", "--follow"],
+        [sys.executable, "-m", "app", "transcribe", str(recording), "--realtime", "--follow"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -247,7 +247,7 @@ def test_on_a_real_terminal_interim_text_is_redrawn_in_place(
     env = {k: v for k, v in os.environ.items() if k not in CLEAN_ENV}
     env.update(CONSULTA_SERVER=server.target, CONSULTA_JWT_SECRET=SECRET, CONSULTA_USER="dr-house")
     controller, terminal = pty.openpty()
-    command = [sys.executable, "-m", "clients", "transcribe", str(recording), "--realtime"]
+    command = [sys.executable, "-m", "app", "transcribe", str(recording), "--realtime"]
     with subprocess.Popen(
         [*command, "--speed", "100", "--follow"],
         env=env,
