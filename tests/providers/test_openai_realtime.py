@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from typing import Any
 
 import numpy as np
@@ -278,9 +279,11 @@ async def test_a_401_at_connect_is_not_retried(fake_realtime: FakeRealtime) -> N
 
 
 async def test_nothing_listening_is_a_retryable_error(fake_realtime: FakeRealtime) -> None:
-    closed = "http://127.0.0.1:9/v1"  # the discard port: nothing listens on loopback
+    with socket.socket() as probe:  # a port that was free a moment ago, now closed again
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
     with pytest.raises(RetryableEngineError, match="Could not reach OpenAI"):
-        await run(fake_realtime, openai_base_url=closed)
+        await run(fake_realtime, openai_base_url=f"http://127.0.0.1:{port}/v1")
 
 
 async def test_push_after_a_failure_raises_the_failure(fake_realtime: FakeRealtime) -> None:
