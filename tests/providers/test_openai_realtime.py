@@ -328,3 +328,41 @@ async def test_aclose_mid_session_closes_the_socket_and_fails_a_waiting_reader(
     await eventually(lambda: conn.closed_by_client, within=5.0, what="the socket closed")
     assert conn.commits == 0  # never finished: no tail was committed
     await engine.aclose()
+
+
+async def test_a_drop_while_audio_still_comes_resumes_and_takes_the_rest(
+    fake_realtime: FakeRealtime,
+) -> None:
+    # The first connection drops right after the first final, before the rest of the audio
+    # was pushed: the new one gets the kept audio, then what is pushed after.
+    fake_realtime.plans.append(Plan(drop_after_finals=1))
+    engine = openai_live_transcriber(
+        context=context(
+            openai_base_url=fake_realtime.url + "/v1",
+            provider_connect_timeout_seconds=10.0,
+            provider_timeout_seconds=10.0,
+        )
+    )
+    session = engine.open_session(TranscribeOptions())
+    results: list[LiveResult] = []
+
+    async def read() -> None:
+        async for r in session.results():
+            results.append(r)
+
+    reader = asyncio.create_task(read())
+    pcm = tone_samples(BURSTS, 5.0)[0]
+    cut = int(1.8 * LIVE_SAMPLE_RATE)  # the first turn and its 0.5 s of silence
+    await session.push(pcm[:cut])
+    conns = fake_realtime.connections
+    await eventually(lambda: conns and conns[0].dropped, what="the first drop")
+    await session.push(pcm[cut:])
+    await session.finish()
+    await reader
+    assert [r.text for r in finals(results)] == WORDS
+    assert_times(finals(results), BURSTS)
+    first, second = fake_realtime.connections
+    assert first.seconds() == pytest.approx(1.8, abs=0.05)
+    assert second.seconds() == pytest.approx(5.0 - 1.5 + 0.8, abs=0.05)
+    await session.aclose()
+    await engine.aclose()
