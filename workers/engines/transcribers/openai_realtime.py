@@ -166,7 +166,8 @@ class OpenAIRealtimeSession(LiveSession):
     async def push(self, pcm: npt.NDArray[np.float32]) -> None:
         if self._finishing:
             raise RuntimeError("push after finish")
-        await self._put(np.asarray(pcm, dtype=np.float32).reshape(-1))
+        # A copy: the caller may reuse its buffer while the block waits in the queue.
+        await self._put(np.array(pcm, dtype=np.float32).reshape(-1))
 
     async def finish(self) -> None:
         if not self._finishing:
