@@ -13,6 +13,7 @@ import pytest
 
 from .fakes.aws import FakeBedrock, FakeSecretsManager
 from .fakes.openai_api import FakeOpenAI
+from .fakes.openai_realtime import FakeRealtime
 from .support import GROQ_KEY, OPENAI_KEY
 
 
@@ -29,6 +30,21 @@ def fake_openai(openai_server: FakeOpenAI) -> Iterator[FakeOpenAI]:
     openai_server.reset()
     yield openai_server
     openai_server.reset()
+
+
+@pytest.fixture(scope="session")
+async def realtime_server() -> AsyncIterator[FakeRealtime]:
+    server = FakeRealtime()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+def fake_realtime(realtime_server: FakeRealtime) -> Iterator[FakeRealtime]:
+    realtime_server.reset()
+    yield realtime_server
+    realtime_server.reset()
 
 
 @pytest.fixture(scope="session")

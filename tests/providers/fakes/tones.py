@@ -29,8 +29,9 @@ class Burst:
     channel: int = 0
 
 
-def write_tones(path: Path, bursts: list[Burst], total: float, channels: int = 1) -> Path:
-    """A 16-bit WAV holding ``bursts`` over near-silence (a little noise, like a room)."""
+def tone_samples(bursts: list[Burst], total: float, channels: int = 1) -> npt.NDArray[np.float32]:
+    """``bursts`` over near-silence (a little noise, like a room): 16 kHz float32, one row
+    per channel."""
     rng = np.random.default_rng(7)
     n = int(total * RATE)
     pcm = rng.normal(0, 0.001, size=(channels, n)).astype(np.float32)
@@ -38,6 +39,12 @@ def write_tones(path: Path, bursts: list[Burst], total: float, channels: int = 1
         lo, hi = int(b.start * RATE), int((b.start + b.seconds) * RATE)
         t = np.arange(hi - lo) / RATE
         pcm[b.channel, lo:hi] += 0.5 * np.sin(2 * np.pi * b.freq * t).astype(np.float32)
+    return pcm
+
+
+def write_tones(path: Path, bursts: list[Burst], total: float, channels: int = 1) -> Path:
+    """A 16-bit WAV holding ``bursts`` over near-silence (a little noise, like a room)."""
+    pcm = tone_samples(bursts, total, channels)
     ints = (np.clip(pcm, -1, 1) * 32767).astype(np.int16)
     with wave.open(str(path), "wb") as w:
         w.setnchannels(channels)
