@@ -71,9 +71,17 @@ def wrap_handler(handler: Any, wrap: Wrap, method: str, *, deserializer: Any = _
     )
 
 
-class _WrappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
+class WrappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
+    """An interceptor that wraps each call's behaviour function, so that its code runs in the
+    handler's task. Subclasses give :meth:`wrap`, or :meth:`intercept` when the wrapping
+    depends on the call (its metadata, its request type)."""
+
     def wrap(self, behaviour: Behaviour, streaming: bool, method: str) -> Behaviour:
         raise NotImplementedError
+
+    def intercept(self, handler: Any, details: grpc.HandlerCallDetails) -> Any:
+        """The handler to run for this call: by default ``handler`` wrapped by :meth:`wrap`."""
+        return wrap_handler(handler, self.wrap, details.method)
 
     async def intercept_service(
         self,
@@ -83,7 +91,7 @@ class _WrappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg
         handler = await continuation(handler_call_details)
         if handler is None:
             return None
-        return wrap_handler(handler, self.wrap, handler_call_details.method)
+        return self.intercept(handler, handler_call_details)
 
 
 def _bearer(context: grpc.aio.ServicerContext[Any, Any]) -> str:
@@ -101,7 +109,7 @@ def _bearer(context: grpc.aio.ServicerContext[Any, Any]) -> str:
     raise errors.Unauthenticated("The authorization header must be 'Bearer <token>'.")
 
 
-class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
+class AuthInterceptor(WrappingInterceptor):
     """Verifies the bearer token of every non-public call and records its principal, then
     parses the request: nothing a caller sends is parsed before it is authenticated
     (server/decoding.py says why)."""
@@ -109,15 +117,8 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
     def __init__(self, verify: Callable[[str], Principal]) -> None:
         self._verify = verify
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Any]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> Any:
-        handler = await continuation(handler_call_details)
-        if handler is None:
-            return None
-        method: str = handler_call_details.method
+    def intercept(self, handler: Any, details: grpc.HandlerCallDetails) -> Any:
+        method: str = details.method
         public = method.startswith(PUBLIC_PREFIXES)
         parse_one = handler.request_deserializer
 
@@ -193,7 +194,7 @@ def to_status(exc: errors.ConsultaError) -> status_pb2.Status:
     return status_pb2.Status(code=code, message=exc.message, details=details)
 
 
-class ErrorInterceptor(_WrappingInterceptor):
+class ErrorInterceptor(WrappingInterceptor):
     """Turns domain errors into status codes with details; anything unexpected is logged
     and becomes INTERNAL with a message that leaks nothing. Counts every call."""
 
