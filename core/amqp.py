@@ -135,6 +135,18 @@ class AmqpConnection:
             await settle(connection.close())
 
 
+def own_or_shared(
+    broker: str | AmqpConnection, *, name: str, timeout: float, reconnect_interval: float
+) -> tuple[AmqpConnection, bool]:
+    """An adapter's connection and whether the adapter owns it: ``broker`` itself when it is
+    a shared connection, else a new connection to the URL ``broker``, named ``name``."""
+    if isinstance(broker, AmqpConnection):
+        return broker, False
+    return AmqpConnection(
+        broker, name=name, timeout=timeout, reconnect_interval=reconnect_interval
+    ), True
+
+
 class AmqpConnections:
     """The process's AMQP connections: one per broker URL, shared by every adapter that
     asks for it. Made by the runtime and closed by it after the adapters."""

@@ -42,9 +42,9 @@ from typing import Any
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractIncomingMessage, AbstractQueue
 
-from core.amqp import BROKER_ERRORS, AmqpConnection, settle
+from core.amqp import BROKER_ERRORS, AmqpConnection, own_or_shared, settle
 from core.errors import Unavailable
-from core.events.base import EventBus, Subscription
+from core.events.base import EventBus, Subscribers, Subscription
 
 log = logging.getLogger(__name__)
 
@@ -74,15 +74,12 @@ class RabbitEventBus(EventBus):
         """``broker`` is the process's shared connection, or a URL for a connection of the
         bus's own (named after the exchange). ``reconnect_interval`` is how long the relay
         waits before starting over (and an own connection between reconnects)."""
-        self._owns_connection = isinstance(broker, str)
-        if isinstance(broker, str):
-            broker = AmqpConnection(
-                broker,
-                name=f"consulta {exchange}",
-                timeout=timeout,
-                reconnect_interval=reconnect_interval,
-            )
-        self.amqp = broker
+        self.amqp, self._owns_connection = own_or_shared(
+            broker,
+            name=f"consulta {exchange}",
+            timeout=timeout,
+            reconnect_interval=reconnect_interval,
+        )
         self.exchange_name = exchange
         self.max_pending = max_pending
         self.timeout = timeout
@@ -91,7 +88,7 @@ class RabbitEventBus(EventBus):
         self._exchange: AbstractExchange | None = None
         self._lock = asyncio.Lock()
         # The relay's state: who wants which job, what the current queue is bound to.
-        self._subscribers: dict[str, set[Subscription]] = {}
+        self._subscribers = Subscribers()
         self._bound: set[str] = set()
         self._wanted_changed = asyncio.Event()
         self._relay: asyncio.Task[None] | None = None
@@ -111,7 +108,7 @@ class RabbitEventBus(EventBus):
 
     def subscriber_count(self, job_id: str) -> int:
         """Subscriptions open for ``job_id`` in this process (for tests and metrics)."""
-        return len(self._subscribers.get(job_id, ()))
+        return len(self._subscribers.of(job_id))
 
     def bound_jobs(self) -> frozenset[str]:
         """Jobs the relay's queue is bound to right now (for tests)."""
@@ -169,7 +166,7 @@ class RabbitEventBus(EventBus):
             subscription.end()
         elif not self._relay_connected and self._relay is not None:
             subscription.set_live(False)  # the relay is reconnecting: don't wait for it
-        self._subscribers.setdefault(job_id, set()).add(subscription)
+        self._subscribers.add(subscription)
         self._ensure_relay()
         try:
             # Waiting here is on a local event, never on a broker call: cancelling it (the
@@ -179,12 +176,8 @@ class RabbitEventBus(EventBus):
         finally:
             # Local bookkeeping only; the relay unbinds in its own time (and shielded from
             # this task's cancellation, since it is not this task).
-            subscribers = self._subscribers.get(job_id)
-            if subscribers is not None:
-                subscribers.discard(subscription)
-                if not subscribers:
-                    del self._subscribers[job_id]
-                    self._wanted_changed.set()
+            if self._subscribers.remove(subscription):
+                self._wanted_changed.set()
 
     def _ensure_relay(self) -> None:
         if self._closing:
@@ -217,9 +210,8 @@ class RabbitEventBus(EventBus):
             finally:
                 self._relay_connected = False
                 self._bound.clear()
-                for subscribers in self._subscribers.values():
-                    for subscription in subscribers:
-                        subscription.set_live(False)
+                for subscription in self._subscribers.all():
+                    subscription.set_live(False)
                 if channel is not None:
                     # Closing it cancels the consumer, which deletes the auto-delete queue.
                     with contextlib.suppress(TimeoutError):
@@ -259,7 +251,7 @@ class RabbitEventBus(EventBus):
         """Keep the queue's bindings equal to the jobs that have subscribers, until lost."""
         while not self._closing and not lost.is_set():
             self._wanted_changed.clear()
-            wanted = set(self._subscribers)
+            wanted = self._subscribers.jobs()
             for job_id in self._bound - wanted:
                 # Forget it first: a subscriber arriving during the call waits for a re-bind.
                 self._bound.discard(job_id)
@@ -268,10 +260,10 @@ class RabbitEventBus(EventBus):
                 await queue.bind(exchange, routing_key(job_id), timeout=self.timeout)
                 self._bound.add(job_id)
                 # Bound before marked live: whatever is published from here on arrives.
-                for subscription in self._subscribers.get(job_id, ()):
+                for subscription in self._subscribers.of(job_id):
                     subscription.set_live(True)
             # Subscribers that came or went during the calls above are handled next round.
-            if set(self._subscribers) != self._bound:
+            if self._subscribers.jobs() != self._bound:
                 self._wanted_changed.set()
             await self._wanted_changed.wait()
 
@@ -279,8 +271,7 @@ class RabbitEventBus(EventBus):
         key = message.routing_key or ""
         if not key.startswith(_KEY_PREFIX):
             return
-        for subscription in self._subscribers.get(key[len(_KEY_PREFIX) :], ()):
-            subscription.deliver(message.body)
+        self._subscribers.deliver(key[len(_KEY_PREFIX) :], message.body)
 
     # -- housekeeping ----------------------------------------------------------------------
 
@@ -297,9 +288,7 @@ class RabbitEventBus(EventBus):
             with contextlib.suppress(asyncio.CancelledError, *BROKER_ERRORS):
                 await self._relay
             self._relay = None
-        for subscribers in self._subscribers.values():
-            for subscription in subscribers:
-                subscription.end()
+        self._subscribers.end_all()
         channel, self._channel, self._exchange = self._channel, None, None
         if self._owns_connection:
             await self.amqp.aclose()

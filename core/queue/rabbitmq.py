@@ -35,7 +35,7 @@ from typing import Any
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 
-from core.amqp import BROKER_ERRORS, AmqpConnection, settle
+from core.amqp import BROKER_ERRORS, AmqpConnection, own_or_shared, settle
 from core.errors import Unavailable
 from core.queue.base import DeadLetter, Delivery, Handler, JobQueue, first_of, run_handler
 from core.tracing import producer_span, trace_headers
@@ -73,15 +73,12 @@ class RabbitJobQueue(JobQueue):
         queue's own (then named ``connection_name``, by default after the prefix)."""
         if not retry_delays or min(retry_delays) <= 0:
             raise ValueError("retry_delays must be positive seconds")
-        self._owns_connection = isinstance(broker, str)
-        if isinstance(broker, str):
-            broker = AmqpConnection(
-                broker,
-                name=connection_name or f"consulta jobs {prefix}",
-                timeout=publish_timeout,
-                reconnect_interval=reconnect_interval,
-            )
-        self.amqp = broker
+        self.amqp, self._owns_connection = own_or_shared(
+            broker,
+            name=connection_name or f"consulta jobs {prefix}",
+            timeout=publish_timeout,
+            reconnect_interval=reconnect_interval,
+        )
         self.prefetch = prefetch
         self.max_attempts = max_attempts
         self.retry_delays = tuple(retry_delays)
