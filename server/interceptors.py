@@ -7,6 +7,7 @@ handler: the caller's principal is a context variable the handler reads with
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -209,37 +210,34 @@ class ErrorInterceptor(WrappingInterceptor):
         metrics.RPCS.labels(method=method, code=code_pb2.Code.Name(status.code)).inc()
         await context.abort_with_status(rpc_status.to_status(status))
 
+    @contextlib.asynccontextmanager
+    async def _outcome(self, context: Any, method: str) -> AsyncIterator[None]:
+        """Times and counts the call run inside; its exception becomes a status (abort)."""
+        start = time.perf_counter()
+        try:
+            yield
+        except grpc.aio.AbortError:
+            raise
+        except Exception as exc:
+            await self._abort(context, exc, method)
+        else:
+            metrics.RPCS.labels(method=method, code="OK").inc()
+        finally:
+            metrics.RPC_SECONDS.labels(method=method).observe(time.perf_counter() - start)
+
     def wrap(self, behaviour: Behaviour, streaming: bool, method: str) -> Behaviour:
         if streaming:
 
             async def stream(request: Any, context: Any) -> AsyncIterator[Any]:
-                start = time.perf_counter()
-                try:
+                async with self._outcome(context, method):
                     async for response in behaviour(request, context):
                         yield response
-                except grpc.aio.AbortError:
-                    raise
-                except Exception as exc:
-                    await self._abort(context, exc, method)
-                else:
-                    metrics.RPCS.labels(method=method, code="OK").inc()
-                finally:
-                    metrics.RPC_SECONDS.labels(method=method).observe(time.perf_counter() - start)
 
             return stream
 
         async def unary(request: Any, context: Any) -> Any:
-            start = time.perf_counter()
-            try:
+            async with self._outcome(context, method):
                 response = await behaviour(request, context)
-            except grpc.aio.AbortError:
-                raise
-            except Exception as exc:
-                await self._abort(context, exc, method)
-            else:
-                metrics.RPCS.labels(method=method, code="OK").inc()
-                return response
-            finally:
-                metrics.RPC_SECONDS.labels(method=method).observe(time.perf_counter() - start)
+            return response
 
         return unary
