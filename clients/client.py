@@ -8,6 +8,7 @@ after the last event it delivered, so callers see neither gaps nor repeats.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -155,7 +156,7 @@ class ConsultaClient:
         )
         policy = self.retry
         if resume_attempts is not None:
-            policy = RetryPolicy(resume_attempts, policy.initial_backoff, policy.max_backoff)
+            policy = dataclasses.replace(policy, attempts=resume_attempts)
         session = UploadSession(self, byte_source, upload_config, policy, on_progress)
         session.upload_id = resume_upload_id
         return await session.run()

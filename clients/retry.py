@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import random
+from dataclasses import dataclass, field
 
 import grpc
 
@@ -23,10 +24,21 @@ class RetryPolicy:
     """Seconds before the first reopening; doubled each time after."""
     max_backoff: float = 5.0
     """Longest wait between reopenings."""
+    jitter: float = 0.5
+    """Share of each wait drawn at random (0: none, 1: anywhere from 0 to the full wait), so
+    that clients cut off together by one server restart do not all come back at once."""
+    rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
+    """Where the jitter comes from; seed one to make the waits repeatable."""
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.jitter <= 1.0:
+            raise ValueError(f"jitter must be from 0 to 1, not {self.jitter}")
 
     def delay(self, failure: int, hint: float | None = None) -> float:
-        """Seconds to wait before reopening after ``failure`` (1-based) failures in a row; the
-        server's RetryInfo, when it sent one, wins."""
+        """Seconds to wait before reopening after ``failure`` (1-based) failures in a row: the
+        capped exponential wait less a random share of up to ``jitter`` of it. The server's
+        RetryInfo, when it sent one, wins as it is: it is the server's own spread."""
         if hint is not None:
             return hint
-        return float(min(self.initial_backoff * 2 ** (failure - 1), self.max_backoff))
+        ceiling = min(self.initial_backoff * 2 ** (failure - 1), self.max_backoff)
+        return float(ceiling * (1.0 - self.jitter * self.rng.random()))

@@ -21,6 +21,9 @@ class FieldViolation:
 
     field: str
     description: str
+    #: The ErrorInfo reason this violation stands for when it is more specific than
+    #: ``MALFORMED_FIELD`` (``ENGINE_NOT_ALLOWED``); empty for a plain malformed field.
+    reason: str = ""
 
 
 class InvalidArgument(ConsultaError):

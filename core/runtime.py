@@ -2,14 +2,16 @@
 
 The server and the worker both open a :class:`Runtime`; which database, blob store, queue and
 event bus it holds is decided by URLs in :class:`~core.settings.Settings`, never by branches in
-the code above the ports.
+the code above the ports. A RabbitMQ queue and bus share the runtime's one AMQP connection to
+their broker (core/amqp.py), which the runtime closes after them.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from core.amqp import AmqpConnections
 from core.blobstore.base import BlobStore
 from core.blobstore.factory import build_blob_store
 from core.db.engine import create_engine
@@ -26,13 +28,14 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Runtime:
-    """Settings plus the four ports' adapters."""
+    """Settings plus the four ports' adapters, and the AMQP connections they share."""
 
     settings: Settings
     store: JobStore
     blobs: BlobStore
     queue: JobQueue
     bus: EventBus
+    amqp: AmqpConnections = field(default_factory=lambda: AmqpConnections(name="consulta"))
 
     async def publish_events(self, recorded: Recorded | None) -> None:
         """Send stored events on the bus. A failure only delays watchers: they read the
@@ -56,7 +59,7 @@ class Runtime:
         return True
 
     async def aclose(self) -> None:
-        for closer in (self.queue.aclose, self.bus.aclose, self.blobs.aclose):
+        for closer in (self.queue.aclose, self.bus.aclose, self.blobs.aclose, self.amqp.aclose):
             try:
                 await closer()
             except Exception:  # closing must go on
@@ -73,10 +76,13 @@ async def open_runtime(settings: Settings, *, migrate: bool | None = None) -> Ru
         migrate = settings.resolved_database_url.startswith("sqlite")
     if migrate:
         await upgrade_engine(engine)
+    # Named so that operators tell deployments apart in ``rabbitmqctl list_connections``.
+    amqp = AmqpConnections(name=f"consulta {settings.rabbitmq_prefix}")
     return Runtime(
         settings=settings,
         store=JobStore(engine),
         blobs=build_blob_store(settings),
-        queue=build_job_queue(settings),
-        bus=build_event_bus(settings),
+        queue=build_job_queue(settings, amqp),
+        bus=build_event_bus(settings, amqp),
+        amqp=amqp,
     )

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
@@ -31,7 +31,7 @@ from server import roles
 from server.interceptors import (
     PUBLIC_PREFIXES,
     Behaviour,
-    _WrappingInterceptor,
+    WrappingInterceptor,
     current_principal,
     to_status,
 )
@@ -118,21 +118,17 @@ class _Call:
             log.error("could not record an audit event for %s (%s)", self.rpc, outcome)
 
 
-class AccessInterceptor(_WrappingInterceptor):
+class AccessInterceptor(WrappingInterceptor):
     """Enforces ``server.roles.ALLOWED`` and writes the audit log."""
 
     def __init__(self, store: JobStore) -> None:
         self._store = store
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Any]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> Any:
+    def intercept(self, handler: Any, details: grpc.HandlerCallDetails) -> Any:
         # Health and reflection have no caller to check or audit (load balancers, grpcurl).
-        if handler_call_details.method.startswith(PUBLIC_PREFIXES):
-            return await continuation(handler_call_details)
-        return await super().intercept_service(continuation, handler_call_details)
+        if details.method.startswith(PUBLIC_PREFIXES):
+            return handler
+        return super().intercept(handler, details)
 
     def _start(self, method: str, request: Any) -> _Call:
         rpc = method.rsplit("/", 1)[-1]

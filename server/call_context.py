@@ -12,13 +12,13 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import grpc
 
 from core import logs
-from server.interceptors import wrap_handler
+from server.interceptors import WrappingInterceptor, wrap_handler
 
 log = logging.getLogger(__name__)
 
@@ -32,19 +32,12 @@ def request_id(metadata: Any) -> str:
     return uuid.uuid4().hex
 
 
-class ContextInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
+class ContextInterceptor(WrappingInterceptor):
     """Binds request id and method for the call's task; the outermost interceptor."""
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Any]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> Any:
-        handler = await continuation(handler_call_details)
-        if handler is None:
-            return None
-        method: str = handler_call_details.method
-        rid = request_id(handler_call_details.invocation_metadata)
+    def intercept(self, handler: Any, details: grpc.HandlerCallDetails) -> Any:
+        method: str = details.method
+        rid = request_id(details.invocation_metadata)
 
         def wrap(behaviour: Callable[..., Any], streaming: bool, _method: str) -> Any:
             if streaming:

@@ -7,6 +7,7 @@ handler: the caller's principal is a context variable the handler reads with
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -71,9 +72,17 @@ def wrap_handler(handler: Any, wrap: Wrap, method: str, *, deserializer: Any = _
     )
 
 
-class _WrappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
+class WrappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
+    """An interceptor that wraps each call's behaviour function, so that its code runs in the
+    handler's task. Subclasses give :meth:`wrap`, or :meth:`intercept` when the wrapping
+    depends on the call (its metadata, its request type)."""
+
     def wrap(self, behaviour: Behaviour, streaming: bool, method: str) -> Behaviour:
         raise NotImplementedError
+
+    def intercept(self, handler: Any, details: grpc.HandlerCallDetails) -> Any:
+        """The handler to run for this call: by default ``handler`` wrapped by :meth:`wrap`."""
+        return wrap_handler(handler, self.wrap, details.method)
 
     async def intercept_service(
         self,
@@ -83,7 +92,7 @@ class _WrappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg
         handler = await continuation(handler_call_details)
         if handler is None:
             return None
-        return wrap_handler(handler, self.wrap, handler_call_details.method)
+        return self.intercept(handler, handler_call_details)
 
 
 def _bearer(context: grpc.aio.ServicerContext[Any, Any]) -> str:
@@ -101,7 +110,7 @@ def _bearer(context: grpc.aio.ServicerContext[Any, Any]) -> str:
     raise errors.Unauthenticated("The authorization header must be 'Bearer <token>'.")
 
 
-class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
+class AuthInterceptor(WrappingInterceptor):
     """Verifies the bearer token of every non-public call and records its principal, then
     parses the request: nothing a caller sends is parsed before it is authenticated
     (server/decoding.py says why)."""
@@ -109,15 +118,8 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
     def __init__(self, verify: Callable[[str], Principal]) -> None:
         self._verify = verify
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Any]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> Any:
-        handler = await continuation(handler_call_details)
-        if handler is None:
-            return None
-        method: str = handler_call_details.method
+    def intercept(self, handler: Any, details: grpc.HandlerCallDetails) -> Any:
+        method: str = details.method
         public = method.startswith(PUBLIC_PREFIXES)
         parse_one = handler.request_deserializer
 
@@ -193,7 +195,7 @@ def to_status(exc: errors.ConsultaError) -> status_pb2.Status:
     return status_pb2.Status(code=code, message=exc.message, details=details)
 
 
-class ErrorInterceptor(_WrappingInterceptor):
+class ErrorInterceptor(WrappingInterceptor):
     """Turns domain errors into status codes with details; anything unexpected is logged
     and becomes INTERNAL with a message that leaks nothing. Counts every call."""
 
@@ -208,37 +210,34 @@ class ErrorInterceptor(_WrappingInterceptor):
         metrics.RPCS.labels(method=method, code=code_pb2.Code.Name(status.code)).inc()
         await context.abort_with_status(rpc_status.to_status(status))
 
+    @contextlib.asynccontextmanager
+    async def _outcome(self, context: Any, method: str) -> AsyncIterator[None]:
+        """Times and counts the call run inside; its exception becomes a status (abort)."""
+        start = time.perf_counter()
+        try:
+            yield
+        except grpc.aio.AbortError:
+            raise
+        except Exception as exc:
+            await self._abort(context, exc, method)
+        else:
+            metrics.RPCS.labels(method=method, code="OK").inc()
+        finally:
+            metrics.RPC_SECONDS.labels(method=method).observe(time.perf_counter() - start)
+
     def wrap(self, behaviour: Behaviour, streaming: bool, method: str) -> Behaviour:
         if streaming:
 
             async def stream(request: Any, context: Any) -> AsyncIterator[Any]:
-                start = time.perf_counter()
-                try:
+                async with self._outcome(context, method):
                     async for response in behaviour(request, context):
                         yield response
-                except grpc.aio.AbortError:
-                    raise
-                except Exception as exc:
-                    await self._abort(context, exc, method)
-                else:
-                    metrics.RPCS.labels(method=method, code="OK").inc()
-                finally:
-                    metrics.RPC_SECONDS.labels(method=method).observe(time.perf_counter() - start)
 
             return stream
 
         async def unary(request: Any, context: Any) -> Any:
-            start = time.perf_counter()
-            try:
+            async with self._outcome(context, method):
                 response = await behaviour(request, context)
-            except grpc.aio.AbortError:
-                raise
-            except Exception as exc:
-                await self._abort(context, exc, method)
-            else:
-                metrics.RPCS.labels(method=method, code="OK").inc()
-                return response
-            finally:
-                metrics.RPC_SECONDS.labels(method=method).observe(time.perf_counter() - start)
+            return response
 
         return unary

@@ -41,6 +41,17 @@ def _needs(engine: str) -> str:
     return f" (a JSON list) and give the server {need}" if need else " (a JSON list)"
 
 
+def _engine_not_allowed(
+    field: str, kind: str, engine: str, allowed: tuple[str, ...]
+) -> FieldViolation:
+    return FieldViolation(
+        field,
+        f"Engine {engine[:64]!r} is not allowed here; allowed: {', '.join(allowed)}. The "
+        f"operator can add it to CONSULTA_ALLOWED_{kind.upper()}S{_needs(engine)}.",
+        reason="ENGINE_NOT_ALLOWED",
+    )
+
+
 def job_config_violations(
     config: job_pb2.JobConfig, settings: Settings, prefix: str
 ) -> list[FieldViolation]:
@@ -71,24 +82,12 @@ def job_config_violations(
         out.append(FieldViolation(f"{prefix}.template", f"Unknown template {config.template}."))
     _check_len(out, f"{prefix}.idempotency_key", config.idempotency_key, 128)
     hints = config.engine_hints
-    if hints.transcriber and hints.transcriber not in settings.allowed_transcribers:
-        out.append(
-            FieldViolation(
-                f"{prefix}.engine_hints.transcriber",
-                f"Engine {hints.transcriber[:64]!r} is not allowed here; allowed: "
-                f"{', '.join(settings.allowed_transcribers)}. The operator can add it to "
-                f"CONSULTA_ALLOWED_TRANSCRIBERS{_needs(hints.transcriber)}.",
-            )
-        )
-    if hints.summarizer and hints.summarizer not in settings.allowed_summarizers:
-        out.append(
-            FieldViolation(
-                f"{prefix}.engine_hints.summarizer",
-                f"Engine {hints.summarizer[:64]!r} is not allowed here; allowed: "
-                f"{', '.join(settings.allowed_summarizers)}. The operator can add it to "
-                f"CONSULTA_ALLOWED_SUMMARIZERS{_needs(hints.summarizer)}.",
-            )
-        )
+    for kind, engine, allowed in (
+        ("transcriber", hints.transcriber, settings.allowed_transcribers),
+        ("summarizer", hints.summarizer, settings.allowed_summarizers),
+    ):
+        if engine and engine not in allowed:
+            out.append(_engine_not_allowed(f"{prefix}.engine_hints.{kind}", kind, engine, allowed))
     if len(hints.vocabulary) > 100 or any(len(w) > 64 for w in hints.vocabulary):
         out.append(
             FieldViolation(
@@ -99,13 +98,15 @@ def job_config_violations(
 
 
 def raise_if(violations: list[FieldViolation]) -> None:
+    """INVALID_ARGUMENT naming every violation; its reason is the first specific reason a
+    violation carries (``ENGINE_NOT_ALLOWED``), else ``MALFORMED_FIELD``."""
     if not violations:
         return
-    engine = any("engine_hints." in v.field and "not allowed" in v.description for v in violations)
+    reason = next((v.reason for v in violations if v.reason), "MALFORMED_FIELD")
     summary = "; ".join(f"{v.field}: {v.description}" for v in violations[:3])
     raise InvalidArgument(
         f"The request has malformed fields: {summary}",
-        reason="ENGINE_NOT_ALLOWED" if engine else "MALFORMED_FIELD",
+        reason=reason,
         violations=tuple(violations),
     )
 

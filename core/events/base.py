@@ -114,6 +114,47 @@ class Subscription:
         self._inbox.put_nowait(item)
 
 
+class Subscribers:
+    """A process's open subscriptions by job: what a bus fans each event out to."""
+
+    def __init__(self) -> None:
+        self._by_job: dict[str, set[Subscription]] = {}
+
+    def add(self, subscription: Subscription) -> None:
+        self._by_job.setdefault(subscription.job_id, set()).add(subscription)
+
+    def remove(self, subscription: Subscription) -> bool:
+        """Forget ``subscription``; True when it was the last one of its job."""
+        subscriptions = self._by_job.get(subscription.job_id)
+        if subscriptions is None:
+            return False
+        subscriptions.discard(subscription)
+        if subscriptions:
+            return False
+        del self._by_job[subscription.job_id]
+        return True
+
+    def of(self, job_id: str) -> tuple[Subscription, ...]:
+        """The subscriptions open for ``job_id`` now (a copy: delivering may change them)."""
+        return tuple(self._by_job.get(job_id, ()))
+
+    def jobs(self) -> set[str]:
+        """The jobs that have at least one subscription."""
+        return set(self._by_job)
+
+    def deliver(self, job_id: str, event: bytes) -> None:
+        for subscription in self.of(job_id):
+            subscription.deliver(event)
+
+    def all(self) -> list[Subscription]:
+        return [s for subscriptions in self._by_job.values() for s in subscriptions]
+
+    def end_all(self) -> None:
+        """End every open subscription (the bus is closing)."""
+        for subscription in self.all():
+            subscription.end()
+
+
 class EventBus(ABC):
     """Publishes and subscribes to serialized ``consulta.v1.JobEvent`` messages by job id."""
 

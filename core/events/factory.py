@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from core.amqp import AmqpConnections
 from core.events.base import EventBus
 from core.settings import Settings
 
 
-def build_event_bus(settings: Settings) -> EventBus:
-    """``memory://`` -> in-process; ``amqp://`` or ``amqps://`` -> RabbitMQ topic exchange.
+def build_event_bus(settings: Settings, amqp: AmqpConnections | None = None) -> EventBus:
+    """``memory://`` -> in-process; ``amqp://`` or ``amqps://`` -> RabbitMQ topic exchange, on
+    the process's connection to that broker from ``amqp`` (else on a connection of its own).
 
     Nothing connects here: the RabbitMQ bus connects on its first call, so this can run outside
     an event loop. Close the bus with ``await bus.aclose()``.
@@ -23,5 +25,8 @@ def build_event_bus(settings: Settings) -> EventBus:
     if scheme in ("amqp", "amqps"):
         from core.events.rabbitmq import RabbitEventBus
 
-        return RabbitEventBus(url, exchange=f"{settings.rabbitmq_prefix}.events")
+        return RabbitEventBus(
+            amqp.get(url) if amqp is not None else url,
+            exchange=f"{settings.rabbitmq_prefix}.events",
+        )
     raise ValueError(f"events_url {url!r}: expected memory:// or amqp://user:pass@host:5672/vhost")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from core.events.base import EventBus, Subscription
+from core.events.base import EventBus, Subscribers, Subscription
 
 
 class MemoryEventBus(EventBus):
@@ -18,34 +18,27 @@ class MemoryEventBus(EventBus):
 
     def __init__(self, *, max_pending: int = 256) -> None:
         self.max_pending = max_pending
-        self._subscribers: dict[str, set[Subscription]] = {}
+        self._subscribers = Subscribers()
         self._closed = False
 
     def subscriber_count(self, job_id: str) -> int:
         """Subscriptions open for ``job_id`` (for tests and metrics)."""
-        return len(self._subscribers.get(job_id, ()))
+        return len(self._subscribers.of(job_id))
 
     async def publish(self, job_id: str, event: bytes) -> None:
-        for subscription in self._subscribers.get(job_id, ()):
-            subscription.deliver(event)
+        self._subscribers.deliver(job_id, event)
 
     @asynccontextmanager
     async def subscribe(self, job_id: str) -> AsyncIterator[Subscription]:
         subscription = Subscription(job_id, max_pending=self.max_pending)
         if self._closed:
             subscription.end()
-        self._subscribers.setdefault(job_id, set()).add(subscription)
+        self._subscribers.add(subscription)
         try:
             yield subscription
         finally:
-            subscribers = self._subscribers.get(job_id)
-            if subscribers is not None:
-                subscribers.discard(subscription)
-                if not subscribers:
-                    del self._subscribers[job_id]
+            self._subscribers.remove(subscription)
 
     async def aclose(self) -> None:
         self._closed = True
-        for subscribers in self._subscribers.values():
-            for subscription in subscribers:
-                subscription.end()
+        self._subscribers.end_all()

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from core.amqp import AmqpConnections
 from core.queue.base import JobQueue
 from core.settings import Settings
 
 
-def build_job_queue(settings: Settings) -> JobQueue:
-    """``memory://`` -> in-process; ``amqp://`` or ``amqps://`` -> RabbitMQ.
+def build_job_queue(settings: Settings, amqp: AmqpConnections | None = None) -> JobQueue:
+    """``memory://`` -> in-process; ``amqp://`` or ``amqps://`` -> RabbitMQ, on the process's
+    connection to that broker from ``amqp`` (else on a connection of the queue's own).
 
     Nothing connects here: the RabbitMQ queue connects on its first call, so this can run
     outside an event loop. Close the queue with ``await queue.aclose()``.
@@ -27,7 +29,7 @@ def build_job_queue(settings: Settings) -> JobQueue:
         from core.queue.rabbitmq import RabbitJobQueue
 
         return RabbitJobQueue(
-            url,
+            amqp.get(url) if amqp is not None else url,
             prefix=settings.rabbitmq_prefix,
             prefetch=settings.queue_prefetch,
             max_attempts=settings.queue_max_attempts,

@@ -18,7 +18,10 @@ broker restart it reconnects, re-declares the topology and resumes consumers. Un
 messages of a lost connection are redelivered by the broker, which is harmless (workers claim
 jobs with a conditional update).
 
-Connects lazily on the first call; ``aclose()`` closes the connection.
+The connection is the process's one AMQP connection (core/amqp.py), shared with the event
+bus; the queue publishes on a channel of its own and each consumer has another. Connects
+lazily on the first call; ``aclose()`` stops consumers and closes the connection only when
+the queue was built from a URL and so owns it.
 """
 
 from __future__ import annotations
@@ -26,18 +29,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import aio_pika
-from aio_pika.abc import (
-    AbstractChannel,
-    AbstractIncomingMessage,
-    AbstractQueue,
-    AbstractRobustConnection,
-)
-from aiormq.exceptions import AMQPError
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 
+from core.amqp import BROKER_ERRORS, AmqpConnection, own_or_shared, settle
 from core.errors import Unavailable
 from core.queue.base import DeadLetter, Delivery, Handler, JobQueue, first_of, run_handler
 from core.tracing import producer_span, trace_headers
@@ -48,9 +46,6 @@ ATTEMPT_HEADER = "x-consulta-attempt"
 REASON_HEADER = "x-consulta-reason"
 #: Redeliveries (consumer crashes, lost connections) before the broker itself dead-letters.
 DELIVERY_LIMIT = 20
-#: What a broker or network failure looks like through aio-pika (RuntimeError: "Connection
-#: was not opened" and ChannelInvalidStateError while a robust connection is reconnecting).
-BROKER_ERRORS = (AMQPError, RuntimeError, ConnectionError, OSError, TimeoutError)
 
 
 def delay_label(seconds: float) -> str:
@@ -64,7 +59,7 @@ class RabbitJobQueue(JobQueue):
 
     def __init__(
         self,
-        url: str,
+        broker: str | AmqpConnection,
         *,
         prefix: str = "consulta",
         prefetch: int = 1,
@@ -74,53 +69,49 @@ class RabbitJobQueue(JobQueue):
         reconnect_interval: float = 1.0,
         connection_name: str = "",
     ) -> None:
+        """``broker`` is the process's shared connection, or a URL for a connection of the
+        queue's own (then named ``connection_name``, by default after the prefix)."""
         if not retry_delays or min(retry_delays) <= 0:
             raise ValueError("retry_delays must be positive seconds")
-        self.url = url
+        self.amqp, self._owns_connection = own_or_shared(
+            broker,
+            name=connection_name or f"consulta jobs {prefix}",
+            timeout=publish_timeout,
+            reconnect_interval=reconnect_interval,
+        )
         self.prefetch = prefetch
         self.max_attempts = max_attempts
         self.retry_delays = tuple(retry_delays)
         self.publish_timeout = publish_timeout
-        self.reconnect_interval = reconnect_interval
-        # Shown by the broker (rabbitmqctl list_connections) so that operators can tell who is who.
-        self.connection_name = connection_name or f"consulta jobs {prefix}"
         self.jobs_queue = f"{prefix}.jobs"
         self.dead_queue = f"{prefix}.jobs.dead"
         self.retry_queues = {d: f"{prefix}.jobs.retry.{delay_label(d)}" for d in self.retry_delays}
-        self._connection: AbstractRobustConnection | None = None
         self._publisher: AbstractChannel | None = None
         self._lock = asyncio.Lock()
         self._closing = asyncio.Event()
 
+    @property
+    def connection_name(self) -> str:
+        """How the queue's connection names itself to the broker."""
+        return self.amqp.name
+
     # -- connection and topology -------------------------------------------------------------
 
     async def _channel(self) -> AbstractChannel:
-        """The publishing channel, connecting and declaring the topology the first time."""
+        """The publishing channel, opening it and declaring the topology the first time."""
         async with self._lock:
             if self._publisher is not None:
                 # A robust channel: aio-pika reopens it after a reconnect.
                 return self._publisher
+            channel = await self.amqp.channel(publisher_confirms=True, on_return_raises=True)
             try:
                 async with asyncio.timeout(self.publish_timeout):
-                    if self._connection is None or self._connection.is_closed:
-                        self._connection = await aio_pika.connect_robust(
-                            self.url,
-                            reconnect_interval=self.reconnect_interval,
-                            client_properties={"connection_name": self.connection_name},
-                        )
-                    channel = await self._connection.channel(
-                        publisher_confirms=True, on_return_raises=True
-                    )
                     await self._declare(channel)
             except BROKER_ERRORS as exc:
+                await settle(channel.close())
                 raise Unavailable(f"RabbitMQ is unreachable: {exc!r}") from exc
             self._publisher = channel
             return channel
-
-    async def _connected(self) -> AbstractRobustConnection:
-        await self._channel()
-        assert self._connection is not None
-        return self._connection
 
     async def _declare(self, channel: AbstractChannel) -> AbstractQueue:
         """Declare every queue (idempotent); return the jobs queue."""
@@ -200,10 +191,10 @@ class RabbitJobQueue(JobQueue):
 
     async def peek_dead_letters(self) -> list[DeadLetter]:
         """The dead-lettered messages, left in their queue (for inspection and tests)."""
-        connection = await self._connected()
+        await self._channel()  # the topology
         found: list[DeadLetter] = []
         # Fetched unacknowledged on a channel of their own; closing it puts them all back.
-        async with connection.channel() as channel:
+        async with await self.amqp.transient_channel() as channel:
             queue = await channel.declare_queue(self.dead_queue, durable=True)
             while (message := await queue.get(no_ack=False, fail=False)) is not None:
                 try:
@@ -219,7 +210,7 @@ class RabbitJobQueue(JobQueue):
     async def consume(self, handler: Handler, *, concurrency: int, stop: asyncio.Event) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
-        connection = await self._connected()
+        await self._channel()  # connected, with the topology declared
         slots = asyncio.Semaphore(concurrency)
         running: set[asyncio.Task[None]] = set()
         stopping = False
@@ -239,10 +230,7 @@ class RabbitJobQueue(JobQueue):
             running.add(task)
             task.add_done_callback(running.discard)
 
-        try:
-            channel = await connection.channel()
-        except BROKER_ERRORS as exc:
-            raise Unavailable(f"RabbitMQ is unreachable: {exc!r}") from exc
+        channel = await self.amqp.channel()
         try:
             try:
                 # At least ``concurrency``, or the bound could never be reached.
@@ -254,9 +242,10 @@ class RabbitJobQueue(JobQueue):
             await first_of(stop, self._closing)
             stopping = True
             if not self._closing.is_set():
-                # When the queue itself is closing, its connection is going away with the
+                # When the queue itself is closing, its connection may be going away with the
                 # consumer; cancelling then races the close and aiormq fails the call with
-                # the close's bare Exception, which settle() rightly does not swallow.
+                # the close's bare Exception, which settle() rightly does not swallow. Closing
+                # the channel below cancels the consumer anyway.
                 await settle(queue.cancel(tag))
             # Stop means "take no more", not "drop what is running": let handlers finish.
             while running:
@@ -316,11 +305,14 @@ class RabbitJobQueue(JobQueue):
         await settle(message.ack())
 
     async def aclose(self) -> None:
+        """Stop consumers (they finish what is running); close the connection if it is the
+        queue's own, else only the publishing channel."""
         self._closing.set()
-        if self._connection is not None:
-            await settle(self._connection.close())
-        self._connection = None
-        self._publisher = None
+        publisher, self._publisher = self._publisher, None
+        if self._owns_connection:
+            await self.amqp.aclose()
+        elif publisher is not None:
+            await settle(publisher.close())
 
 
 def _parse(message: AbstractIncomingMessage) -> tuple[str, int]:
@@ -334,21 +326,3 @@ def _parse(message: AbstractIncomingMessage) -> tuple[str, int]:
     if not isinstance(job_id, str) or not job_id:
         raise ValueError(f"not a job id: {job_id!r}")
     return job_id, max(attempt, 1)
-
-
-async def settle(action: Awaitable[Any]) -> None:
-    """Await an ack, nack, cancel or close that may fail because the connection is gone.
-
-    The broker then redelivers unacknowledged messages itself, so there is nothing more to
-    do. aiormq cancels its own pending calls when a connection closes; that CancelledError is
-    a broker failure too, unless this task itself is being cancelled.
-    """
-    try:
-        await action
-    except BROKER_ERRORS as exc:
-        log.info("could not settle on a lost channel: %r", exc)
-    except asyncio.CancelledError:
-        task = asyncio.current_task()
-        if task is not None and task.cancelling():
-            raise
-        log.info("could not settle: the connection closed")

@@ -7,15 +7,18 @@ and exchange names that are deleted afterwards.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 
 from app.devstack.seaweed import S3Endpoint
 from core.blobstore.base import BlobStore
+from core.errors import Unavailable
 from core.events.base import EventBus
+from core.events.rabbitmq import RabbitEventBus
 from core.queue.base import JobQueue
 from tests.support.services import RABBITMQ_URL, require_rabbitmq
 
@@ -111,8 +114,6 @@ async def event_bus(request: pytest.FixtureRequest) -> AsyncIterator[EventBus]:
         finally:
             await bus.aclose()
         return
-    from core.events.rabbitmq import RabbitEventBus
-
     rabbit = RabbitEventBus(
         request.getfixturevalue("rabbitmq_url"),
         exchange=f"test-{uuid.uuid4().hex[:12]}.consulta.events",
@@ -122,3 +123,39 @@ async def event_bus(request: pytest.FixtureRequest) -> AsyncIterator[EventBus]:
     finally:
         await rabbit.delete_exchange()
         await rabbit.aclose()
+
+
+@pytest.fixture
+def exchange() -> str:
+    """A RabbitMQ topic exchange name of the test's own."""
+    return f"test-{uuid.uuid4().hex[:12]}.consulta.events"
+
+
+@pytest.fixture
+async def rabbit_buses(
+    rabbitmq_url: str, exchange: str
+) -> AsyncIterator[Callable[..., RabbitEventBus]]:
+    """Makes RabbitMQ buses on the test's exchange, each with a connection of its own as
+    separate processes have (``make(reconnect_interval=...)``); afterwards deletes the
+    exchange and closes them all."""
+    made: list[RabbitEventBus] = []
+
+    def make(*, reconnect_interval: float = 0.2) -> RabbitEventBus:
+        bus = RabbitEventBus(rabbitmq_url, exchange=exchange, reconnect_interval=reconnect_interval)
+        made.append(bus)
+        return bus
+
+    try:
+        yield make
+    finally:
+        if made:
+            with contextlib.suppress(Unavailable):
+                await made[0].delete_exchange()
+        for bus in reversed(made):
+            await bus.aclose()
+
+
+@pytest.fixture
+def worker_bus(rabbit_buses: Callable[..., RabbitEventBus]) -> RabbitEventBus:
+    """A publishing bus, as a worker process has."""
+    return rabbit_buses()

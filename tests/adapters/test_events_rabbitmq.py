@@ -6,8 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 
 import pytest
 
@@ -20,27 +19,8 @@ pytestmark = pytest.mark.stack
 
 
 @pytest.fixture
-async def exchange() -> str:
-    return f"test-{uuid.uuid4().hex[:12]}.consulta.events"
-
-
-@pytest.fixture
-async def worker_bus(rabbitmq_url: str, exchange: str) -> AsyncIterator[RabbitEventBus]:
-    bus = RabbitEventBus(rabbitmq_url, exchange=exchange, reconnect_interval=0.2)
-    try:
-        yield bus
-    finally:
-        await bus.delete_exchange()
-        await bus.aclose()
-
-
-@pytest.fixture
-async def server_bus(rabbitmq_url: str, exchange: str) -> AsyncIterator[RabbitEventBus]:
-    bus = RabbitEventBus(rabbitmq_url, exchange=exchange, reconnect_interval=0.2)
-    try:
-        yield bus
-    finally:
-        await bus.aclose()
+def server_bus(rabbit_buses: Callable[..., RabbitEventBus]) -> RabbitEventBus:
+    return rabbit_buses()
 
 
 async def test_events_cross_connections(

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 
 import pytest
 
@@ -19,45 +18,26 @@ pytestmark = pytest.mark.stack
 
 
 @pytest.fixture
-async def exchange() -> str:
-    return f"test-{uuid.uuid4().hex[:12]}.consulta.events"
-
-
-@pytest.fixture
-async def publisher(rabbitmq_url: str, exchange: str) -> AsyncIterator[RabbitEventBus]:
-    bus = RabbitEventBus(rabbitmq_url, exchange=exchange, reconnect_interval=0.2)
-    try:
-        yield bus
-    finally:
-        await bus.delete_exchange()
-        await bus.aclose()
-
-
-@pytest.fixture
-async def relay(rabbitmq_url: str, exchange: str) -> AsyncIterator[RabbitEventBus]:
+def relay(rabbit_buses: Callable[..., RabbitEventBus]) -> RabbitEventBus:
     # Reconnects after a second: long enough for a test to act while it is down.
-    bus = RabbitEventBus(rabbitmq_url, exchange=exchange, reconnect_interval=1.0)
-    try:
-        yield bus
-    finally:
-        await bus.aclose()
+    return rabbit_buses(reconnect_interval=1.0)
 
 
-async def publish_until(publisher: RabbitEventBus, job_id: str, arrived: asyncio.Event) -> None:
+async def publish_until(worker_bus: RabbitEventBus, job_id: str, arrived: asyncio.Event) -> None:
     """Publish to ``job_id`` until something arrives (the relay may still be recovering)."""
 
     async def came() -> bool:
         if arrived.is_set():
             return True
         with contextlib.suppress(Unavailable):
-            await publisher.publish(job_id, b"ping")
+            await worker_bus.publish(job_id, b"ping")
         return False
 
     await eventually(came, within=20, interval=0.1, what=f"an event for {job_id}")
 
 
 async def test_cancelled_subscriptions_leave_the_others_working(
-    publisher: RabbitEventBus, relay: RabbitEventBus
+    worker_bus: RabbitEventBus, relay: RabbitEventBus
 ) -> None:
     async with relay.subscribe("job-stays") as stays:
         assert stays.live
@@ -73,7 +53,7 @@ async def test_cancelled_subscriptions_leave_the_others_working(
             for task in tasks[::2]:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-        await publisher.publish("job-stays", b"still here")
+        await worker_bus.publish("job-stays", b"still here")
         assert await asyncio.wait_for(anext(stays), timeout=10) == b"still here"
         assert stays.live and stays.generation == 1  # never lost its delivery
 
@@ -81,7 +61,7 @@ async def test_cancelled_subscriptions_leave_the_others_working(
 
 
 async def test_recovery_binds_only_the_jobs_still_watched(
-    publisher: RabbitEventBus, relay: RabbitEventBus, exchange: str
+    worker_bus: RabbitEventBus, relay: RabbitEventBus, exchange: str
 ) -> None:
     async with relay.subscribe("job-kept") as kept:
         async with relay.subscribe("job-gone") as gone:
@@ -103,7 +83,7 @@ async def test_recovery_binds_only_the_jobs_still_watched(
 
         collector = asyncio.create_task(collect())
         try:
-            await publish_until(publisher, "job-kept", arrived)
+            await publish_until(worker_bus, "job-kept", arrived)
         finally:
             collector.cancel()
 
@@ -114,19 +94,16 @@ async def test_recovery_binds_only_the_jobs_still_watched(
         assert relay.relay_queue in queues
 
 
-async def test_no_queue_is_left_after_the_bus_closes(rabbitmq_url: str, exchange: str) -> None:
-    bus = RabbitEventBus(rabbitmq_url, exchange=exchange)
+async def test_no_queue_is_left_after_the_bus_closes(
+    rabbit_buses: Callable[..., RabbitEventBus], exchange: str
+) -> None:
+    bus = rabbit_buses()
     async with bus.subscribe("job-1") as events:
         assert events.live
         assert len(await asyncio.to_thread(rabbitmq_queues, exchange)) == 1
     await bus.aclose()
-    cleaner = RabbitEventBus(rabbitmq_url, exchange=exchange)
-    try:
 
-        async def none_left() -> bool:
-            return await asyncio.to_thread(rabbitmq_queues, exchange) == {}
+    async def none_left() -> bool:
+        return await asyncio.to_thread(rabbitmq_queues, exchange) == {}
 
-        await eventually(none_left, within=20, interval=0.5, what="no relay queue left")
-    finally:
-        await cleaner.delete_exchange()
-        await cleaner.aclose()
+    await eventually(none_left, within=20, interval=0.5, what="no relay queue left")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -68,8 +69,31 @@ def test_scaled_out_urls_pick_the_service_adapters() -> None:
 )
 def test_unknown_urls_are_refused(field: str, url: str) -> None:
     settings = Settings.model_validate({field: url})
-    builder = {"blob_url": build_blob_store, "queue_url": build_job_queue}.get(
-        field, build_event_bus
-    )
+    builders: dict[str, Callable[[Settings], object]] = {
+        "blob_url": build_blob_store,
+        "queue_url": build_job_queue,
+        "events_url": build_event_bus,
+    }
+    builder = builders[field]
     with pytest.raises(ValueError, match=field):
         builder(settings)
+
+
+def test_queue_and_bus_on_one_broker_share_the_process_connection() -> None:
+    from core.amqp import AmqpConnections
+    from core.events.rabbitmq import RabbitEventBus
+    from core.queue.rabbitmq import RabbitJobQueue
+
+    same = Settings(queue_url="amqp://guest:guest@127.0.0.1:5672/")
+    amqp = AmqpConnections(name="consulta test")
+    queue, bus = build_job_queue(same, amqp), build_event_bus(same, amqp)
+    assert isinstance(queue, RabbitJobQueue) and isinstance(bus, RabbitEventBus)
+    assert queue.amqp is bus.amqp
+    assert amqp.all() == [queue.amqp] and queue.connection_name == "consulta test"
+
+    # Another broker for events: a connection to each.
+    split = same.model_copy(update={"events_url": "amqp://guest:guest@127.0.0.2:5672/"})
+    amqp = AmqpConnections(name="consulta test")
+    queue, bus = build_job_queue(split, amqp), build_event_bus(split, amqp)
+    assert isinstance(queue, RabbitJobQueue) and isinstance(bus, RabbitEventBus)
+    assert queue.amqp is not bus.amqp and len(amqp.all()) == 2

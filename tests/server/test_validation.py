@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 from consulta.v1 import job_pb2
 
-from core.errors import InvalidArgument
+from core.errors import FieldViolation, InvalidArgument
 from core.settings import Settings
 from server.validation import (
     job_config_violations,
     length_violations,
+    raise_if,
     require_id,
     sha256_violations,
     validate_job_config,
@@ -86,6 +87,23 @@ def test_an_engine_hint_outside_the_allowed_list_is_engine_not_allowed(
         validate_job_config(config, settings, "config")
     assert caught.value.reason == "ENGINE_NOT_ALLOWED"
     assert [v.field for v in caught.value.violations] == ["config.engine_hints.summarizer"]
+
+
+def test_the_reason_comes_from_the_violation_not_its_wording(settings: Settings) -> None:
+    config = job_pb2.JobConfig(
+        language_code="1", engine_hints=job_pb2.EngineHints(transcriber="groq")
+    )
+    violations = job_config_violations(config, settings, "config")
+    assert [v.reason for v in violations] == ["", "ENGINE_NOT_ALLOWED"]
+    # Mixed with another violation, listed after it: still ENGINE_NOT_ALLOWED.
+    with pytest.raises(InvalidArgument) as caught:
+        raise_if(violations)
+    assert caught.value.reason == "ENGINE_NOT_ALLOWED"
+    # A message that merely says "not allowed" about an engine hint is no reason by itself.
+    worded = FieldViolation("config.engine_hints.summarizer", "Engine 'x' is not allowed here.")
+    with pytest.raises(InvalidArgument) as caught:
+        raise_if([worded])
+    assert caught.value.reason == "MALFORMED_FIELD"
 
 
 def test_other_violations_are_malformed_field(settings: Settings) -> None:

@@ -72,12 +72,14 @@ class PrivateRabbitMQ:
 
     def start(self) -> None:
         """Start the node and return once it accepts connections (bounded)."""
-        self.proc = subprocess.Popen(
-            [str(SCRIPTS / "rabbitmq-server")],
-            env=self.env,
-            stdout=(self.folder / "server.out").open("ab"),
-            stderr=subprocess.STDOUT,
-        )
+        # The child keeps its own copy of the log's descriptor; ours is closed at once.
+        with (self.folder / "server.out").open("ab") as out:
+            self.proc = subprocess.Popen(
+                [str(SCRIPTS / "rabbitmq-server")],
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
         # RabbitMQ opens its AMQP port last, once it is fully booted.
         deadline = time.monotonic() + START_TIMEOUT
         while True:

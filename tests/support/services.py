@@ -44,11 +44,10 @@ def require_rabbitmq() -> str:
     return RABBITMQ_URL
 
 
-def close_rabbitmq_connections(connection_name: str) -> int:
-    """Close, from the broker's side, every connection whose client named itself
-    ``connection_name`` (as a broker restart or a network cut would); return how many.
+def rabbitmq_connections(connection_name: str) -> list[str]:
+    """The broker's ids of the connections whose client named itself ``connection_name``.
 
-    Uses ``rabbitmqctl``, so it needs no management plugin; other connections are untouched.
+    Uses ``rabbitmqctl``, so it needs no management plugin.
     """
     listed = subprocess.run(
         LIST_CONNECTIONS,
@@ -59,7 +58,14 @@ def close_rabbitmq_connections(connection_name: str) -> int:
     )
     # Each line: "<rabbit@host.1.2.0>\t[..., {"connection_name","<name>"}, ...]".
     wanted = '{"connection_name",' + json.dumps(connection_name) + "}"
-    pids = [line.split("\t", 1)[0] for line in listed.stdout.splitlines() if wanted in line]
+    return [line.split("\t", 1)[0] for line in listed.stdout.splitlines() if wanted in line]
+
+
+def close_rabbitmq_connections(connection_name: str) -> int:
+    """Close, from the broker's side, every connection whose client named itself
+    ``connection_name`` (as a broker restart or a network cut would); return how many.
+    Other connections are untouched."""
+    pids = rabbitmq_connections(connection_name)
     for pid in pids:
         subprocess.run(
             ["rabbitmqctl", "close_connection", pid, "closed by a test"],
