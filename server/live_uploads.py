@@ -178,11 +178,17 @@ class LiveUpload:
             log.warning("live upload %s stopped forwarding events", self.upload_id)
             return
         if not self.finishing:
-            self.out.put_nowait(self._cancelled())
+            self.out.put_nowait(await self._why_refused())
 
-    def _cancelled(self) -> FailedPrecondition:
+    def _ended(self, state: str, error: str) -> FailedPrecondition:
+        if state == JobState.FAILED.value:
+            return FailedPrecondition(
+                f"Job {self.upload_id} failed while its audio was being received ({error}); "
+                "the upload ended.",
+                reason="JOB_FAILED",
+            )
         return FailedPrecondition(
-            f"Job {self.upload_id} was cancelled or deleted while its audio was being "
+            f"Job {self.upload_id} was {state or 'deleted'} while its audio was being "
             "received; the upload ended.",
             reason="JOB_CANCELLED",
         )
@@ -199,7 +205,7 @@ class LiveUpload:
                 await self.limits.check_staging(self.principal, len(chunk.data))
                 # Shielded: a stream cancelled mid-commit still ends with the row and the
                 # objects agreeing (a segment is either committed or deleted).
-                await asyncio.shield(self._commit(chunk.data))
+                await _shielded(self._commit(chunk.data))
                 metrics.UPLOAD_BYTES.inc(len(chunk.data))
                 self.out.put_nowait(_status(self.upload_id, self.received))
             if chunk.finish:
@@ -213,7 +219,7 @@ class LiveUpload:
         claimed = await self.rt.uploads.claim_finish(self.upload_id, self.received)
         if claimed is None:
             raise await self._why_refused()
-        await asyncio.shield(finish_live_upload(self.rt, claimed, abandoned=False))
+        await _shielded(finish_live_upload(self.rt, claimed, abandoned=False))
         job = await self.rt.store.get_visible(self.upload_id, self.principal)
         self.out.put_nowait(_status(self.upload_id, self.received))
         self.out.put_nowait(pb.UploadAudioResponse(job=job_to_pb(job)))
@@ -245,8 +251,10 @@ class LiveUpload:
     async def _why_refused(self) -> ConsultaError:
         """Why a commit or the claim at ``finish`` found the upload elsewhere than expected."""
         job = await self.rt.store.get(self.upload_id)
-        if job is None or JobState(job.state).terminal:
-            return self._cancelled()
+        if job is None:
+            return self._ended("", "")
+        if JobState(job.state).terminal:
+            return self._ended(job.state, job.error_message)
         row = await self.rt.uploads.get(self.upload_id)
         if row is not None and row.complete:
             return FailedPrecondition(
@@ -260,3 +268,19 @@ class LiveUpload:
             f"Another stream is writing upload {self.upload_id}; resume it from offset {offset}.",
             reason="UPLOAD_CONFLICT",
         )
+
+
+async def _shielded(work: Coroutine[Any, Any, None]) -> None:
+    """Run ``work`` to its end even when the stream is cancelled meanwhile (its outcome is
+    then only logged: nobody is left to hear it)."""
+    task = asyncio.ensure_future(work)
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        task.add_done_callback(_log_outcome)
+        raise
+
+
+def _log_outcome(task: asyncio.Future[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.info("a cancelled live stream's last write ended: %r", task.exception())

@@ -272,7 +272,8 @@ class S3BlobStore(BlobStore):
                     buffer += chunk
                     size += len(chunk)
                     while len(buffer) >= self.part_size:
-                        part = bytes(buffer[: self.part_size])
+                        with memoryview(buffer) as view:
+                            part = bytes(view[: self.part_size])
                         del buffer[: self.part_size]
                         parts.append(await self.upload_part(key, handle, len(parts) + 1, part))
             if buffer or not parts:
