@@ -23,7 +23,7 @@ async def read_all(store: BlobStore, key: str) -> bytes:
 
 async def put_segments(store: BlobStore, prefix: str, data: bytes, rng: random.Random) -> list[str]:
     """``data`` as small objects of irregular sizes (a live upload's chunks)."""
-    keys = []
+    keys: list[str] = []
     offset = 0
     while offset < len(data):
         size = rng.randint(1, 300_000)

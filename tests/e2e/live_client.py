@@ -11,9 +11,10 @@ import grpc
 import pytest
 from consulta.v1 import job_pb2
 from consulta.v1 import transcription_service_pb2 as pb
-from grpc.aio import EOF
 
 from tests.e2e.deployment import Deployment
+
+EOF: Any = grpc.aio.EOF  # type: ignore[attr-defined]  # missing from grpc-stubs
 
 
 def live_config(**job: Any) -> pb.UploadConfig:

@@ -65,7 +65,7 @@ async def test_live_upload_commits_each_chunk_and_the_job_exists_from_the_first_
     )
     assert [j.job_id for j in listed.jobs] == [job_id]
     watch = stub.WatchJob(pb.WatchJobRequest(job_id=job_id), metadata=auth, timeout=30)
-    first = await watch.read()
+    first: pb.WatchJobResponse = await watch.read()  # type: ignore[assignment]
     assert first.snapshot.state == job_pb2.JOB_STATE_RECEIVING
     watch.cancel()
 
@@ -203,6 +203,7 @@ async def test_an_abandoned_live_upload_is_finished_with_a_warning(
             return got if got.audio_size_bytes else None
 
         kept = await eventually(finished, within=30, what="the abandoned upload finished")
+        assert kept is not None
         assert kept.audio_size_bytes == 4 * CHUNK
         (warning,) = [
             w for w in kept.warnings if w.reason == job_pb2.JOB_WARNING_REASON_LIVE_UPLOAD_ABANDONED
@@ -219,6 +220,7 @@ async def test_an_abandoned_live_upload_is_finished_with_a_warning(
             return got if got.state == job_pb2.JOB_STATE_FAILED else None
 
         gone = await eventually(failed, within=30, what="the empty live upload failed")
+        assert gone is not None
         assert "before any audio arrived" in gone.error.message
         assert await deployment.server.runtime.uploads.get(nothing.job_id) is None
     finally:
@@ -268,6 +270,7 @@ async def test_first_bytes_that_are_not_audio_fail_the_job_and_leave_no_audio(
     stream = LiveStream(deployment)
     _, job = await stream.open(live_config())
     text = b"Patient notes typed into the wrong field, not a recording. "
+    row = None
     if how == "one-large-chunk":
         stream.chunk(text * 5000)  # 295 KB: past the probe's limit at once
     else:
@@ -283,7 +286,7 @@ async def test_first_bytes_that_are_not_audio_fail_the_job_and_leave_no_audio(
     assert got.state == job_pb2.JOB_STATE_FAILED
     assert "streamable audio" in got.error.message
     assert await runtime.uploads.get(job.job_id) is None
-    if how == "small-then-finish":
+    if row is not None:
         assert await missing(runtime, [key for key, _ in segment_keys(row)])
     with pytest.raises(NotFound):
         await runtime.blobs.size(f"audio/{job.job_id}")
