@@ -92,21 +92,21 @@ async def finish_live_upload(runtime: Runtime, row: UploadRow, *, abandoned: boo
         },
     )
     if not done:
-        # Cancelled or deleted while composing: what was made goes too.
+        # The job ended (cancelled, deleted, failed) while composing: what was made goes too.
         await runtime.blobs.delete(key)
         await delete_segments(runtime, row)
+        await runtime.uploads.forget(row.id)
         raise FailedPrecondition(
-            f"Job {row.id} was cancelled or deleted while its audio was received.",
-            reason="JOB_CANCELLED",
+            f"Job {row.id} ended while its audio was received.", reason="JOB_CANCELLED"
         )
     await delete_segments(runtime, row)
     await runtime.enqueue(row.id)
 
 
 async def discard_live_upload(runtime: Runtime, job_id: str) -> None:
-    """Erase an unfinished live upload's segments and row (its job was cancelled or is being
-    deleted). A stream still receiving it fails its next commit and deletes its own segment;
-    a finisher fails its last write and deletes what it composed."""
+    """Erase an unfinished live upload's segments and row (its job was cancelled, failed or
+    is being deleted). A stream still receiving it fails its next commit and deletes its own
+    segment; a finisher fails its last write and deletes what it composed."""
     row = await runtime.uploads.get(job_id)
     if row is None or not is_live(row) or row.job_id:
         return

@@ -33,7 +33,7 @@ from core.errors import (
     NotFound,
 )
 from core.live_audio import LiveAudioReader
-from core.live_finish import fail_live_job, finish_live_upload
+from core.live_finish import discard_live_upload, fail_live_job, finish_live_upload
 from core.runtime import Runtime
 from core.stored_audio import audio_key
 from server import metrics
@@ -251,9 +251,12 @@ class LiveUpload:
     async def _why_refused(self) -> ConsultaError:
         """Why a commit or the claim at ``finish`` found the upload elsewhere than expected."""
         job = await self.rt.store.get(self.upload_id)
-        if job is None:
-            return self._ended("", "")
-        if JobState(job.state).terminal:
+        if job is None or JobState(job.state).terminal:
+            # Whoever ended the job may not have erased the upload (a worker that failed
+            # it): its segments go now.
+            await discard_live_upload(self.rt, self.upload_id)
+            if job is None:
+                return self._ended("", "")
             return self._ended(job.state, job.error_message)
         row = await self.rt.uploads.get(self.upload_id)
         if row is not None and row.complete:

@@ -177,7 +177,9 @@ async def test_a_live_upload_resumes_on_another_server(settings: Settings) -> No
 
 
 async def _start_idle(kind: str, settings: Settings) -> Deployment:
-    quick = settings.model_copy(update={"live_idle_seconds": 2.0, "sweep_interval_seconds": 0.3})
+    # Idle after 5 s: short for a test, long enough that a loaded machine's slow commit is
+    # not taken for a client that went away.
+    quick = settings.model_copy(update={"live_idle_seconds": 5.0, "sweep_interval_seconds": 0.3})
     return await start_deployment(kind, quick)
 
 
@@ -290,3 +292,25 @@ async def test_first_bytes_that_are_not_audio_fail_the_job_and_leave_no_audio(
         assert await missing(runtime, [key for key, _ in segment_keys(row)])
     with pytest.raises(NotFound):
         await runtime.blobs.size(f"audio/{job.job_id}")
+
+
+async def test_a_job_failed_by_its_worker_ends_the_stream_and_its_segments(
+    deployment: Deployment,
+) -> None:
+    runtime = deployment.server.runtime
+    stream = LiveStream(deployment)
+    _, job = await stream.open(live_config())
+    for chunk in pieces(wav_bytes(seconds=1)):
+        stream.chunk(chunk)
+        await stream.next_status()
+    row = await runtime.uploads.get(job.job_id)
+    assert row is not None
+    # What a worker does when its engine gives up on a job (workers/worker.py, _fail).
+    await runtime.publish_events(
+        await runtime.store.fail(job.job_id, "INTERNAL", "The engine gave up.")
+    )
+    result = failure(await stream.error())
+    assert (result.code, result.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "JOB_FAILED")
+    assert "The engine gave up." in result.message
+    assert await runtime.uploads.get(job.job_id) is None
+    assert await missing(runtime, [key for key, _ in segment_keys(row)])
