@@ -77,10 +77,13 @@ class LiveStream:
     async def until_end(self) -> list[pb.UploadAudioResponse]:
         """Every answer left, events recorded too."""
         rest = []
-        while (response := await self.call.read()) is not EOF:
-            if response.HasField("event"):
-                self.events.append(response.event)
-            rest.append(response)
+        try:
+            while (response := await self.call.read()) is not EOF:
+                if response.HasField("event"):
+                    self.events.append(response.event)
+                rest.append(response)
+        finally:
+            self.send(None)  # the request generator ends too, not left pending
         return rest
 
     async def error(self) -> grpc.aio.AioRpcError:
