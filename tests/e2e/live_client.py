@@ -11,6 +11,7 @@ import grpc
 import pytest
 from consulta.v1 import job_pb2
 from consulta.v1 import transcription_service_pb2 as pb
+from consulta.v1 import transcription_service_pb2_grpc as pb_grpc
 
 from tests.e2e.deployment import Deployment
 
@@ -26,9 +27,16 @@ def live_config(**job: Any) -> pb.UploadConfig:
 class LiveStream:
     """One live upload; ``events`` collects every forwarded event in arrival order."""
 
-    def __init__(self, deployment: Deployment, *, server: int = 0, user: str = "alice") -> None:
+    def __init__(
+        self,
+        deployment: Deployment,
+        *,
+        server: int = 0,
+        user: str = "alice",
+        stub: pb_grpc.TranscriptionServiceAsyncStub | None = None,
+    ) -> None:
         self.outbox: asyncio.Queue[pb.UploadAudioRequest | None] = asyncio.Queue()
-        self.call: Any = deployment.stub(server).UploadAudio(
+        self.call: Any = (stub or deployment.stub(server)).UploadAudio(
             self._requests(), metadata=deployment.auth(user), timeout=60
         )
         self.events: list[pb.JobEvent] = []

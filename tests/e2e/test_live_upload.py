@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import signal
+import socket
+import subprocess
+from pathlib import Path
 
 import grpc
 import pytest
 from consulta.v1 import job_pb2
 from consulta.v1 import transcription_service_pb2 as pb
+from consulta.v1 import transcription_service_pb2_grpc as pb_grpc
 
 from core.db.upload_store import segment_keys
 from core.errors import NotFound
@@ -314,3 +319,61 @@ async def test_a_job_failed_by_its_worker_ends_the_stream_and_its_segments(
     assert "The engine gave up." in result.message
     assert await runtime.uploads.get(job.job_id) is None
     assert await missing(runtime, [key for key, _ in segment_keys(row)])
+
+
+@pytest.mark.parametrize("kind", [SCALED])
+async def test_a_live_upload_resumes_after_its_server_process_is_killed(
+    settings: Settings, tmp_path: Path
+) -> None:
+    port = free_port()
+    victim = server_process(settings, port, tmp_path / "victim.log")
+    deployment = await start_deployment("scaled", settings)
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+    try:
+        await asyncio.wait_for(channel.channel_ready(), timeout=60)
+        data = wav_bytes(seconds=3)
+        chunks = pieces(data)
+        stream = LiveStream(deployment, stub=pb_grpc.TranscriptionServiceStub(channel))
+        _, job = await stream.open(live_config())
+        for chunk in chunks[:2]:
+            stream.chunk(chunk)
+            await stream.next_status()
+        victim.send_signal(signal.SIGKILL)  # mid-stream, nothing drained
+        await asyncio.to_thread(victim.wait, 20)
+        await stream.error()
+
+        resumed = LiveStream(deployment)
+        status, again = await resumed.open(pb.UploadConfig(resume_upload_id=job.job_id))
+        assert status.committed_offset == 2 * CHUNK
+        assert again.job_id == job.job_id
+        for index, chunk in enumerate(chunks[2:], start=2):
+            resumed.chunk(chunk, finish=index == len(chunks) - 1)
+        done = (await resumed.until_end())[-1].job
+        assert done.job_id == job.job_id
+        assert done.audio_sha256 == hashlib.sha256(data).hexdigest()
+    finally:
+        if victim.poll() is None:
+            victim.kill()
+            await asyncio.to_thread(victim.wait, 20)
+        await channel.close(None)
+        await deployment.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def server_process(settings: Settings, port: int, log: Path) -> subprocess.Popen[bytes]:
+    """``consulta serve --no-worker`` on ``port``, a process the test can kill outright."""
+    from tests.e2e.test_scaled import CLI, settings_env
+
+    env = settings_env(settings)
+    env.update(
+        CONSULTA_GRPC_LISTEN=f"127.0.0.1:{port}", CONSULTA_HTTP_LISTEN=f"127.0.0.1:{free_port()}"
+    )
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [str(CLI), "serve", "--no-worker"], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
