@@ -25,8 +25,8 @@ log = logging.getLogger(__name__)
 
 #: A finishing upload whose finisher stays silent this many idle times is taken over.
 STUCK_IDLE_TIMES = 5
-#: Code and reason of the job of a live upload that ended with no byte.
-EMPTY_CODE = "INVALID_ARGUMENT"
+#: The stored error code of a live job that ends without usable audio (none, or not audio).
+FAILED_CODE = "INVALID_ARGUMENT"
 
 
 async def delete_segments(runtime: Runtime, row: UploadRow) -> None:
@@ -58,7 +58,7 @@ async def finish_live_upload(runtime: Runtime, row: UploadRow, *, abandoned: boo
             if abandoned
             else "The audio is empty (0 bytes)."
         )
-        await fail_live_job(runtime, row, EMPTY_CODE, reason)
+        await fail_live_job(runtime, row, FAILED_CODE, reason)
         raise AudioError(reason, reason="EMPTY_AUDIO")
     key = audio_key(row.id)
     await runtime.blobs.compose([k for k, _ in segment_keys(row)], key)
@@ -67,7 +67,7 @@ async def finish_live_upload(runtime: Runtime, row: UploadRow, *, abandoned: boo
             runtime.blobs, key, max_seconds=runtime.settings.max_audio_seconds
         )
     except (AudioError, OutOfRange) as exc:
-        await fail_live_job(runtime, row, EMPTY_CODE, exc.message)
+        await fail_live_job(runtime, row, FAILED_CODE, exc.message)
         raise
     warnings = list(checked.info.warnings)
     if abandoned:

@@ -115,6 +115,8 @@ class LiveUpload:
         present sequence (WatchJob with ``after_sequence`` gives the ones missed)."""
         self.upload_id = row.id
         job = await self.rt.store.get_visible(row.id, self.principal)
+        if JobState(job.state).terminal:
+            await discard_live_upload(self.rt, row.id)  # ended by someone else: erase
         if row.complete or JobState(job.state).terminal:
             yield _status(row.id, row.committed_offset)
             yield pb.UploadAudioResponse(job=job_to_pb(job))
