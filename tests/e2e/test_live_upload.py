@@ -144,6 +144,22 @@ async def test_the_reader_survives_the_compose_at_finish(deployment: Deployment)
     assert reads >= 1
 
 
+async def test_a_live_recording_past_five_mib_is_composed_whole(deployment: Deployment) -> None:
+    # On S3 the composed object takes more than one multipart part (5 MiB minimum each).
+    data = wav_bytes(min_bytes=6 << 20)
+    stream = LiveStream(deployment)
+    _, job = await stream.open(live_config())
+    chunks = pieces(data, 512 << 10)
+    for index, chunk in enumerate(chunks):
+        stream.chunk(chunk, finish=index == len(chunks) - 1)
+    done = (await stream.until_end())[-1].job
+    assert done.audio_size_bytes == len(data) > 5 << 20
+    assert done.audio_sha256 == hashlib.sha256(data).hexdigest()
+    reader = LiveAudioReader(deployment.server.runtime, job.job_id)
+    middle = (5 << 20) - 100
+    assert await reader.read(middle, 200) == (data[middle : middle + 200], True)
+
+
 @pytest.mark.parametrize("kind", [SCALED])
 async def test_a_live_upload_resumes_on_another_server(settings: Settings) -> None:
     deployment = await start_deployment("scaled", settings, servers=2)
