@@ -17,6 +17,7 @@ from core.blobstore.factory import build_blob_store
 from core.db.engine import create_engine
 from core.db.migrate import upgrade_engine
 from core.db.store import JobStore, Recorded
+from core.db.upload_store import UploadStore
 from core.events.base import EventBus
 from core.events.factory import build_event_bus
 from core.queue.base import JobQueue
@@ -36,6 +37,11 @@ class Runtime:
     queue: JobQueue
     bus: EventBus
     amqp: AmqpConnections = field(default_factory=lambda: AmqpConnections(name="consulta"))
+    #: The uploads table, on the job store's engine.
+    uploads: UploadStore = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.uploads = UploadStore(self.store.engine)
 
     async def publish_events(self, recorded: Recorded | None) -> None:
         """Send stored events on the bus. A failure only delays watchers: they read the

@@ -167,6 +167,12 @@ class Settings(BaseSettings):
         description="Bytes of unfinished uploads one caller may hold in staging, abandoned "
         "ones included until they expire; past it uploads fail with RESOURCE_EXHAUSTED.",
     )
+    live_idle_seconds: float = Field(
+        60.0,
+        description="A live upload (UploadConfig.live) with no chunk committed for this long "
+        "is finished by the sweeper with the audio committed so far: its job goes on with the "
+        "warning LIVE_UPLOAD_ABANDONED, or fails when no byte had arrived.",
+    )
     upload_idle_timeout_seconds: float = Field(
         60.0,
         description="An upload stream with no message for this long ends with ABORTED "

@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
-import tempfile
 import uuid
-from dataclasses import dataclass
-from pathlib import Path
-from typing import BinaryIO
 
 from consulta.v1 import job_pb2
 
-from core.audio import AudioInfo, probe
 from core.auth import Principal
-from core.blobstore.base import BlobStore
 from core.codec import (
     TEMPLATE_FROM_PB,
     config_to_json,
@@ -22,77 +14,15 @@ from core.codec import (
     state_event,
     warnings_to_json,
 )
-from core.db.models import JobRow
+from core.db.models import JobRow, UploadRow
 from core.domain import JobState, Transcript
 from core.runtime import Runtime
+from core.stored_audio import CheckedAudio
 from server import metrics
-
-
-@dataclass(frozen=True, slots=True)
-class CheckedAudio:
-    """Audio stored under ``key`` that decoded cleanly."""
-
-    key: str
-    size: int
-    sha256: str
-    info: AudioInfo
 
 
 def new_job_id() -> str:
     return str(uuid.uuid4())
-
-
-def audio_key(job_or_upload_id: str) -> str:
-    return f"audio/{job_or_upload_id}"
-
-
-async def check_stored_audio(
-    blobs: BlobStore,
-    key: str,
-    *,
-    max_seconds: float,
-    sha256: str | None = None,
-    size: int | None = None,
-) -> CheckedAudio:
-    """Decode the stored object fully (AudioError when bad, OutOfRange when longer than
-    ``max_seconds``) and know its hash and size.
-
-    A store with local files is decoded in place; otherwise the object is streamed once to a
-    temporary file (never to memory), hashed on the way. ``sha256``/``size`` computed while
-    receiving spare a second read. Decoding runs in a thread.
-    """
-    path = blobs.local_path(key)
-    if path is not None:
-        if sha256 is not None and size is not None:
-            known = sha256, size
-        else:
-            known = await asyncio.to_thread(_hash_file, path)
-        info = await asyncio.to_thread(probe, path, max_seconds=max_seconds)
-        return CheckedAudio(key=key, size=known[1], sha256=known[0], info=info)
-    digest = hashlib.sha256()
-    total = 0
-    with tempfile.TemporaryDirectory(prefix="consulta-probe-") as folder:
-        copy = Path(folder) / "audio"
-        out: BinaryIO = await asyncio.to_thread(copy.open, "wb")
-        try:
-            async for chunk in blobs.iter_bytes(key):
-                digest.update(chunk)
-                total += len(chunk)
-                await asyncio.to_thread(out.write, chunk)
-        finally:
-            await asyncio.to_thread(out.close)
-        info = await asyncio.to_thread(probe, copy, max_seconds=max_seconds)
-    return CheckedAudio(key=key, size=total, sha256=digest.hexdigest(), info=info)
-
-
-def _hash_file(path: Path) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
 
 
 def _engines(config: job_pb2.JobConfig, runtime: Runtime) -> tuple[str, str]:
@@ -112,17 +42,21 @@ async def create_job(
     audio: CheckedAudio | None = None,
     transcript: Transcript | None = None,
     filename: str = "",
+    live_upload: UploadRow | None = None,
 ) -> tuple[job_pb2.Job, bool]:
-    """Record a QUEUED job, publish it, and return it with whether it is new.
+    """Record a job, publish it, and return it with whether it is new.
 
-    For a repeated idempotency key the first job comes back and nothing else happens.
+    The job is QUEUED, or RECEIVING with ``live_upload`` (a live upload's row, inserted in
+    the same transaction; the job has no audio until the upload finishes). For a repeated
+    idempotency key the first job comes back and nothing else happens.
     """
+    state = JobState.RECEIVING if live_upload is not None else JobState.QUEUED
     transcriber, summarizer = _engines(config, runtime)
     row = JobRow(
         id=job_id or new_job_id(),
         owner=principal.subject,
         tenant=principal.tenant,
-        state=JobState.QUEUED.value,
+        state=state.value,
         config_json=config_to_json(config),
         language=config.language_code or (transcript.language if transcript else ""),
         template=TEMPLATE_FROM_PB[config.template].value,
@@ -142,7 +76,9 @@ async def create_job(
         error_message="",
         attempts=0,
     )
-    stored, recorded = await runtime.store.create_job(row, state_event(JobState.QUEUED), transcript)
+    stored, recorded = await runtime.store.create_job(
+        row, state_event(state), transcript, upload=live_upload
+    )
     if recorded is None:
         return job_to_pb(stored), False
     metrics.JOBS_CREATED.labels(source=row.source).inc()

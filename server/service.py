@@ -23,12 +23,14 @@ from core.codec import (
 )
 from core.errors import ConsultaError, FailedPrecondition, FieldViolation, InvalidArgument
 from core.language import guess_language
+from core.live_finish import discard_live_upload
 from core.runtime import Runtime
+from core.stored_audio import audio_key, check_stored_audio
 from core.transcript_text import parse_transcript_text
 from server import governance
 from server.audio_uri import check_audio_uri
 from server.interceptors import current_principal
-from server.jobs import audio_key, check_stored_audio, create_job, new_job_id
+from server.jobs import create_job, new_job_id
 from server.stream_drain import drain_briefly
 from server.upload_limits import UploadLimits
 from server.uploads import UploadHandler, upload_status
@@ -220,6 +222,8 @@ class TranscriptionService(pb_grpc.TranscriptionServiceServicer):
         job_id = require_id(request.job_id, "job_id")
         recorded = await self.rt.store.cancel(job_id, principal, "Cancelled by its owner.")
         await self.rt.publish_events(recorded)
+        # A live upload still receiving ends: its stream fails, its segments go.
+        await discard_live_upload(self.rt, job_id)
         return pb.CancelJobResponse(
             job=job_to_pb(await self.rt.store.get_visible(job_id, principal))
         )
@@ -232,6 +236,7 @@ class TranscriptionService(pb_grpc.TranscriptionServiceServicer):
         recorded = await self.rt.store.cancel(job_id, principal, "Deleted by its owner.")
         await self.rt.publish_events(recorded)
         row = await self.rt.store.get_visible(job_id, principal)
+        await discard_live_upload(self.rt, job_id)
         # Audio first: if the rows' erase then fails, a retry finds the job and finishes;
         # the other order could leave audio that no row names any more.
         if row.audio_key:

@@ -18,10 +18,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
-from sqlalchemy import func, select
-
 from core.auth import Principal
-from core.db.models import UploadRow
 from core.errors import Aborted, ResourceExhausted
 from core.runtime import Runtime
 
@@ -61,13 +58,7 @@ class UploadLimits:
 
     async def staged_bytes(self, principal: Principal) -> int:
         """Committed bytes of the caller's unfinished uploads, abandoned ones included."""
-        query = select(func.coalesce(func.sum(UploadRow.committed_offset), 0)).where(
-            UploadRow.tenant == principal.tenant,
-            UploadRow.owner == principal.subject,
-            UploadRow.complete.is_(False),
-        )
-        async with self.rt.store.sessions() as session:
-            return int((await session.execute(query)).scalar_one())
+        return await self.rt.uploads.staged_bytes(principal)
 
     async def check_staging(self, principal: Principal, more: int) -> None:
         """RESOURCE_EXHAUSTED when staging ``more`` bytes would pass the caller's limit."""

@@ -1,5 +1,6 @@
-"""UploadAudio: bytes stream into the blob store in parts; nothing is queued until the whole
-file is stored, hashed and decoded.
+"""UploadAudio, the stream protocol: bytes stream into the blob store in parts; nothing is
+queued until the whole file is stored, hashed and decoded. Live uploads (``config.live``) are
+handed to server/live_uploads.py; rows are read and written through core/db/upload_store.py.
 
 Committed offsets are the bytes of parts the store has written durably. Bytes after the last
 part live only in this stream's buffer (at most one part), so a broken stream loses them and
@@ -17,7 +18,6 @@ from typing import Any
 
 from consulta.v1 import job_pb2
 from consulta.v1 import transcription_service_pb2 as pb
-from sqlalchemy import delete, update
 
 from core import logs
 from core.auth import Principal
@@ -25,17 +25,20 @@ from core.blobstore.base import Part
 from core.codec import job_to_pb
 from core.db.models import UploadRow
 from core.db.store import utcnow
+from core.db.upload_store import is_live
 from core.errors import (
     AudioError,
     DataLoss,
     FieldViolation,
     InvalidArgument,
-    NotFound,
     OutOfRange,
 )
 from core.runtime import Runtime
+from core.stored_audio import audio_key, check_stored_audio
 from server import metrics
-from server.jobs import audio_key, check_stored_audio, create_job, new_job_id
+from server.jobs import create_job, new_job_id
+from server.live_uploads import LiveUpload
+from server.upload_checks import check_chunk, incomplete
 from server.upload_limits import UploadLimits, idle_limited
 from server.validation import (
     MAX_FILENAME,
@@ -48,8 +51,6 @@ from server.validation import (
 )
 
 log = logging.getLogger(__name__)
-
-MAX_CHUNK_BYTES = 1 << 20
 
 
 @dataclass
@@ -98,11 +99,22 @@ class UploadHandler:
             )
         config = first.config
         if config.resume_upload_id:
-            upload = await self._resume(config)
+            row = await self._resume_row(config)
+            self._upload_ids.append(row.id)
+            logs.bind(job_id=row.id)
+            if is_live(row):
+                async for response in self._live().resume(row, requests):
+                    yield response
+                return
+            upload = _Upload(
+                row=row,
+                config=pb.UploadConfig.FromString(row.config),
+                parts=[Part(number=n, token=t) for n, t in json.loads(row.parts_json)],
+            )
             if upload.row.complete and upload.row.job_id:
-                row = await self.rt.store.get_visible(upload.row.job_id, self.principal)
+                job = await self.rt.store.get_visible(upload.row.job_id, self.principal)
                 yield _status(upload)
-                yield pb.UploadAudioResponse(job=job_to_pb(row))
+                yield pb.UploadAudioResponse(job=job_to_pb(job))
                 return
         else:
             self._validate(config)
@@ -113,17 +125,38 @@ class UploadHandler:
                 if existing is not None:
                     yield pb.UploadAudioResponse(job=job_to_pb(existing))
                     return
+            if config.live:
+                live = self._live()
+                async for response in live.start(config, requests):
+                    if live.upload_id and not self._upload_ids:
+                        self._upload_ids.append(live.upload_id)
+                        logs.bind(job_id=live.upload_id)
+                    yield response
+                return
             upload = await self._start(config)
-        self._upload_ids.append(upload.row.id)
-        logs.bind(job_id=upload.row.id)  # the job it makes takes the upload's id
+            self._upload_ids.append(upload.row.id)
+            logs.bind(job_id=upload.row.id)  # the job it makes takes the upload's id
         yield _status(upload)
         async for response in self._receive(upload, requests):
             yield response
 
     # -- set-up ---------------------------------------------------------------------------
 
+    def _live(self) -> LiveUpload:
+        return LiveUpload(self.rt, self.principal, self.limits)
+
     def _validate(self, config: pb.UploadConfig) -> None:
         violations = job_config_violations(config.job, self.settings, "config.job")
+        if config.live:
+            # Not known while a visit is being recorded.
+            for name, value in (
+                ("sha256", config.sha256),
+                ("declared_size_bytes", config.declared_size_bytes),
+            ):
+                if value:
+                    violations.append(
+                        FieldViolation(f"config.{name}", "Must not be set for a live upload.")
+                    )
         violations += sha256_violations(config.sha256, "config.sha256")
         if config.declared_size_bytes < 0:
             violations.append(FieldViolation("config.declared_size_bytes", "Must not be negative."))
@@ -157,11 +190,10 @@ class UploadHandler:
             created_at=now,
             updated_at=now,
         )
-        async with self.rt.store.sessions.begin() as session:
-            session.add(row)
+        await self.rt.uploads.add(row)
         return _Upload(row=row, config=config)
 
-    async def _resume(self, config: pb.UploadConfig) -> _Upload:
+    async def _resume_row(self, config: pb.UploadConfig) -> UploadRow:
         require_id(config.resume_upload_id, "config.resume_upload_id")
         if (
             config.HasField("job")
@@ -175,18 +207,7 @@ class UploadHandler:
                 reason="RESUME_WITH_CONFIG",
                 violations=(FieldViolation("config", "Only resume_upload_id may be set."),),
             )
-        async with self.rt.store.sessions() as session:
-            row = await session.get(UploadRow, config.resume_upload_id)
-        if (
-            row is None
-            or row.owner != self.principal.subject
-            or row.tenant != (self.principal.tenant)
-        ):
-            raise NotFound(
-                f"Upload {config.resume_upload_id} was not found.", reason="UPLOAD_NOT_FOUND"
-            )
-        parts = [Part(number=n, token=t) for n, t in json.loads(row.parts_json)]
-        return _Upload(row=row, config=pb.UploadConfig.FromString(row.config), parts=parts)
+        return await self.rt.uploads.get_visible(config.resume_upload_id, self.principal)
 
     # -- bytes ----------------------------------------------------------------------------
 
@@ -202,33 +223,14 @@ class UploadHandler:
         upload.digest = hashlib.sha256() if received == 0 else None
         finished = False
         async for message in requests:
-            if message.WhichOneof("request") != "chunk":
-                raise InvalidArgument(
-                    "`config` may only be the first message of an upload.",
-                    reason="CONFIG_TWICE",
-                    violations=(FieldViolation("config", "Only allowed in the first message."),),
-                )
-            chunk = message.chunk
-            if len(chunk.data) > MAX_CHUNK_BYTES:
-                raise InvalidArgument(
-                    f"A chunk holds at most {MAX_CHUNK_BYTES} bytes (got {len(chunk.data)}).",
-                    reason="CHUNK_TOO_LARGE",
-                    violations=(FieldViolation("chunk.data", "At most 1 MiB."),),
-                )
-            if chunk.offset != received:
-                raise InvalidArgument(
-                    f"Chunk offset {chunk.offset} does not follow the bytes received "
-                    f"({received}); resume upload {upload.row.id} from offset "
-                    f"{upload.row.committed_offset}.",
-                    reason="OFFSET_MISMATCH",
-                    violations=(FieldViolation("chunk.offset", f"Expected {received}."),),
-                )
-            if received + len(chunk.data) > limit:
-                raise OutOfRange(
-                    f"The audio passes {limit} bytes, the "
-                    + ("declared size." if upload.config.declared_size_bytes else "largest taken."),
-                    reason="AUDIO_TOO_LARGE",
-                )
+            chunk = check_chunk(
+                message,
+                received,
+                limit,
+                upload.row.id,
+                upload.row.committed_offset,
+                declared=bool(upload.config.declared_size_bytes),
+            )
             buffer += chunk.data
             received += len(chunk.data)
             if upload.digest is not None:
@@ -242,11 +244,7 @@ class UploadHandler:
                 finished = True
                 break
         if not finished:
-            raise InvalidArgument(
-                f"The stream ended without a chunk that sets `finish`; resume upload "
-                f"{upload.row.id} from offset {upload.row.committed_offset}.",
-                reason="UPLOAD_INCOMPLETE",
-            )
+            raise incomplete(upload.row.id, upload.row.committed_offset)
         if buffer:
             await self._write_part(upload, bytes(buffer))
             buffer.clear()
@@ -263,16 +261,9 @@ class UploadHandler:
         upload.parts.append(part)
         upload.row.committed_offset += len(data)
         upload.row.parts_json = json.dumps([[p.number, p.token] for p in upload.parts])
-        async with self.rt.store.sessions.begin() as session:
-            await session.execute(
-                update(UploadRow)
-                .where(UploadRow.id == upload.row.id, UploadRow.complete.is_(False))
-                .values(
-                    committed_offset=upload.row.committed_offset,
-                    parts_json=upload.row.parts_json,
-                    updated_at=utcnow(),
-                )
-            )
+        await self.rt.uploads.commit_part(
+            upload.row.id, upload.row.committed_offset, upload.row.parts_json
+        )
 
     async def _finish(self, upload: _Upload) -> job_pb2.Job:
         row, config = upload.row, upload.config
@@ -317,12 +308,7 @@ class UploadHandler:
             # Another upload with the same key (same tenant and owner) made the job first:
             # this audio belongs to no job, so it goes now rather than staying orphaned.
             await self.rt.blobs.delete(row.blob_key)
-        async with self.rt.store.sessions.begin() as session:
-            await session.execute(
-                update(UploadRow)
-                .where(UploadRow.id == row.id)
-                .values(complete=True, job_id=job.job_id, updated_at=utcnow())
-            )
+        await self.rt.uploads.mark_complete(row.id, job.job_id)
         return job
 
     async def _discard(self, upload: _Upload) -> None:
@@ -330,17 +316,13 @@ class UploadHandler:
         await self._forget(upload)
 
     async def _forget(self, upload: _Upload) -> None:
-        async with self.rt.store.sessions.begin() as session:
-            await session.execute(delete(UploadRow).where(UploadRow.id == upload.row.id))
+        await self.rt.uploads.forget(upload.row.id)
 
 
 async def upload_status(
     runtime: Runtime, principal: Principal, upload_id: str
 ) -> pb.GetUploadStatusResponse:
-    async with runtime.store.sessions() as session:
-        row = await session.get(UploadRow, upload_id)
-    if row is None or row.owner != principal.subject or row.tenant != principal.tenant:
-        raise NotFound(f"Upload {upload_id} was not found.", reason="UPLOAD_NOT_FOUND")
+    row = await runtime.uploads.get_visible(upload_id, principal)
     return pb.GetUploadStatusResponse(
         upload_id=row.id,
         committed_offset=row.committed_offset,

@@ -1,6 +1,7 @@
 """Publishes again the jobs the queue lost track of: QUEUED ones nobody picked up in time
 (a publish that failed, a broker that lost a message) and running ones whose worker died
-(lease expired). Duplicates are harmless: claiming is conditional."""
+(lease expired). Duplicates are harmless: claiming is conditional. It also aborts abandoned
+batch uploads and finishes live uploads whose client disappeared (core/live_finish.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import logging
 from datetime import timedelta
 
 from core.db.store import utcnow
-from core.db.uploads import claim_stale_uploads
+from core.live_finish import finish_idle_live_uploads
 from core.runtime import Runtime
 from workers import metrics
 from workers.retention import erase_expired
@@ -22,7 +23,7 @@ async def expire_uploads(runtime: Runtime, limit: int = 100) -> int:
     """Abort uploads abandoned longer than ``upload_expiry_seconds``: their parts are
     deleted from the blob store and they can no longer be resumed."""
     untouched_since = utcnow() - timedelta(seconds=runtime.settings.upload_expiry_seconds)
-    expired = await claim_stale_uploads(runtime.store, untouched_since=untouched_since, limit=limit)
+    expired = await runtime.uploads.claim_stale(untouched_since=untouched_since, limit=limit)
     for upload in expired:
         await runtime.blobs.abort_multipart(upload.blob_key, upload.multipart_handle)
         metrics.UPLOADS_EXPIRED.inc()
@@ -53,6 +54,7 @@ async def run_sweeper(runtime: Runtime, stop: asyncio.Event) -> None:
         try:
             await sweep_once(runtime)
             await expire_uploads(runtime)
+            await finish_idle_live_uploads(runtime)
             await erase_expired(runtime)
         except Exception:
             log.warning("sweep failed; trying again in %.0fs", interval, exc_info=True)

@@ -8,7 +8,7 @@ Adapters raise only ``core.errors`` exceptions (NotFound, InvalidArgument, Unava
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,7 +45,28 @@ class BlobStore(ABC):
 
     @abstractmethod
     async def put(self, key: str, data: bytes) -> None:
-        """Store a small object in one call."""
+        """Store a small object in one call, durably: when it returns, the object survives a
+        crash of this process or machine (a live upload acknowledges bytes on that)."""
+
+    @abstractmethod
+    async def compose(self, keys: Sequence[str], key: str) -> int:
+        """Join the objects ``keys``, in order, into one object at ``key`` and return its
+        size. Memory stays bounded (one part at most) whatever the sizes; the sources are
+        left in place. NotFound when a source does not exist."""
+
+    async def read(self, key: str, offset: int, length: int) -> bytes:
+        """Up to ``length`` bytes of the object from ``offset`` (empty past its end);
+        NotFound when it does not exist. Adapters override this with a ranged read."""
+        out = bytearray()
+        position = 0
+        async for chunk in self.iter_bytes(key):
+            end = position + len(chunk)
+            if end > offset:
+                out += chunk[max(0, offset - position) :]
+            position = end
+            if len(out) >= length:
+                break
+        return bytes(out[:length])
 
     @abstractmethod
     def iter_bytes(self, key: str, chunk_size: int = 1 << 20) -> AsyncIterator[bytes]:

@@ -7,16 +7,21 @@ so a token always names bytes that are on disk. Completing checks the tokens, tr
 to the parts' length and renames it over the key: no byte is copied, and readers see the old
 object or the new one, never half of one.
 
+``put`` and ``compose`` write a temporary file, fsync it, rename it over the key and fsync the
+folder, so an object that was reported stored survives a power cut (a live upload
+acknowledges its chunks on that).
+
 File I/O runs in worker threads so that the event loop is never blocked by a slow disk.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path, PurePosixPath
 
 from core.blobstore.base import BlobStore, Part
@@ -26,17 +31,46 @@ from core.private_files import DIR_MODE, open_private, private_dir
 _STAGING = ".staging"
 
 
+def _fsync_dir(folder: Path) -> None:
+    """Flush a folder's entries (a rename or a new file in it) to disk."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _fsync_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file, flushed to disk before the rename."""
+    """Write ``data`` to ``path`` through a temporary file, flushed to disk before the rename,
+    and the rename flushed with the folder."""
+    _fsync_join(path, [data], [])
+
+
+def _fsync_join(path: Path, pieces: Sequence[bytes], sources: Sequence[Path]) -> int:
+    """Write ``pieces`` then the files ``sources`` to ``path`` as one durable replacement
+    (temporary file, fsync, rename, fsync of the folder); return the size written."""
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    size = 0
     try:
         with os.fdopen(open_private(tmp, os.O_WRONLY | os.O_TRUNC), "wb") as out:
-            out.write(data)
+            for data in pieces:
+                out.write(data)
+                size += len(data)
+            for source in sources:
+                try:
+                    with source.open("rb") as src:
+                        while block := src.read(1 << 20):
+                            out.write(block)
+                            size += len(block)
+                except (FileNotFoundError, IsADirectoryError) as exc:
+                    raise NotFound(f"no blob {source.name}") from exc
             out.flush()
             os.fsync(out.fileno())
         tmp.replace(path)
+        _fsync_dir(path.parent)
     finally:
         tmp.unlink(missing_ok=True)
+    return size
 
 
 class LocalBlobStore(BlobStore):
@@ -155,6 +189,24 @@ class LocalBlobStore(BlobStore):
         await asyncio.to_thread(path.parent.mkdir, mode=DIR_MODE, parents=True, exist_ok=True)
         await asyncio.to_thread(_fsync_write, path, data)
 
+    async def compose(self, keys: Sequence[str], key: str) -> int:
+        sources = [self._path(k) for k in keys]
+        path = self._path(key)
+        await asyncio.to_thread(path.parent.mkdir, mode=DIR_MODE, parents=True, exist_ok=True)
+        return await asyncio.to_thread(_fsync_join, path, [], sources)
+
+    async def read(self, key: str, offset: int, length: int) -> bytes:
+        return await asyncio.to_thread(self._read, self._path(key), offset, length)
+
+    @staticmethod
+    def _read(path: Path, offset: int, length: int) -> bytes:
+        try:
+            with path.open("rb") as src:
+                src.seek(offset)
+                return src.read(length)
+        except (FileNotFoundError, IsADirectoryError) as exc:
+            raise NotFound(f"no blob {path.name}") from exc
+
     async def iter_bytes(self, key: str, chunk_size: int = 1 << 20) -> AsyncIterator[bytes]:
         path = self._path(key)
         try:
@@ -183,6 +235,11 @@ class LocalBlobStore(BlobStore):
             await asyncio.to_thread(path.unlink, missing_ok=True)
         except IsADirectoryError as exc:
             raise NotFound(f"no blob {key}") from exc
+        if len(PurePosixPath(key).parts) > 2:
+            # A folder named after a job (live/<job_id>/, a live upload's segments) goes
+            # with its last object, so that no name of an erased job stays on disk.
+            with contextlib.suppress(OSError):
+                await asyncio.to_thread(path.parent.rmdir)
 
     def local_path(self, key: str) -> Path | None:
         path = self._path(key)

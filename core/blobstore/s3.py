@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from posixpath import normpath
 from typing import Any
 from urllib.parse import urlsplit
@@ -253,6 +253,56 @@ class S3BlobStore(BlobStore):
         s3 = await self._s3()
         with _translating(f"object {key}"):
             await s3.put_object(Bucket=self.bucket, Key=object_key, Body=data, **self._sse_args())
+
+    async def compose(self, keys: Sequence[str], key: str) -> int:
+        """A multipart upload built by streaming the sources: every part but the last holds
+        ``part_size`` bytes (at least 5 MiB, as S3 requires), so memory holds one part and
+        one source chunk at most. Sources smaller than a part (a live upload's segments)
+        cannot be copied server-side as parts, hence the stream."""
+        if not keys:
+            await self.put(key, b"")
+            return 0
+        handle = await self.start_multipart(key)
+        parts: list[Part] = []
+        buffer = bytearray()
+        size = 0
+        try:
+            for source in keys:
+                async for chunk in self.iter_bytes(source):
+                    buffer += chunk
+                    size += len(chunk)
+                    while len(buffer) >= self.part_size:
+                        with memoryview(buffer) as view:
+                            part = bytes(view[: self.part_size])
+                        del buffer[: self.part_size]
+                        parts.append(await self.upload_part(key, handle, len(parts) + 1, part))
+            if buffer or not parts:
+                parts.append(await self.upload_part(key, handle, len(parts) + 1, bytes(buffer)))
+            await self.complete_multipart(key, handle, parts)
+        except BaseException:
+            await asyncio.shield(self.abort_multipart(key, handle))
+            raise
+        return size
+
+    async def read(self, key: str, offset: int, length: int) -> bytes:
+        object_key = self._key(key)
+        if length <= 0:
+            return b""
+        s3 = await self._s3()
+        with _translating(f"object {key}"):
+            try:
+                got = await s3.get_object(
+                    Bucket=self.bucket,
+                    Key=object_key,
+                    Range=f"bytes={offset}-{offset + length - 1}",
+                )
+            except ClientError as exc:
+                if _code(exc) == "InvalidRange":
+                    return b""  # at or past the end
+                raise
+            body = got["Body"]
+            async with body:
+                return bytes(await body.read())
 
     async def iter_bytes(self, key: str, chunk_size: int = 1 << 20) -> AsyncIterator[bytes]:
         object_key = self._key(key)

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Row, Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
 from core.auth import Principal
@@ -29,10 +30,20 @@ from core.errors import InvalidArgument, NotFound, Unavailable
 _JOBS = JobRow.__table__
 
 
-def _visible(principal: Principal) -> ColumnElement[bool]:
+def visible_to(
+    principal: Principal,
+    owner: ColumnElement[str] | InstrumentedAttribute[str],
+    tenant: ColumnElement[str] | InstrumentedAttribute[str],
+) -> ColumnElement[bool]:
+    """The one ownership rule, for jobs and uploads alike: a user sees what they own in
+    their tenant; a service role sees its whole tenant's."""
     if principal.is_service:
-        return _JOBS.c.tenant == principal.tenant
-    return and_(_JOBS.c.owner == principal.subject, _JOBS.c.tenant == principal.tenant)
+        return tenant == principal.tenant
+    return and_(owner == principal.subject, tenant == principal.tenant)
+
+
+def _visible(principal: Principal) -> ColumnElement[bool]:
+    return visible_to(principal, _JOBS.c.owner, _JOBS.c.tenant)
 
 
 def encode_cursor(row: JobView) -> str:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from consulta.v1 import job_pb2
 from consulta.v1 import transcription_service_pb2 as pb
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
@@ -30,6 +30,15 @@ log = logging.getLogger(__name__)
 
 _TERMINAL = [s.value for s in TERMINAL_STATES]
 _RUNNING = [s.value for s in RUNNING_STATES]
+#: Jobs waiting for a worker: QUEUED, or a live job whose upload is done and nobody holds.
+_WAITING = or_(
+    JobRow.state == JobState.QUEUED.value,
+    and_(
+        JobRow.state == JobState.RECEIVING.value,
+        JobRow.audio_key.is_not(None),
+        JobRow.lease_owner.is_(None),
+    ),
+)
 
 
 def utcnow() -> datetime:
@@ -67,11 +76,17 @@ class JobStore(JobReads):
     # -- creation and reads (server) -------------------------------------------------------
 
     async def create_job(
-        self, job: JobRow, first_event: pb.JobEvent, transcript: Transcript | None = None
+        self,
+        job: JobRow,
+        first_event: pb.JobEvent,
+        transcript: Transcript | None = None,
+        upload: UploadRow | None = None,
     ) -> tuple[JobRow, Recorded | None]:
-        """Insert a QUEUED job with its first event (and a given transcript, for text jobs).
+        """Insert a job with its first event (and a given transcript, for text jobs, or the
+        upload row of a live upload, in the same transaction).
 
-        For a repeated idempotency key, returns the existing job and no events.
+        For a repeated idempotency key, returns the existing job and no events (and inserts
+        no upload row).
         """
         now = utcnow()
         job.created_at = job.updated_at = now
@@ -85,6 +100,9 @@ class JobStore(JobReads):
                 session.add(EventRow(job_id=job.id, seq=1, payload=payload, created_at=now))
                 if transcript is not None:
                     session.add(_transcript_row(job.id, transcript, now))
+                if upload is not None:
+                    upload.created_at = upload.updated_at = now
+                    session.add(upload)
         except IntegrityError:
             if not job.idempotency_key:
                 raise
@@ -282,8 +300,9 @@ class JobStore(JobReads):
                 await session.merge(_summary_row(job_id, note, now))
         return Recorded(job_id, payloads)
 
-    async def release(self, job_id: str, worker_id: str) -> bool:
-        """Give a job back (worker shutting down): QUEUED again, lease cleared."""
+    async def release(self, job_id: str, worker_id: str, state: JobState = JobState.QUEUED) -> bool:
+        """Give a job back (worker shutting down): QUEUED again (or ``state``), lease
+        cleared."""
         async with self.sessions.begin() as session:
             released = await session.scalar(
                 update(JobRow)
@@ -293,7 +312,7 @@ class JobStore(JobReads):
                     JobRow.state.not_in(_TERMINAL),
                 )
                 .values(
-                    state=JobState.QUEUED.value,
+                    state=state.value,
                     lease_owner=None,
                     lease_expires_at=None,
                     updated_at=utcnow(),
@@ -307,8 +326,10 @@ class JobStore(JobReads):
     async def due_for_republish(
         self, *, queued_before: datetime, limit: int
     ) -> tuple[list[str], list[str]]:
-        """Jobs to publish again: QUEUED and untouched since ``queued_before``, and running
-        with an expired lease. Touches the QUEUED ones so they are not republished at once.
+        """Jobs to publish again: QUEUED and untouched since ``queued_before`` (and live ones
+        whose upload finished, RECEIVING with their audio set and nobody holding them), and
+        running or receiving with an expired lease. Touches the first kind so they are not
+        republished at once.
         """
         now = utcnow()
         async with self.sessions.begin() as session:
@@ -316,25 +337,23 @@ class JobStore(JobReads):
                 (
                     await session.scalars(
                         select(JobRow.id)
-                        .where(
-                            JobRow.state == JobState.QUEUED.value,
-                            JobRow.updated_at < queued_before,
-                        )
+                        .where(_WAITING, JobRow.updated_at < queued_before)
                         .limit(limit)
                     )
                 ).all()
             )
             if stale:
                 await session.execute(
-                    update(JobRow)
-                    .where(JobRow.id.in_(stale), JobRow.state == JobState.QUEUED.value)
-                    .values(updated_at=now)
+                    update(JobRow).where(JobRow.id.in_(stale), _WAITING).values(updated_at=now)
                 )
             expired = list(
                 (
                     await session.scalars(
                         select(JobRow.id)
-                        .where(JobRow.state.in_(_RUNNING), JobRow.lease_expires_at < now)
+                        .where(
+                            JobRow.state.in_([*_RUNNING, JobState.RECEIVING.value]),
+                            JobRow.lease_expires_at < now,
+                        )
                         .limit(limit)
                     )
                 ).all()

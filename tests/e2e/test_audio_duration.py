@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from core.db.models import UploadRow
 from core.errors import NotFound
-from server.jobs import audio_key
+from core.stored_audio import audio_key
 from tests.e2e.audio import silent_flac
 from tests.e2e.deployment import Deployment
 from tests.e2e.rpc_errors import failure

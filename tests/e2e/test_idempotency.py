@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from core.db.models import UploadRow
 from core.errors import NotFound
-from server.jobs import audio_key
+from core.stored_audio import audio_key
 from tests.e2e.audio import wav_bytes
 from tests.e2e.deployment import Deployment
 from tests.e2e.test_jobs import DIALOGUE

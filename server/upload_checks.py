@@ -1,0 +1,60 @@
+"""The rules every UploadAudio chunk follows, batch or live: one config first, chunks of at
+most 1 MiB at the offset that follows the bytes received, within the size limit, and a last
+chunk that sets ``finish``."""
+
+from __future__ import annotations
+
+from consulta.v1 import transcription_service_pb2 as pb
+
+from core.errors import FieldViolation, InvalidArgument, OutOfRange
+
+MAX_CHUNK_BYTES = 1 << 20
+
+
+def check_chunk(
+    message: pb.UploadAudioRequest,
+    received: int,
+    limit: int,
+    upload_id: str,
+    committed: int,
+    *,
+    declared: bool = False,
+) -> pb.AudioChunk:
+    """The message's chunk when it may follow ``received`` bytes; the caller's error
+    otherwise (naming ``committed``, where a resume starts)."""
+    if message.WhichOneof("request") != "chunk":
+        raise InvalidArgument(
+            "`config` may only be the first message of an upload.",
+            reason="CONFIG_TWICE",
+            violations=(FieldViolation("config", "Only allowed in the first message."),),
+        )
+    chunk = message.chunk
+    if len(chunk.data) > MAX_CHUNK_BYTES:
+        raise InvalidArgument(
+            f"A chunk holds at most {MAX_CHUNK_BYTES} bytes (got {len(chunk.data)}).",
+            reason="CHUNK_TOO_LARGE",
+            violations=(FieldViolation("chunk.data", "At most 1 MiB."),),
+        )
+    if chunk.offset != received:
+        raise InvalidArgument(
+            f"Chunk offset {chunk.offset} does not follow the bytes received "
+            f"({received}); resume upload {upload_id} from offset {committed}.",
+            reason="OFFSET_MISMATCH",
+            violations=(FieldViolation("chunk.offset", f"Expected {received}."),),
+        )
+    if received + len(chunk.data) > limit:
+        raise OutOfRange(
+            f"The audio passes {limit} bytes, the "
+            + ("declared size." if declared else "largest taken."),
+            reason="AUDIO_TOO_LARGE",
+        )
+    return chunk
+
+
+def incomplete(upload_id: str, committed: int) -> InvalidArgument:
+    """The error of a stream that ended without a chunk setting ``finish``."""
+    return InvalidArgument(
+        f"The stream ended without a chunk that sets `finish`; resume upload "
+        f"{upload_id} from offset {committed}.",
+        reason="UPLOAD_INCOMPLETE",
+    )
