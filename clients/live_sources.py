@@ -21,7 +21,7 @@ from pathlib import Path
 import av
 
 from clients.errors import ConfigurationError, DataLoss
-from clients.sources import CHUNK_SIZE, Chunk
+from clients.sources import CHUNK_SIZE, Chunk, HeldBytes
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
@@ -174,16 +174,14 @@ class LiveStreamSource:
         self.sha256 = ""
         self._stream = aiter(stream)
         self._exhausted = False
-        self._base = 0  # offset of self._held[0]
-        self._held = bytearray()
+        self._held = HeldBytes()
 
     async def chunks_from(self, offset: int) -> AsyncIterator[Chunk]:
-        held_end = self._base + len(self._held)
-        if not self._base <= offset <= held_end:
+        if not self._held.holds(offset):
             raise DataLoss(f"The live upload cannot resume at byte {offset}; it was not held.")
-        for i in range(offset - self._base, len(self._held), CHUNK_SIZE):
-            yield Chunk(self._base + i, bytes(self._held[i : i + CHUNK_SIZE]), last=False)
-        position = held_end
+        for start, data in self._held.replay(offset):
+            yield Chunk(start, data, last=False)
+        position = self._held.end
         while not self._exhausted:
             try:
                 piece = await anext(self._stream)
@@ -192,13 +190,10 @@ class LiveStreamSource:
                 break
             for i in range(0, len(piece), CHUNK_SIZE):
                 part = bytes(piece[i : i + CHUNK_SIZE])
-                self._held.extend(part)
+                self._held.add(part)
                 yield Chunk(position, part, last=False)
                 position += len(part)
         yield Chunk(position, b"", last=True)
 
     def committed(self, offset: int) -> None:
-        drop = min(max(offset - self._base, 0), len(self._held))
-        if drop:
-            del self._held[:drop]
-            self._base += drop
+        self._held.committed(offset)
