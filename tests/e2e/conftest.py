@@ -16,6 +16,7 @@ from app.devstack.seaweed import S3Endpoint
 from core.db.migrate import upgrade_engine
 from core.settings import Settings
 from tests.e2e.deployment import Deployment, start_deployment
+from tests.e2e.hand_worker import deployment_without_workers
 from tests.support.services import (
     POSTGRES_URL,
     RABBITMQ_URL,
@@ -101,6 +102,17 @@ async def settings(kind: str, tmp_path: Path, request: pytest.FixtureRequest) ->
 @pytest.fixture
 async def deployment(kind: str, settings: Settings) -> AsyncIterator[Deployment]:
     running = await start_deployment(kind, settings)
+    try:
+        yield running
+    finally:
+        await running.stop()
+        await delete_rabbitmq_queues(settings)
+
+
+@pytest.fixture
+async def idle(kind: str, settings: Settings) -> AsyncIterator[Deployment]:
+    """A deployment with no workers: a test plays the worker (tests/e2e/hand_worker.py)."""
+    running = await deployment_without_workers(kind, settings)
     try:
         yield running
     finally:
