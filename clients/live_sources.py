@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import av
 
 from clients.errors import ConfigurationError, DataLoss
-from clients.sources import CHUNK_SIZE, Chunk, HeldBytes
+from clients.sources import CHUNK_SIZE, Chunk, HeldStreamSource
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
@@ -164,17 +164,10 @@ def _read_at(path: Path, offset: int, size: int) -> bytes:
         return f.read(size)
 
 
-class LiveStreamSource:
+class LiveStreamSource(HeldStreamSource):
     """An async byte stream (a microphone's reads): each piece is sent as it comes, cut to at
     most CHUNK_SIZE, and held until the server commits it; the stream's end sends the empty
     final chunk. Unlike StreamSource it gathers nothing, so no audio waits for more."""
-
-    def __init__(self, stream: AsyncIterable[bytes]) -> None:
-        self.size: int | None = None
-        self.sha256 = ""
-        self._stream = aiter(stream)
-        self._exhausted = False
-        self._held = HeldBytes()
 
     async def chunks_from(self, offset: int) -> AsyncIterator[Chunk]:
         if not self._held.holds(offset):
@@ -182,18 +175,10 @@ class LiveStreamSource:
         for start, data in self._held.replay(offset):
             yield Chunk(start, data, last=False)
         position = self._held.end
-        while not self._exhausted:
-            try:
-                piece = await anext(self._stream)
-            except StopAsyncIteration:
-                self._exhausted = True
-                break
+        while piece := await self._pull():
             for i in range(0, len(piece), CHUNK_SIZE):
-                part = bytes(piece[i : i + CHUNK_SIZE])
+                part = piece[i : i + CHUNK_SIZE]
                 self._held.add(part)
                 yield Chunk(position, part, last=False)
                 position += len(part)
         yield Chunk(position, b"", last=True)
-
-    def committed(self, offset: int) -> None:
-        self._held.committed(offset)

@@ -127,9 +127,9 @@ class FileSource:
         return None
 
 
-class StreamSource:
-    """An async byte stream of unknown length: nothing is declared up front, and the bytes
-    after the committed offset are held until the server commits them."""
+class HeldStreamSource:
+    """An async byte stream read piece by piece, with what was sent and not yet committed
+    held for a resumed stream (the part StreamSource and the live source share)."""
 
     def __init__(self, stream: AsyncIterable[bytes]) -> None:
         self.size: int | None = None
@@ -137,10 +137,9 @@ class StreamSource:
         self._stream = aiter(stream)
         self._exhausted = False
         self._held = HeldBytes()
-        self._gathered = bytearray()  # pulled from the stream, not yet cut into a chunk
 
     async def _pull(self) -> bytes:
-        """The next piece of at most CHUNK_SIZE bytes from the stream; b"" at its end."""
+        """The stream's next non-empty piece; b"" at its end."""
         while not self._exhausted:
             try:
                 piece = await anext(self._stream)
@@ -150,6 +149,18 @@ class StreamSource:
             if piece:
                 return bytes(piece)
         return b""
+
+    def committed(self, offset: int) -> None:
+        self._held.committed(offset)
+
+
+class StreamSource(HeldStreamSource):
+    """An async byte stream of unknown length: nothing is declared up front, and the bytes
+    after the committed offset are held until the server commits them."""
+
+    def __init__(self, stream: AsyncIterable[bytes]) -> None:
+        super().__init__(stream)
+        self._gathered = bytearray()  # pulled from the stream, not yet cut into a chunk
 
     async def _pieces_from(self, offset: int) -> AsyncIterator[tuple[int, bytes]]:
         if offset < self._held.base:
@@ -189,9 +200,6 @@ class StreamSource:
             yield Chunk(offset=self._held.end, data=b"", last=True)
         else:
             yield Chunk(offset=pending[0], data=pending[1], last=True)
-
-    def committed(self, offset: int) -> None:
-        self._held.committed(offset)
 
 
 async def open_source(source: Path | str | AsyncIterable[bytes]) -> ByteSource:
