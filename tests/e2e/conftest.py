@@ -4,6 +4,7 @@ scaled out on the machine's PostgreSQL and RabbitMQ and a SeaweedFS S3 store (ma
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -101,18 +102,20 @@ async def settings(kind: str, tmp_path: Path, request: pytest.FixtureRequest) ->
 
 @pytest.fixture
 async def deployment(kind: str, settings: Settings) -> AsyncIterator[Deployment]:
-    running = await start_deployment(kind, settings)
-    try:
+    async with _cleaned_up(await start_deployment(kind, settings), settings) as running:
         yield running
-    finally:
-        await running.stop()
-        await delete_rabbitmq_queues(settings)
 
 
 @pytest.fixture
 async def idle(kind: str, settings: Settings) -> AsyncIterator[Deployment]:
     """A deployment with no workers: a test plays the worker (tests/e2e/hand_worker.py)."""
-    running = await deployment_without_workers(kind, settings)
+    async with _cleaned_up(await deployment_without_workers(kind, settings), settings) as running:
+        yield running
+
+
+@contextlib.asynccontextmanager
+async def _cleaned_up(running: Deployment, settings: Settings) -> AsyncIterator[Deployment]:
+    """``running``, stopped afterwards with its RabbitMQ queues deleted."""
     try:
         yield running
     finally:
