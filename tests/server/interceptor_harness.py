@@ -1,9 +1,10 @@
 """An in-process gRPC server with the real interceptor chain around a tiny scripted servicer.
 
-The chain is the one ``server/app.py`` builds (context, errors, auth, access; tracing left
-out), in the same order, over a real SQLite job store for the audit log, and the calls go
-through a real channel on 127.0.0.1. The servicer does only what a test tells it: raise an
-error, or answer; and it writes down the log context it ran with and logs one line.
+The chain is the server's own (``server.app.call_interceptors``: context, errors, auth,
+access; only the tracing interceptor before them is left out), over a real SQLite job store
+for the audit log, and the calls go through a real channel on 127.0.0.1. The servicer does
+only what a test tells it: raise an error, or answer; and it writes down the log context it
+ran with and logs one line.
 """
 
 from __future__ import annotations
@@ -33,9 +34,7 @@ from core.db.migrate import upgrade_engine
 from core.db.models import AuditRow
 from core.db.store import JobStore
 from core.settings import Settings
-from server.access import AccessInterceptor
-from server.call_context import ContextInterceptor
-from server.interceptors import AuthInterceptor, ErrorInterceptor
+from server.app import call_interceptors
 
 SECRET = "unit-test-secret-of-enough-length-0123456789"
 log = logging.getLogger("tests.server.servicer")
@@ -111,14 +110,8 @@ async def start(tmp_path: Path) -> tuple[Harness, grpc.aio.Server]:
     engine = create_engine(settings)
     await upgrade_engine(engine)
     store = JobStore(engine)
-    server = grpc.aio.server(
-        interceptors=[
-            ContextInterceptor(),
-            ErrorInterceptor(),
-            AuthInterceptor(functools.partial(verify_token, secret=SECRET)),
-            AccessInterceptor(store),
-        ]
-    )
+    verify = functools.partial(verify_token, secret=SECRET)
+    server = grpc.aio.server(interceptors=call_interceptors(store, verify))
     # Scripted answers only the RPCs the tests call; the others stay abstract on purpose.
     servicer = Scripted()  # type: ignore[abstract]
     pb_grpc.add_TranscriptionServiceServicer_to_server(servicer, server)
