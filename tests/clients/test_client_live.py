@@ -16,7 +16,8 @@ from consulta.v1 import transcription_service_pb2 as pb
 from clients.client import ConsultaClient
 from clients.live import SequenceTracker
 from clients.retry import RetryPolicy
-from tests.clients.fake_consulta import NOTE_TEXT, FakeConsulta, ServerThread
+from tests.clients.fake_consulta import NOTE_TEXT, FakeConsulta
+from tests.clients.fake_server_thread import ServerThread
 from tests.clients.recordings import write_wav
 
 NO_WAIT = RetryPolicy(attempts=3, initial_backoff=0.0, max_backoff=0.0)

@@ -25,9 +25,10 @@ from clients.live_render import ERASE_LINE
 from clients.live_sources import PacedFileSource
 from tests.clients.cli_runner import CLEAN_ENV, consulta
 from tests.clients.conftest import eventually
-from tests.clients.fake_consulta import NOTE_TEXT, SECRET, FakeConsulta, ServerThread
+from tests.clients.fake_consulta import NOTE_TEXT, SECRET, FakeConsulta
 from tests.clients.fake_data import Upload
 from tests.clients.fake_live import finish_live_job, hear, open_live_job
+from tests.clients.fake_server_thread import ServerThread
 from tests.clients.recordings import write_wav
 
 
