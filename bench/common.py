@@ -1,4 +1,5 @@
-"""Shared pieces of the benchmarks: a server in a child process, timing, results."""
+"""Shared pieces of the benchmarks: a server in a child process or its settings in this one,
+timing, results."""
 
 from __future__ import annotations
 
@@ -14,10 +15,25 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 BIN = Path(sys.executable).parent
+
+
+def in_process_settings(folder: Path, **overrides: Any) -> Settings:
+    """Settings for a server started in this process: data in ``folder``, free loopback
+    ports, a signing secret of its own; ``overrides`` name the setting being measured."""
+    return Settings(
+        data_dir=folder,
+        grpc_listen="127.0.0.1:0",
+        http_listen="127.0.0.1:0",
+        jwt_secret="bench-" + "x" * 40,
+        **overrides,
+    )
 
 
 def free_port() -> int:

@@ -20,6 +20,7 @@ from consulta.v1 import transcription_service_pb2 as pb
 from consulta.v1 import transcription_service_pb2_grpc as pb_grpc
 
 from app.processes import start_server
+from bench.common import in_process_settings
 from core.auth import mint_token
 from core.settings import Settings
 
@@ -54,13 +55,7 @@ async def ten_jobs_seconds(concurrency: int | None = None, threads: int | None =
     if threads is not None:
         chosen["whisper_threads"] = threads
     with tempfile.TemporaryDirectory() as folder:
-        settings = Settings(
-            data_dir=Path(folder),
-            grpc_listen="127.0.0.1:0",
-            http_listen="127.0.0.1:0",
-            jwt_secret="bench-" + "x" * 40,
-            **chosen,  # type: ignore[arg-type]
-        )
+        settings = in_process_settings(Path(folder), **chosen)
         server = await start_server(settings)
         # Ten clients, ten callers: one caller may hold only a few uploads open at once.
         auths = [

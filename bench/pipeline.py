@@ -15,8 +15,8 @@ from consulta.v1 import transcription_service_pb2 as pb
 from consulta.v1 import transcription_service_pb2_grpc as pb_grpc
 
 from app.processes import start_server
+from bench.common import in_process_settings
 from core.auth import mint_token
-from core.settings import Settings
 from workers.engines.transcribers.local import bundled_model_path
 
 SAMPLE = Path(__file__).resolve().parents[1] / "examples" / "consultation.mp3"
@@ -40,13 +40,7 @@ def direct_seconds() -> float:
 
 async def pipeline_seconds() -> float:
     with tempfile.TemporaryDirectory() as folder:
-        settings = Settings(
-            data_dir=Path(folder),
-            grpc_listen="127.0.0.1:0",
-            http_listen="127.0.0.1:0",
-            jwt_secret="bench-" + "x" * 40,
-            whisper_threads=THREADS,
-        )
+        settings = in_process_settings(Path(folder), whisper_threads=THREADS)
         server = await start_server(settings)
         auth = (("authorization", f"Bearer {mint_token(settings.jwt_secret, 'bench')}"),)
         data = SAMPLE.read_bytes()

@@ -17,12 +17,11 @@ from consulta.v1 import transcription_service_pb2 as pb
 from consulta.v1 import transcription_service_pb2_grpc as pb_grpc
 
 from app.processes import start_server
-from bench.common import fresh_postgres
+from bench.common import fresh_postgres, in_process_settings
 from bench.relay import AMQP
 from core.auth import mint_token
 from core.domain import Note, NoteSection, Transcript
 from core.runtime import open_runtime
-from core.settings import Settings
 from workers.app import WorkerGroup
 from workers.engines.base import NoteRequest, NoteUpdate, Summarizer
 
@@ -53,14 +52,11 @@ async def jobs_per_second(workers: int) -> float:
         os.environ.get("CONSULTA_BENCH_SCALE_DB", "consulta_bench_scale")
     )
     with tempfile.TemporaryDirectory() as folder:
-        settings = Settings(
-            data_dir=Path(folder),
+        settings = in_process_settings(
+            Path(folder),
             database_url=database,
             queue_url=AMQP,
             rabbitmq_prefix="bench-" + uuid.uuid4().hex[:6],
-            grpc_listen="127.0.0.1:0",
-            http_listen="127.0.0.1:0",
-            jwt_secret="bench-" + "x" * 40,
             run_worker=False,
             allowed_summarizers=("local", "wait"),
         )

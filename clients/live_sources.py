@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import av
 
 from clients.errors import ConfigurationError, DataLoss
-from clients.sources import CHUNK_SIZE, Chunk
+from clients.sources import CHUNK_SIZE, Chunk, HeldStreamSource
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
@@ -164,41 +164,21 @@ def _read_at(path: Path, offset: int, size: int) -> bytes:
         return f.read(size)
 
 
-class LiveStreamSource:
+class LiveStreamSource(HeldStreamSource):
     """An async byte stream (a microphone's reads): each piece is sent as it comes, cut to at
     most CHUNK_SIZE, and held until the server commits it; the stream's end sends the empty
     final chunk. Unlike StreamSource it gathers nothing, so no audio waits for more."""
 
-    def __init__(self, stream: AsyncIterable[bytes]) -> None:
-        self.size: int | None = None
-        self.sha256 = ""
-        self._stream = aiter(stream)
-        self._exhausted = False
-        self._base = 0  # offset of self._held[0]
-        self._held = bytearray()
-
     async def chunks_from(self, offset: int) -> AsyncIterator[Chunk]:
-        held_end = self._base + len(self._held)
-        if not self._base <= offset <= held_end:
+        if not self._held.holds(offset):
             raise DataLoss(f"The live upload cannot resume at byte {offset}; it was not held.")
-        for i in range(offset - self._base, len(self._held), CHUNK_SIZE):
-            yield Chunk(self._base + i, bytes(self._held[i : i + CHUNK_SIZE]), last=False)
-        position = held_end
-        while not self._exhausted:
-            try:
-                piece = await anext(self._stream)
-            except StopAsyncIteration:
-                self._exhausted = True
-                break
+        for start, data in self._held.replay(offset):
+            yield Chunk(start, data, last=False)
+        position = self._held.end
+        while piece := await self._pull():
             for i in range(0, len(piece), CHUNK_SIZE):
-                part = bytes(piece[i : i + CHUNK_SIZE])
-                self._held.extend(part)
+                part = piece[i : i + CHUNK_SIZE]
+                self._held.add(part)
                 yield Chunk(position, part, last=False)
                 position += len(part)
         yield Chunk(position, b"", last=True)
-
-    def committed(self, offset: int) -> None:
-        drop = min(max(offset - self._base, 0), len(self._held))
-        if drop:
-            del self._held[:drop]
-            self._base += drop

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -28,6 +28,38 @@ class Chunk:
     offset: int
     data: bytes
     last: bool
+
+
+class HeldBytes:
+    """The bytes a stream source sent and the server has not committed yet, kept to send
+    again after a broken stream; :meth:`committed` lets go of what the server has stored."""
+
+    def __init__(self) -> None:
+        self.base = 0  # offset of the first byte held
+        self._held = bytearray()
+
+    @property
+    def end(self) -> int:
+        """The offset just past the last byte held (the next byte to send)."""
+        return self.base + len(self._held)
+
+    def holds(self, offset: int) -> bool:
+        """True when sending can resume at ``offset`` from what is held."""
+        return self.base <= offset <= self.end
+
+    def replay(self, offset: int) -> Iterator[tuple[int, bytes]]:
+        """What is held from ``offset`` on (one of :meth:`holds`), in CHUNK_SIZE pieces."""
+        for i in range(offset - self.base, len(self._held), CHUNK_SIZE):
+            yield self.base + i, bytes(self._held[i : i + CHUNK_SIZE])
+
+    def add(self, part: bytes) -> None:
+        self._held.extend(part)
+
+    def committed(self, offset: int) -> None:
+        drop = min(max(offset - self.base, 0), len(self._held))
+        if drop:
+            del self._held[:drop]
+            self.base += drop
 
 
 class ByteSource(Protocol):
@@ -95,21 +127,19 @@ class FileSource:
         return None
 
 
-class StreamSource:
-    """An async byte stream of unknown length: nothing is declared up front, and the bytes
-    after the committed offset are held until the server commits them."""
+class HeldStreamSource:
+    """An async byte stream read piece by piece, with what was sent and not yet committed
+    held for a resumed stream (the part StreamSource and the live source share)."""
 
     def __init__(self, stream: AsyncIterable[bytes]) -> None:
         self.size: int | None = None
         self.sha256 = ""
         self._stream = aiter(stream)
         self._exhausted = False
-        self._base = 0  # offset of self._held[0]
-        self._held = bytearray()
-        self._gathered = bytearray()  # pulled from the stream, not yet cut into a chunk
+        self._held = HeldBytes()
 
     async def _pull(self) -> bytes:
-        """The next piece of at most CHUNK_SIZE bytes from the stream; b"" at its end."""
+        """The stream's next non-empty piece; b"" at its end."""
         while not self._exhausted:
             try:
                 piece = await anext(self._stream)
@@ -120,19 +150,29 @@ class StreamSource:
                 return bytes(piece)
         return b""
 
+    def committed(self, offset: int) -> None:
+        self._held.committed(offset)
+
+
+class StreamSource(HeldStreamSource):
+    """An async byte stream of unknown length: nothing is declared up front, and the bytes
+    after the committed offset are held until the server commits them."""
+
+    def __init__(self, stream: AsyncIterable[bytes]) -> None:
+        super().__init__(stream)
+        self._gathered = bytearray()  # pulled from the stream, not yet cut into a chunk
+
     async def _pieces_from(self, offset: int) -> AsyncIterator[tuple[int, bytes]]:
-        if offset < self._base:
+        if offset < self._held.base:
             raise DataLoss(
                 f"The upload would resume at byte {offset}, but the stream has already "
-                f"passed byte {self._base}; it cannot be replayed."
+                f"passed byte {self._held.base}; it cannot be replayed."
             )
-        held_end = self._base + len(self._held)
-        if offset > held_end:
+        if offset > self._held.end:
             raise DataLoss(f"The server committed byte {offset} that was never sent.")
-        start = offset - self._base
-        for i in range(start, len(self._held), CHUNK_SIZE):
-            yield self._base + i, bytes(self._held[i : i + CHUNK_SIZE])
-        position = held_end
+        for held in self._held.replay(offset):
+            yield held
+        position = self._held.end
         # Small pieces (a microphone's reads) are gathered into full chunks: fewer messages.
         # What is gathered lives on the source, not in this generator, so that bytes pulled
         # by a stream that then broke are still there for the next one.
@@ -142,7 +182,7 @@ class StreamSource:
             while len(self._gathered) >= CHUNK_SIZE or (self._gathered and not piece):
                 part = bytes(self._gathered[:CHUNK_SIZE])
                 del self._gathered[:CHUNK_SIZE]
-                self._held.extend(part)
+                self._held.add(part)
                 yield position, part
                 position += len(part)
             if not piece:
@@ -157,15 +197,9 @@ class StreamSource:
                 yield Chunk(offset=pending[0], data=pending[1], last=False)
             pending = piece
         if pending is None:
-            yield Chunk(offset=self._base + len(self._held), data=b"", last=True)
+            yield Chunk(offset=self._held.end, data=b"", last=True)
         else:
             yield Chunk(offset=pending[0], data=pending[1], last=True)
-
-    def committed(self, offset: int) -> None:
-        drop = min(max(offset - self._base, 0), len(self._held))
-        if drop:
-            del self._held[:drop]
-            self._base += drop
 
 
 async def open_source(source: Path | str | AsyncIterable[bytes]) -> ByteSource:

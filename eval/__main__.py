@@ -22,7 +22,8 @@ from eval.aci import GPT4_TEST1_PUBLISHED, SPLITS, data_dir, encounters, gpt4_te
 from eval.facts_eval import FactCounts, count_facts, role_accuracy, total
 from eval.results import LATEST, merge_results
 from eval.rouge import Rouge, mean_rouge
-from eval.writers import EVAL_TEMPLATE, NoteWriter, make_writer
+from eval.template import EVAL_TEMPLATE
+from eval.writers import NoteWriter, make_writer
 from workers.engines.base import NoteRequest
 from workers.engines.notes.local import write_note
 

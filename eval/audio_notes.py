@@ -45,8 +45,8 @@ from eval.aci import data_dir, encounters
 from eval.facts_eval import FactCounts, count_facts, total
 from eval.results import LATEST, merge_results
 from eval.rouge import mean_rouge
+from eval.template import EVAL_TEMPLATE
 from eval.wer import RATE, VOICES, normalise
-from eval.writers import EVAL_TEMPLATE
 from workers.engines.base import NoteRequest
 from workers.engines.notes.local import write_note
 from workers.engines.notes.local.languages import lexicon_for

@@ -14,7 +14,7 @@ from clients.client import ConsultaClient, is_terminal
 from core.auth import mint_token
 from core.codec import TEMPLATE_TO_PB
 from core.settings import Settings
-from eval.writers import EVAL_TEMPLATE
+from eval.template import EVAL_TEMPLATE
 from server.app import RunningServer
 
 

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from core.domain import Template
 from core.transcript_text import parse_transcript_text
+from eval.template import EVAL_TEMPLATE
 from workers.engines.base import NoteRequest
 from workers.engines.notes.local import write_note
-
-#: ACI-Bench notes follow a history-and-physical layout, so that is the template scored.
-EVAL_TEMPLATE = Template.HISTORY_AND_PHYSICAL
 
 
 @runtime_checkable

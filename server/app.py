@@ -25,7 +25,8 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from opentelemetry.instrumentation.grpc import aio_server_interceptor, filters
 
-from core.auth import TokenCache, load_or_create_secret, verify_token_until
+from core.auth import Principal, TokenCache, load_or_create_secret, verify_token_until
+from core.db.store import JobStore
 from core.http_side import build_app, side_port_tls, start_side_port
 from core.lifecycle import CLOSE_SECONDS, Deadline, bounded
 from core.runtime import Runtime, open_runtime
@@ -109,6 +110,20 @@ def _credentials(settings: Settings) -> grpc.ServerCredentials | None:
     )
 
 
+def call_interceptors(
+    store: JobStore, verify: Callable[[str], Principal]
+) -> list[grpc.aio.ServerInterceptor]:  # type: ignore[type-arg]
+    """Our interceptors, outermost first: the call's log context, then errors to statuses,
+    then the caller's token (and only then the request's bytes), then, innermost, roles and
+    the audit log, which need the authenticated caller. tests/server runs this same chain."""
+    return [
+        ContextInterceptor(),
+        ErrorInterceptor(),
+        AuthInterceptor(verify),
+        AccessInterceptor(store),
+    ]
+
+
 async def start_server(settings: Settings, *, embed: Embed | None = None) -> RunningServer:
     """Start the server, and ``embed`` on its runtime when given; returns once SERVING. Port 0
     in settings binds a free port."""
@@ -122,9 +137,8 @@ async def start_server(settings: Settings, *, embed: Embed | None = None) -> Run
             aio_server_interceptor(  # type: ignore[no-untyped-call]
                 filter_=filters.negate(filters.health_check())
             ),
-            ContextInterceptor(),
-            ErrorInterceptor(),
-            AuthInterceptor(
+            *call_interceptors(
+                runtime.store,
                 TokenCache(
                     functools.partial(
                         verify_token_until,
@@ -133,10 +147,8 @@ async def start_server(settings: Settings, *, embed: Embed | None = None) -> Run
                         audience=settings.jwt_audience,
                         max_lifetime_seconds=settings.jwt_max_lifetime_seconds,
                     )
-                )
+                ),
             ),
-            # Innermost: roles and the audit log need the authenticated caller.
-            AccessInterceptor(runtime.store),
         ],
         options=[
             ("grpc.max_receive_message_length", 5 << 20),

@@ -1,11 +1,14 @@
 """Fixtures every suite shares: one SeaweedFS (S3) for the whole session, started lazily by
-the first test that asks for it."""
+the first test that asks for it, and a plain S3 client to look at it from outside."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
+import aioboto3
 import pytest
+from botocore.config import Config
 
 from app.devstack.seaweed import S3Endpoint, seaweed_s3
 
@@ -14,3 +17,16 @@ from app.devstack.seaweed import S3Endpoint, seaweed_s3
 def s3_endpoint() -> Iterator[S3Endpoint]:
     with seaweed_s3() as endpoint:
         yield endpoint
+
+
+@pytest.fixture
+async def raw_s3(s3_endpoint: S3Endpoint) -> AsyncIterator[Any]:
+    """A plain client, to look at objects from outside the store."""
+    session = aioboto3.Session(
+        aws_access_key_id=s3_endpoint.access_key,
+        aws_secret_access_key=s3_endpoint.secret_key,
+        region_name=s3_endpoint.region,
+    )
+    config = Config(signature_version="s3v4", s3={"addressing_style": "path"})
+    async with session.client("s3", endpoint_url=s3_endpoint.url, config=config) as client:
+        yield client

@@ -8,10 +8,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aioboto3
 import aiohttp
 import pytest
-from botocore.config import Config
 
 from app.devstack.seaweed import S3Endpoint
 from core.blobstore.factory import build_blob_store
@@ -40,19 +38,6 @@ async def store(s3_endpoint: S3Endpoint) -> AsyncIterator[S3BlobStore]:
         yield s3
     finally:
         await s3.aclose()
-
-
-@pytest.fixture
-async def raw_s3(s3_endpoint: S3Endpoint) -> AsyncIterator[Any]:
-    """A plain client, to look at objects from outside the store."""
-    session = aioboto3.Session(
-        aws_access_key_id=s3_endpoint.access_key,
-        aws_secret_access_key=s3_endpoint.secret_key,
-        region_name=s3_endpoint.region,
-    )
-    config = Config(signature_version="s3v4", s3={"addressing_style": "path"})
-    async with session.client("s3", endpoint_url=s3_endpoint.url, config=config) as client:
-        yield client
 
 
 async def test_every_write_asks_for_server_side_encryption(store: S3BlobStore, raw_s3: Any) -> None:

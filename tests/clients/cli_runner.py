@@ -5,7 +5,8 @@ from __future__ import annotations
 from click.testing import CliRunner, Result
 
 from app.cli import cli
-from tests.clients.fake_consulta import SECRET, ServerThread
+from tests.clients.fake_consulta import SECRET
+from tests.clients.fake_server_thread import ServerThread
 
 # Variables of the developer's shell must not change what the tests see.
 CLEAN_ENV: dict[str, str | None] = {

@@ -11,7 +11,8 @@ from typing import TypeVar
 import pytest
 
 from core.auth import mint_token
-from tests.clients.fake_consulta import SECRET, FakeConsulta, ServerThread
+from tests.clients.fake_consulta import SECRET, FakeConsulta
+from tests.clients.fake_server_thread import ServerThread
 
 T = TypeVar("T")
 

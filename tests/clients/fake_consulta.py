@@ -45,7 +45,6 @@ __all__ = [
     "SEGMENTS",
     "FakeConsulta",
     "Injected",
-    "ServerThread",
     "bad_request",
     "error_info",
     "retry_info",
@@ -419,7 +418,3 @@ class FakeConsulta(pb_grpc.TranscriptionServiceServicer):
         await self._enter("SetRetentionPolicy", context)
         await context.abort(grpc.StatusCode.UNIMPLEMENTED, "Not in the fake.")
         raise AssertionError("unreachable")
-
-
-# Imported last: the server thread serves a FakeConsulta.
-from tests.clients.fake_server_thread import ServerThread  # noqa: E402

@@ -16,7 +16,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import grpc
 from consulta.v1 import job_pb2
@@ -33,9 +33,6 @@ from tests.clients.fake_data import (
     summary_for,
 )
 
-if TYPE_CHECKING:
-    from tests.clients.fake_consulta import FakeConsulta
-
 WORDS = ("I", "have", "had", "a", "dry", "cough", "for", "three", "days", "and", "it", "hurts")
 
 
@@ -47,6 +44,23 @@ class LiveScript:
     start: float = 0.0  # where it started, in seconds of audio
     heard: int = 0  # words heard in all
     segments: list[job_pb2.TranscriptSegment] = field(default_factory=list)
+
+
+class LiveFake(Protocol):
+    """What the live path reads and changes of FakeConsulta (tests/clients/fake_consulta.py),
+    named here so that this module does not import the one that imports it."""
+
+    uploads: dict[str, Upload]
+    jobs: dict[str, StoredJob]
+    break_upload_points: list[int]
+    fail_jobs: bool
+    chunk_sizes: list[int]
+    live_scripts: dict[str, LiveScript]
+    live_words_per_segment: int
+    live_bytes_per_second: float
+    live_replay_on_resume: bool
+    live_unsent_chunks: set[int]
+    live_chunks: list[tuple[int, int, bool]]
 
 
 def now() -> timestamp_pb2.Timestamp:
@@ -61,7 +75,7 @@ def add_event(stored: StoredJob, **payload: Any) -> pb.UploadAudioResponse:
     return pb.UploadAudioResponse(event=event)
 
 
-def open_live_job(fake: FakeConsulta, upload: Upload) -> StoredJob:
+def open_live_job(fake: LiveFake, upload: Upload) -> StoredJob:
     job = job_pb2.Job(
         name=f"jobs/{upload.upload_id}",
         job_id=upload.upload_id,
@@ -80,7 +94,7 @@ def open_live_job(fake: FakeConsulta, upload: Upload) -> StoredJob:
     return stored
 
 
-def hear(fake: FakeConsulta, stored: StoredJob, seconds: float) -> list[pb.UploadAudioResponse]:
+def hear(fake: LiveFake, stored: StoredJob, seconds: float) -> list[pb.UploadAudioResponse]:
     """The events one more chunk of audio (ending at ``seconds``) makes: an interim, and a
     final segment when the utterance has enough words."""
     script = fake.live_scripts[stored.job.job_id]
@@ -119,7 +133,7 @@ def settle(stored: StoredJob, script: LiveScript, seconds: float) -> pb.UploadAu
     return add_event(stored, segment=segment)
 
 
-def finish_live_job(fake: FakeConsulta, stored: StoredJob, seconds: float) -> job_pb2.Job:
+def finish_live_job(fake: LiveFake, stored: StoredJob, seconds: float) -> job_pb2.Job:
     """Settle the tail, queue the note's events for WatchJob; the job the stream ends with."""
     script = fake.live_scripts[stored.job.job_id]
     add_event(stored, state_changed=pb.StateChanged(state=job_pb2.JOB_STATE_TRANSCRIBING))
@@ -149,7 +163,7 @@ def finish_live_job(fake: FakeConsulta, stored: StoredJob, seconds: float) -> jo
 
 
 async def live_upload(
-    fake: FakeConsulta,
+    fake: LiveFake,
     upload: Upload | None,
     first: pb.UploadConfig,
     subject: str,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import grpc
 from aiohttp import web
@@ -18,15 +18,16 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from tests.clients.fake_data import SERVICE_NAME
 
-if TYPE_CHECKING:
-    from tests.clients.fake_consulta import FakeConsulta
-
 
 class ServerThread:
     """A grpc.aio server with the fake and grpc.health.v1, on its own loop in a thread."""
 
     def __init__(
-        self, fake: FakeConsulta, port: int = 0, *, tls: tuple[bytes, bytes] | None = None
+        self,
+        fake: pb_grpc.TranscriptionServiceServicer,
+        port: int = 0,
+        *,
+        tls: tuple[bytes, bytes] | None = None,
     ) -> None:
         self.fake = fake
         self.port = port

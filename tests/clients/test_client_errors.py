@@ -17,11 +17,11 @@ from core.auth import mint_token
 from tests.clients.fake_consulta import (
     FakeConsulta,
     Injected,
-    ServerThread,
     bad_request,
     error_info,
     retry_info,
 )
+from tests.clients.fake_server_thread import ServerThread
 
 
 async def test_bad_request_becomes_invalid_argument_with_field_violations(

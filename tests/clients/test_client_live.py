@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import wave
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -17,19 +16,11 @@ from consulta.v1 import transcription_service_pb2 as pb
 from clients.client import ConsultaClient
 from clients.live import SequenceTracker
 from clients.retry import RetryPolicy
-from tests.clients.fake_consulta import NOTE_TEXT, FakeConsulta, ServerThread
+from tests.clients.fake_consulta import NOTE_TEXT, FakeConsulta
+from tests.clients.fake_server_thread import ServerThread
+from tests.clients.recordings import write_wav
 
 NO_WAIT = RetryPolicy(attempts=3, initial_backoff=0.0, max_backoff=0.0)
-RATE = 16000  # 16-bit mono: 32,000 bytes a second of audio
-
-
-def write_wav(path: Path, seconds: float) -> Path:
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(RATE)
-        w.writeframes(bytes(range(256)) * (int(seconds * RATE) * 2 // 256))
-    return path
 
 
 @pytest.fixture

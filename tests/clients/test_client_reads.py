@@ -6,7 +6,8 @@ from consulta.v1 import job_pb2
 
 from clients.client import SERVICE_NAME, ConsultaClient
 from clients.errors import NotFound
-from tests.clients.fake_consulta import SEGMENTS, FakeConsulta, ServerThread
+from tests.clients.fake_consulta import SEGMENTS, FakeConsulta
+from tests.clients.fake_server_thread import ServerThread
 
 
 async def test_list_jobs_walks_every_page_newest_first(

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from clients.errors import ConfigurationError, DataLoss
-from clients.sources import CHUNK_SIZE, Chunk, FileSource, StreamSource
+from clients.sources import CHUNK_SIZE, Chunk, FileSource, HeldBytes, StreamSource
 
 
 async def _collect(chunks: AsyncIterator[Chunk]) -> list[Chunk]:
@@ -85,3 +85,23 @@ async def test_a_stream_cannot_replay_below_what_was_committed() -> None:
 async def test_an_empty_stream_is_one_empty_final_chunk() -> None:
     source = StreamSource(_pieces(b"", 1))
     assert await _collect(source.chunks_from(0)) == [Chunk(0, b"", True)]
+
+
+def test_held_bytes_replay_from_any_held_offset_and_let_go_of_what_is_committed() -> None:
+    held = HeldBytes()
+    data = os.urandom(2 * CHUNK_SIZE + 10)
+    for i in range(0, len(data), CHUNK_SIZE):
+        held.add(data[i : i + CHUNK_SIZE])
+    assert (held.base, held.end) == (0, len(data))
+    assert b"".join(part for _, part in held.replay(5)) == data[5:]
+    assert [start for start, _ in held.replay(5)] == [5, 5 + CHUNK_SIZE, 5 + 2 * CHUNK_SIZE]
+    held.committed(CHUNK_SIZE + 3)
+    assert (held.base, held.end) == (CHUNK_SIZE + 3, len(data))
+    assert not held.holds(CHUNK_SIZE + 2) and held.holds(len(data))
+    assert not held.holds(len(data) + 1)
+    assert b"".join(part for _, part in held.replay(CHUNK_SIZE + 3)) == data[CHUNK_SIZE + 3 :]
+    held.committed(1)  # an older commit changes nothing
+    assert held.base == CHUNK_SIZE + 3
+    held.committed(len(data) + 100)  # past the end: everything is let go, no further
+    assert (held.base, held.end) == (len(data), len(data))
+    assert list(held.replay(len(data))) == []

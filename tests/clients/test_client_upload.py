@@ -16,7 +16,8 @@ from clients.errors import ConsultaClientError, DataLoss
 from clients.retry import RESUMABLE_CODES, RetryPolicy
 from clients.sources import CHUNK_SIZE
 from clients.upload import UploadProgress
-from tests.clients.fake_consulta import FakeConsulta, ServerThread
+from tests.clients.fake_consulta import FakeConsulta
+from tests.clients.fake_server_thread import ServerThread
 
 NO_WAIT = RetryPolicy(attempts=3, initial_backoff=0.0, max_backoff=0.0)
 

@@ -11,7 +11,8 @@ from consulta.v1 import transcription_service_pb2 as pb
 from clients.client import ConsultaClient
 from clients.errors import NotFound, Unavailable
 from clients.retry import RetryPolicy
-from tests.clients.fake_consulta import FakeConsulta, ServerThread
+from tests.clients.fake_consulta import FakeConsulta
+from tests.clients.fake_server_thread import ServerThread
 
 NO_WAIT = RetryPolicy(attempts=3, initial_backoff=0.0, max_backoff=0.0)
 

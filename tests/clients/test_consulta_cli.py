@@ -13,7 +13,8 @@ from consulta.v1 import job_pb2
 
 from core.auth import verify_token
 from tests.clients.cli_runner import consulta
-from tests.clients.fake_consulta import NOTE_TEXT, SECRET, FakeConsulta, ServerThread
+from tests.clients.fake_consulta import NOTE_TEXT, SECRET, FakeConsulta
+from tests.clients.fake_server_thread import ServerThread
 
 
 @pytest.fixture

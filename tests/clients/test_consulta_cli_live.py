@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import threading
-import wave
 from pathlib import Path
 
 import pytest
@@ -26,20 +25,11 @@ from clients.live_render import ERASE_LINE
 from clients.live_sources import PacedFileSource
 from tests.clients.cli_runner import CLEAN_ENV, consulta
 from tests.clients.conftest import eventually
-from tests.clients.fake_consulta import NOTE_TEXT, SECRET, FakeConsulta, ServerThread
+from tests.clients.fake_consulta import NOTE_TEXT, SECRET, FakeConsulta
 from tests.clients.fake_data import Upload
 from tests.clients.fake_live import finish_live_job, hear, open_live_job
-
-RATE = 16000  # 16-bit mono: 32,000 bytes a second of audio
-
-
-def write_wav(path: Path, seconds: float) -> Path:
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(RATE)
-        w.writeframes(bytes(range(256)) * (int(seconds * RATE) * 2 // 256))
-    return path
+from tests.clients.fake_server_thread import ServerThread
+from tests.clients.recordings import write_wav
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.clients.cli_runner import consulta
-from tests.clients.fake_consulta import FakeConsulta, ServerThread
+from tests.clients.fake_consulta import FakeConsulta
+from tests.clients.fake_server_thread import ServerThread
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ scaled out on the machine's PostgreSQL and RabbitMQ and a SeaweedFS S3 store (ma
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from app.devstack.seaweed import S3Endpoint
 from core.db.migrate import upgrade_engine
 from core.settings import Settings
 from tests.e2e.deployment import Deployment, start_deployment
+from tests.e2e.hand_worker import deployment_without_workers
 from tests.support.services import (
     POSTGRES_URL,
     RABBITMQ_URL,
@@ -100,7 +102,20 @@ async def settings(kind: str, tmp_path: Path, request: pytest.FixtureRequest) ->
 
 @pytest.fixture
 async def deployment(kind: str, settings: Settings) -> AsyncIterator[Deployment]:
-    running = await start_deployment(kind, settings)
+    async with _cleaned_up(await start_deployment(kind, settings), settings) as running:
+        yield running
+
+
+@pytest.fixture
+async def idle(kind: str, settings: Settings) -> AsyncIterator[Deployment]:
+    """A deployment with no workers: a test plays the worker (tests/e2e/hand_worker.py)."""
+    async with _cleaned_up(await deployment_without_workers(kind, settings), settings) as running:
+        yield running
+
+
+@contextlib.asynccontextmanager
+async def _cleaned_up(running: Deployment, settings: Settings) -> AsyncIterator[Deployment]:
+    """``running``, stopped afterwards with its RabbitMQ queues deleted."""
     try:
         yield running
     finally:

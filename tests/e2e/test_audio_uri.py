@@ -4,14 +4,11 @@ prefix (issue 10, finding 3), against SeaweedFS."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aioboto3
 import grpc
 import pytest
-from botocore.config import Config
 from consulta.v1 import transcription_service_pb2 as pb
 
 from app.devstack.seaweed import S3Endpoint
@@ -21,18 +18,6 @@ from tests.e2e.conftest import base_settings, scaled_settings
 from tests.e2e.deployment import Deployment, start_deployment
 from tests.e2e.rpc_errors import failure
 from tests.e2e.test_pipeline import upload
-
-
-@pytest.fixture
-async def raw_s3(s3_endpoint: S3Endpoint) -> AsyncIterator[Any]:
-    session = aioboto3.Session(
-        aws_access_key_id=s3_endpoint.access_key,
-        aws_secret_access_key=s3_endpoint.secret_key,
-        region_name=s3_endpoint.region,
-    )
-    config = Config(signature_version="s3v4", s3={"addressing_style": "path"})
-    async with session.client("s3", endpoint_url=s3_endpoint.url, config=config) as client:
-        yield client
 
 
 async def _create(deployment: Deployment, uri: str, tenant: str = "hospital-b") -> Any:

@@ -3,31 +3,16 @@ piece of note text once (``consulta transcribe --follow`` prints deltas as they 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
 from consulta.v1 import job_pb2
 from consulta.v1 import transcription_service_pb2 as pb
 
 from core.codec import note_delta_event, state_event, transcript_row_to_domain
 from core.domain import JobState, Template
-from core.settings import Settings
-from tests.e2e.conftest import delete_rabbitmq_queues
 from tests.e2e.deployment import Deployment, run_to_end
-from tests.e2e.hand_worker import HandWorker, deployment_without_workers, queued_job
+from tests.e2e.hand_worker import HandWorker, queued_job
 from tests.support import eventually
 from workers.engines.base import NoteDelta, NoteRequest
 from workers.engines.registry import Engines
-
-
-@pytest.fixture
-async def idle(kind: str, settings: Settings) -> AsyncIterator[Deployment]:
-    running = await deployment_without_workers(kind, settings)
-    try:
-        yield running
-    finally:
-        await running.stop()
-        await delete_rabbitmq_queues(settings)
 
 
 def joined(deltas: list[tuple[str, str]]) -> dict[str, str]:

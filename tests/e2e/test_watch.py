@@ -5,17 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
 
 import grpc
-import pytest
 from consulta.v1 import job_pb2
 from consulta.v1 import transcription_service_pb2 as pb
 
-from core.settings import Settings
-from tests.e2e.conftest import delete_rabbitmq_queues
 from tests.e2e.deployment import Deployment, run_to_end
-from tests.e2e.hand_worker import HandWorker, deployment_without_workers, queued_job
+from tests.e2e.hand_worker import HandWorker, queued_job
 from tests.e2e.test_jobs import text_job
 from tests.support import eventually
 
@@ -26,16 +22,6 @@ async def remaining(call: grpc.aio.UnaryStreamCall) -> list[pb.WatchJobResponse]
     while isinstance(message := await call.read(), pb.WatchJobResponse):  # else grpc.aio.EOF
         out.append(message)
     return out
-
-
-@pytest.fixture
-async def idle(kind: str, settings: Settings) -> AsyncIterator[Deployment]:
-    running = await deployment_without_workers(kind, settings)
-    try:
-        yield running
-    finally:
-        await running.stop()
-        await delete_rabbitmq_queues(settings)
 
 
 async def test_watch_past_the_end_of_a_finished_job_ends_with_the_snapshot(

@@ -1,7 +1,7 @@
 """Which of our packages each package may import, and a checker that reads every module's
 imports with ``ast`` (module level, inside functions and under ``TYPE_CHECKING`` alike).
 
-The rules (README "Where things live"):
+The rules (README "Layout"; "Where things live" names the file that owns each concern):
 - ``core`` is shared by server and workers and imports none of our other packages;
 - ``server`` and ``workers`` build on ``core`` and never import each other;
 - ``clients`` is the client library: it imports only the generated ``consulta`` package (and

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from core.domain import Speaker, Transcript
+from core.domain import Speaker
 
 from .lexicon import Lexicon
 from .numbers import digits
@@ -113,30 +113,16 @@ def clean(text: str, lexicon: Lexicon) -> str:
     return text
 
 
-def units_of(transcript: Transcript, lexicon: Lexicon) -> list[Unit]:
-    """Every sentence of the transcript, cleaned, with its speaker and the segments it came
-    from (turns rebuilt first: see turns.py); empty ones are kept out."""
-    from .turns import pieces_of  # turns.py cuts sentences with this module's functions
-
-    units: list[Unit] = []
-    for piece in pieces_of(transcript, lexicon):
-        if is_command(piece.text, lexicon):
-            continue
-        # Checked again once cleaned: "okay, Dragon, show me ..." opens with a filler.
-        text = _dictated(clean(piece.text, lexicon), lexicon) or ""
-        if not text or not _WORDS.search(text):
-            continue
-        units.append(
-            Unit(
-                index=len(units),
-                segment=piece.segments[0],
-                speaker=piece.speaker,
-                text=text,
-                question=piece.question,
-                segments=piece.segments,
-            )
-        )
-    return units
+def unit_text(said: str, lexicon: Lexicon) -> str | None:
+    """A sentence as said, cleaned for the note; None when it holds nothing for the note (a
+    command to a dictation assistant, only fillers)."""
+    if is_command(said, lexicon):
+        return None
+    # Checked again once cleaned: "okay, Dragon, show me ..." opens with a filler.
+    text = _dictated(clean(said, lexicon), lexicon) or ""
+    if not text or not _WORDS.search(text):
+        return None
+    return text
 
 
 def split_sentences(text: str, lexicon: Lexicon) -> list[str]:

@@ -27,9 +27,10 @@ from .rewrite import (
     second_to_third,
     third_person,
 )
-from .sentences import Unit, is_empty, sentence_case, units_of
+from .sentences import Unit, is_empty, sentence_case
 from .structure import plan_kind, system_of
 from .templates import SECTIONS, title
+from .units import units_of
 
 ENGINE_NAME = "local:extractive"
 
