@@ -36,6 +36,7 @@ def encode(pcm: npt.NDArray[np.float32], kind: str) -> bytes:
     out = io.BytesIO()
     with av.open(out, mode="w", format=fmt) as container:
         stream = container.add_stream(codec, rate=rate, layout="mono")
+        assert isinstance(stream, av.audio.stream.AudioStream)
         resampler = av.AudioResampler(format=stream.codec_context.format, layout="mono", rate=rate)
         source = av.AudioFrame.from_ndarray(
             np.ascontiguousarray(pcm, dtype=np.float32).reshape(1, -1), format="fltp", layout="mono"
@@ -47,8 +48,8 @@ def encode(pcm: npt.NDArray[np.float32], kind: str) -> bytes:
             fifo.write(frame)
         size = stream.codec_context.frame_size or 1024
         while fifo.samples:
-            frame = fifo.read(min(size, fifo.samples), partial=True)
-            for packet in stream.encode(frame):
+            piece = fifo.read(min(size, fifo.samples), partial=True)
+            for packet in stream.encode(piece):
                 container.mux(packet)
         for packet in stream.encode(None):
             container.mux(packet)
