@@ -57,12 +57,14 @@ class _Pipe:
         self._cond = threading.Condition()
         self._closed = False
         self._aborted = False
+        self.buffered = 0
 
     def feed(self, data: bytes) -> None:
         with self._cond:
             if self._closed:
                 raise ValueError("feed after close")
             self._chunks.append(data)
+            self.buffered += len(data)
             self._cond.notify_all()
 
     def close(self) -> None:
@@ -74,6 +76,7 @@ class _Pipe:
         with self._cond:
             self._aborted = self._closed = True
             self._chunks.clear()
+            self.buffered = 0
             self._cond.notify_all()
 
     def read(self, size: int = -1) -> bytes:
@@ -89,6 +92,7 @@ class _Pipe:
                 out += head[:take]
                 if take < len(head):
                     self._chunks.appendleft(head[take:])
+            self.buffered -= len(out)
             return bytes(out)
 
 
@@ -119,6 +123,11 @@ class StreamDecoder:
         """Samples decoded so far (at ``sample_rate``)."""
         self.format = ""
         """The container's name once it is recognised ("ogg", "mp3", ...)."""
+
+    @property
+    def buffered_bytes(self) -> int:
+        """Bytes fed that the decoder has not read yet (a feeder waits while there are many)."""
+        return self._pipe.buffered
 
     @property
     def duration(self) -> float:

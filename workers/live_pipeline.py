@@ -37,6 +37,9 @@ if TYPE_CHECKING:
 
 #: Seconds between reads while the upload has nothing new.
 POLL_SECONDS = 0.25
+#: Undecoded bytes held at most: past them the reader waits for the decoder (and, through
+#: it, the engine), so memory stays bounded when the upload outruns transcription.
+MAX_UNDECODED_BYTES = 1 << 20
 
 
 class LiveAudioReader(Protocol):
@@ -115,6 +118,9 @@ async def _all(*steps: Coroutine[Any, Any, None]) -> None:
 async def _read(reader: LiveAudioReader, decoder: StreamDecoder, poll_seconds: float) -> None:
     offset = 0
     while True:
+        if decoder.buffered_bytes >= MAX_UNDECODED_BYTES:
+            await asyncio.sleep(poll_seconds)
+            continue
         data, finished = await reader.read(offset)
         if data:
             decoder.feed(data)

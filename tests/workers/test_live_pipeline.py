@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import jiwer
+import numpy as np
 import pytest
 from consulta.v1 import job_pb2
 from consulta.v1 import transcription_service_pb2 as pb
@@ -28,12 +29,16 @@ from core.codec import (
 )
 from core.db.models import JobRow
 from core.domain import JobState, Segment
+from core.errors import AudioError
 from core.runtime import Runtime, open_runtime
 from eval.wer import normalise
 from tests.e2e.conftest import base_settings, reset_postgres
 from tests.support.audio_formats import encode, sample_speech
 from tests.support.services import POSTGRES_URL
+from workers.engines.errors import NoSpeech, PermanentEngineError
 from workers.engines.registry import Engines
+from workers.engines.transcribers.live_groq import GroqLiveTranscriber
+from workers.engines.transcribers.live_local import LocalLiveTranscriber
 from workers.live_pipeline import LiveAudioReader
 from workers.pipeline import JobRun
 
@@ -199,3 +204,37 @@ async def test_a_worker_taking_over_keeps_every_stored_segment_and_repeats_none(
 
     assert jiwer.wer(text(whole), text(segments)) < 0.1
     assert first_id != job.id
+
+
+async def test_a_live_upload_of_silence_ends_no_speech_and_stores_nothing(
+    runtime: Runtime,
+) -> None:
+    quiet = np.random.default_rng(5).normal(0, 0.001, 6 * 16000).astype(np.float32)
+    job = await receiving_job(runtime)
+    reader = InMemoryLiveAudio(encode(quiet, "ogg"))
+    reader.committed, reader.finished = len(reader.data), True
+    with pytest.raises(NoSpeech):
+        await run_worker(runtime, job.id, "worker-a", reader)
+    assert await runtime.store.transcript(job.id) is None
+    kinds = [e.WhichOneof("payload") for e in await events_of(runtime, job.id)]
+    assert "segment" not in kinds and "interim" not in kinds
+
+
+async def test_bytes_that_are_not_audio_fail_as_unsupported(runtime: Runtime) -> None:
+    job = await receiving_job(runtime)
+    reader = InMemoryLiveAudio(b"this is not a recording at all\n" * 400)
+    reader.committed, reader.finished = len(reader.data), True
+    with pytest.raises(AudioError) as caught:
+        await run_worker(runtime, job.id, "worker-a", reader)
+    assert caught.value.reason == "UNSUPPORTED_AUDIO"
+    assert await runtime.store.transcript(job.id) is None
+
+
+def test_live_engines_by_name(tmp_path: Path) -> None:
+    engines = Engines(base_settings(tmp_path))
+    local = engines.live_transcriber("local")
+    assert isinstance(local, LocalLiveTranscriber) and local.name == "local:faster-whisper-tiny.en"
+    assert engines.live_transcriber("local") is local
+    assert isinstance(engines.live_transcriber("groq"), GroqLiveTranscriber)
+    with pytest.raises(PermanentEngineError, match="cannot transcribe a live upload"):
+        engines.live_transcriber("bedrock")

@@ -78,7 +78,7 @@ class UtteranceSession(LiveSession):
         vad_every: float = 0.5,
         interim_every: float = 1.5,
         max_pending_seconds: float = 30.0,
-        max_utterance_seconds: float = 25.0,
+        max_utterance_seconds: float = 15.0,
     ) -> None:
         self.engine = engine
         self._cutter = UtteranceCutter(start_at, max_seconds=max_utterance_seconds)

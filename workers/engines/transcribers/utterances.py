@@ -6,6 +6,11 @@ still being spoken stays open (:attr:`UtteranceCutter.open`) so that an engine c
 it. An utterance longer than ``max_seconds`` is cut at its quietest stretch (the batch
 chunker's rule), so nothing waits on a speaker who never pauses.
 
+The defaults were measured on the committed sample at real pace on a loaded 2-core machine:
+0.4 s of quiet ends a turn (0.6 s merged turns into 25 s utterances, whose first words then
+waited that long to settle), and 15 s caps an utterance (final lag p50 about 3.4 s, p95
+about 12 s, the stream keeping up).
+
 Memory is bounded: only the open stretch (at most ``max_seconds`` of speech, or a fraction of
 a second of silence) is held.
 """
@@ -50,9 +55,9 @@ class UtteranceCutter:
         self,
         start_at: float = 0.0,
         *,
-        silence_seconds: float = 0.6,
+        silence_seconds: float = 0.4,
         pad_seconds: float = 0.2,
-        max_seconds: float = 25.0,
+        max_seconds: float = 15.0,
         keep_seconds: float = 0.5,
     ) -> None:
         from faster_whisper.vad import VadOptions
