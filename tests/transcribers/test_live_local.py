@@ -22,6 +22,7 @@ from core.domain import Segment
 from eval.wer import normalise
 from tests.e2e.audio import SAMPLE
 from workers.engines.base import AudioFile, TranscribeOptions
+from workers.engines.errors import PermanentEngineError
 from workers.engines.live import LiveResult
 from workers.engines.transcribers.live_local import LocalLiveTranscriber
 from workers.engines.transcribers.live_utterances import UtteranceSession
@@ -147,6 +148,13 @@ async def test_takeover_at_a_final_loses_and_repeats_nothing(
     assert_settled_in_order(later, start_at)
     # The second worker's text continues the first's: together they read as one run.
     assert jiwer.wer(text_of(finals), text_of([*kept, *later])) < 0.1
+
+
+def test_a_language_the_models_lack_is_refused_before_any_audio(
+    whisper: LocalWhisperTranscriber,
+) -> None:
+    with pytest.raises(PermanentEngineError, match="understands only English"):
+        LocalLiveTranscriber(whisper).open_session(TranscribeOptions(language="es"))
 
 
 def test_a_speaker_who_never_pauses_is_cut_at_the_limit(

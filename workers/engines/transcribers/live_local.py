@@ -34,8 +34,9 @@ class LocalUtteranceEngine(UtteranceEngine):
         self.asked = (options.language or "").split("-")[0].lower() or None
         self.vocabulary = hotwords(options.vocabulary, whisper.builtin_hotwords)
         self._model: Any = None
-        if self.asked:
-            self._model, self.model_name = whisper._model_for(self.asked)  # raises before any work
+        english_only = whisper.english_only and whisper.multilingual_path is None
+        if self.asked and self.asked != "en" and english_only:
+            whisper._model_for(self.asked)  # raises the reason before any work
 
     async def transcribe(self, pcm: npt.NDArray[np.float32], offset: float) -> list[Heard]:
         try:
@@ -48,6 +49,8 @@ class LocalUtteranceEngine(UtteranceEngine):
             ) from exc
 
     def _transcribe(self, pcm: npt.NDArray[np.float32], offset: float) -> list[Heard]:
+        # Models load here, in the thread: the first load (or joining the multilingual model)
+        # takes seconds that the event loop must not wait.
         language = self.asked or self.language
         if language is None:
             language = self.whisper._detect(pcm)
