@@ -1,10 +1,11 @@
 """A live job through the worker's pipeline, on PostgreSQL, with the real local engines.
 
 The upload's side is an in-memory :class:`LiveAudioReader` that commits Ogg/Opus bytes of
-real speech a piece at a time, faster than real time, then says the upload is finished. The
-worker must publish guesses and final segments while the audio grows, then store the
-transcript and the note exactly as a batch job does. A second worker taking the job over
-from its stored segments must lose and repeat none of them.
+real speech a piece at a time (about real pace; twice that for the takeover), then says the
+upload is finished. The worker must publish guesses and final segments while the audio
+grows, then store the transcript and the note exactly as a batch job does. A second worker
+taking the job over from its stored segments must lose and repeat none of them. Silence and
+bytes that are not audio end the job through the worker's one outcome mapping, as in batch.
 """
 
 from __future__ import annotations
@@ -29,24 +30,25 @@ from core.codec import (
 )
 from core.db.models import JobRow
 from core.domain import JobState, Segment
-from core.errors import AudioError
+from core.queue.base import Delivery
 from core.runtime import Runtime, open_runtime
 from eval.wer import normalise
 from tests.e2e.conftest import base_settings, reset_postgres
 from tests.support.audio_formats import encode, sample_speech
 from tests.support.services import POSTGRES_URL
-from workers.engines.errors import NoSpeech, PermanentEngineError
+from workers.engines.errors import PermanentEngineError
 from workers.engines.registry import Engines
 from workers.engines.transcribers.live_groq import GroqLiveTranscriber
 from workers.engines.transcribers.live_local import LocalLiveTranscriber
 from workers.live_pipeline import LiveAudioReader
 from workers.pipeline import JobRun
+from workers.worker import Worker
 
 pytestmark = pytest.mark.stack
 
 SECONDS = 24.0
-#: Bytes of Ogg/Opus committed per step: about half a second of audio.
-STEP = 2500
+#: Bytes of Ogg/Opus (about 12 kB a second here) committed per step: a quarter second.
+STEP = 3000
 
 
 class InMemoryLiveAudio:
@@ -64,7 +66,7 @@ class InMemoryLiveAudio:
         return self.data[offset:end], self.finished and end == len(self.data)
 
     async def pace(self, step_seconds: float) -> None:
-        """Commit the bytes step by step, then finish: twice real time or so."""
+        """Commit the bytes a step every ``step_seconds``, then finish."""
         while self.committed < len(self.data):
             self.committed = min(len(self.data), self.committed + STEP)
             await asyncio.sleep(step_seconds)
@@ -206,27 +208,37 @@ async def test_a_worker_taking_over_keeps_every_stored_segment_and_repeats_none(
     assert first_id != job.id
 
 
-async def test_a_live_upload_of_silence_ends_no_speech_and_stores_nothing(
+async def handled(rt: Runtime, job_id: str, reader: LiveAudioReader) -> JobRow:
+    """The job after a worker's consumer handled its message (outcomes decided there)."""
+    worker = Worker(rt, Engines(rt.settings), "worker-a", live_audio=lambda _rt, _id: reader)
+    await worker.handle(Delivery(job_id))
+    job = await rt.store.get(job_id)
+    assert job is not None
+    return job
+
+
+async def test_a_live_upload_of_silence_fails_no_speech_and_stores_nothing(
     runtime: Runtime,
 ) -> None:
     quiet = np.random.default_rng(5).normal(0, 0.001, 6 * 16000).astype(np.float32)
     job = await receiving_job(runtime)
     reader = InMemoryLiveAudio(encode(quiet, "ogg"))
     reader.committed, reader.finished = len(reader.data), True
-    with pytest.raises(NoSpeech):
-        await run_worker(runtime, job.id, "worker-a", reader)
+    failed = await handled(runtime, job.id, reader)
+    assert failed.state == JobState.FAILED.value
+    assert failed.error_code == "INVALID_ARGUMENT:NO_SPEECH"
     assert await runtime.store.transcript(job.id) is None
     kinds = [e.WhichOneof("payload") for e in await events_of(runtime, job.id)]
     assert "segment" not in kinds and "interim" not in kinds
 
 
-async def test_bytes_that_are_not_audio_fail_as_unsupported(runtime: Runtime) -> None:
+async def test_bytes_that_are_not_audio_fail_the_job_with_a_reason(runtime: Runtime) -> None:
     job = await receiving_job(runtime)
     reader = InMemoryLiveAudio(b"this is not a recording at all\n" * 400)
     reader.committed, reader.finished = len(reader.data), True
-    with pytest.raises(AudioError) as caught:
-        await run_worker(runtime, job.id, "worker-a", reader)
-    assert caught.value.reason == "UNSUPPORTED_AUDIO"
+    failed = await handled(runtime, job.id, reader)
+    assert failed.state == JobState.FAILED.value and failed.error_code == "INVALID_ARGUMENT"
+    assert "not audio" in failed.error_message
     assert await runtime.store.transcript(job.id) is None
 
 
