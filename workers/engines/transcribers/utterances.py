@@ -25,6 +25,8 @@ import numpy.typing as npt
 from workers.engines.transcribers.chunking import plan_cuts
 
 SAMPLE_RATE = 16_000
+#: Samples Silero VAD judges at once: speech "ending" within one of the end is still going on.
+_VAD_WINDOW = 512
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,12 +72,15 @@ class UtteranceCutter:
         self._max = int(max_seconds * SAMPLE_RATE)
         self._keep = int(keep_seconds * SAMPLE_RATE)
         self._max_seconds = max_seconds
-        self._vad = VadOptions(
-            min_silence_duration_ms=int(silence_seconds * 1000),
-            speech_pad_ms=int(pad_seconds * 1000),
-        )
+        # No padding inside the VAD: an utterance still being spoken is then exactly one that
+        # runs to the end of the held audio. Padding is added here, within the pauses.
+        self._vad = VadOptions(min_silence_duration_ms=int(silence_seconds * 1000), speech_pad_ms=0)
         self.open: Utterance | None = None
         """The utterance still being spoken, as of the last :meth:`cut`."""
+        # When the last cut left an utterance open (or cut one at the length limit), the held
+        # audio starts with it: it starts right there, not where the VAD, run again from a
+        # cold start, first hears speech.
+        self._continues = False
 
     @property
     def end(self) -> int:
@@ -111,15 +116,18 @@ class UtteranceCutter:
         speech = get_speech_timestamps(held, self._vad)
         if not speech:
             self._drop(len(held) if final else max(0, len(held) - self._keep))
+            self._continues = False
             return []
+        spans = self._padded(speech, len(held))
+        if self._continues:
+            spans[0] = (0, spans[0][1])
         closed: list[Utterance] = []
-        last = speech[-1]
-        still_open = not final and len(held) - last["end"] < self._silence - self._pad
-        done = speech[:-1] if still_open else speech
-        for span in done:
-            closed.append(Utterance(self.base + span["start"], held[span["start"] : span["end"]]))
+        still_open = not final and speech[-1]["end"] >= len(held) - _VAD_WINDOW
+        done = spans[:-1] if still_open else spans
+        for start, end in done:
+            closed.append(Utterance(self.base + start, held[start:end]))
         if still_open:
-            start = last["start"]
+            start = spans[-1][0]
             while len(held) - start > self._max:
                 # A speaker who never pauses: cut at the quietest stretch before the limit.
                 (_, cut), *_ = plan_cuts(held[start:], SAMPLE_RATE, self._max_seconds)
@@ -128,5 +136,16 @@ class UtteranceCutter:
             self._drop(start)
             self.open = Utterance(self.base, self._held)
         else:
-            self._drop(len(held) if final else done[-1]["end"])
+            self._drop(len(held) if final else done[-1][1])
+        self._continues = still_open
         return closed
+
+    def _padded(self, speech: list[dict[str, int]], total: int) -> list[tuple[int, int]]:
+        """Speech spans widened by the pad on each side, never into each other."""
+        spans: list[tuple[int, int]] = []
+        for i, span in enumerate(speech):
+            lo = max(0, span["start"] - self._pad, spans[-1][1] if spans else 0)
+            nxt = speech[i + 1]["start"] if i + 1 < len(speech) else total
+            hi = min(total, span["end"] + self._pad, max(span["end"], (span["end"] + nxt) // 2))
+            spans.append((lo, hi))
+        return spans
