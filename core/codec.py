@@ -218,6 +218,22 @@ def segment_event(segment: Segment) -> pb.JobEvent:
     return pb.JobEvent(segment=segment_to_pb(segment))
 
 
+def interim_event(
+    text: str, start: float, end: float, stability: float, next_segment_id: int
+) -> pb.JobEvent:
+    """A guess at the utterance being spoken; a later interim or the segment with
+    ``next_segment_id`` replaces it."""
+    return pb.JobEvent(
+        interim=pb.InterimTranscript(
+            text=text,
+            start_seconds=start,
+            end_seconds=end,
+            stability=stability,
+            next_segment_id=next_segment_id,
+        )
+    )
+
+
 def note_delta_event(section_key: str, text: str) -> pb.JobEvent:
     return pb.JobEvent(note_delta=pb.NoteDelta(section_key=section_key, text=text))
 

@@ -1,5 +1,8 @@
 """One job's work once claimed: audio -> transcript -> note, every step recorded as events.
 
+A job in RECEIVING (a live upload still sending) is transcribed as its audio arrives
+(``live_pipeline.py``); every other job from its stored audio. Both end in the same note step.
+
 Each write goes through :meth:`JobRun.record`, which holds only while this worker owns the
 job's lease; when the job was cancelled or taken over it raises :class:`LeaseLost` and the run
 stops without writing anything else.
@@ -39,6 +42,7 @@ from workers.engines.base import (
 )
 from workers.engines.errors import NoSpeech, PermanentEngineError
 from workers.engines.registry import Engines
+from workers.live_pipeline import LiveAudioOpener, open_live_audio, transcribe_live
 from workers.takeover import SUMMARIZING, TRANSCRIBING, EarlierAttempt, read_earlier_attempt
 
 #: Share of the progress bar that transcription fills; the note takes the rest.
@@ -52,12 +56,21 @@ class LeaseLost(Exception):
 
 
 class JobRun:
-    def __init__(self, runtime: Runtime, engines: Engines, job: JobRow, worker_id: str) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        engines: Engines,
+        job: JobRow,
+        worker_id: str,
+        *,
+        live_audio: LiveAudioOpener = open_live_audio,
+    ) -> None:
         self.rt = runtime
         self.engines = engines
         self.job = job
         self.worker_id = worker_id
         self.lease = runtime.settings.lease_seconds
+        self.live_audio = live_audio
 
     async def record(
         self,
@@ -112,6 +125,11 @@ class JobRun:
         stored = await self.rt.store.transcript(self.job.id)
         if stored:
             transcript = transcript_row_to_domain(stored)
+        elif JobState(self.job.state) is JobState.RECEIVING:
+            with stage_span("transcribe_live", {"consulta.engine": self.job.transcriber}) as span:
+                reader = self.live_audio(self.rt, self.job.id)
+                transcript = await transcribe_live(self, reader)
+                span.set_attribute("consulta.segments", len(transcript.segments))
         else:
             # One span per stage; engine names and counts only, never the text.
             with stage_span("transcribe", {"consulta.engine": self.job.transcriber}) as span:

@@ -20,6 +20,7 @@ from core.runtime import Runtime
 from workers import metrics
 from workers.engines.errors import NoSpeech, PermanentEngineError, RetryableEngineError
 from workers.engines.registry import Engines
+from workers.live_pipeline import LiveAudioOpener, open_live_audio
 from workers.pipeline import JobRun, LeaseLost
 
 log = logging.getLogger(__name__)
@@ -33,10 +34,19 @@ def new_worker_id() -> str:
 
 
 class Worker:
-    def __init__(self, runtime: Runtime, engines: Engines, worker_id: str | None = None) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        engines: Engines,
+        worker_id: str | None = None,
+        *,
+        live_audio: LiveAudioOpener = open_live_audio,
+    ) -> None:
         self.rt = runtime
         self.engines = engines
         self.worker_id = worker_id or new_worker_id()
+        #: Opens a live job's audio reader (the server's ``core.live_audio`` by default).
+        self.live_audio = live_audio
         #: Tasks running a job now, so that a shutdown past its grace can cancel them.
         self.running: set[asyncio.Task[Any]] = set()
 
@@ -78,7 +88,8 @@ class Worker:
             return
         started = time.monotonic()
         try:
-            await JobRun(self.rt, self.engines, job, self.worker_id).run()
+            run = JobRun(self.rt, self.engines, job, self.worker_id, live_audio=self.live_audio)
+            await run.run()
         except LeaseLost:
             log.info("job %s was cancelled or taken over; stopping", job.id)
             return

@@ -1,15 +1,25 @@
 """Engines by name: "local" runs here; other names come from the cloud factory.
 
-Engines are built once per process and shared by its jobs.
+Engines are built once per process and shared by its jobs. Live transcribers (for jobs
+whose audio is still arriving) are a separate set: "local" and "groq" cut utterances with
+Silero VAD and transcribe each; "openai" (Realtime) is added beside them.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.settings import Settings
 from workers.engines.base import Summarizer, Transcriber
 from workers.engines.errors import PermanentEngineError
+from workers.engines.live import LiveTranscriber
+
+if TYPE_CHECKING:
+    from workers.engines.transcribers.local import LocalWhisperTranscriber
+
+#: Transcribers that can follow a live upload.
+LIVE_TRANSCRIBERS = ("local", "groq")
 
 
 class Engines:
@@ -17,10 +27,14 @@ class Engines:
         self.settings = settings
         self._transcribers: dict[str, Transcriber] = {}
         self._summarizers: dict[str, Summarizer] = {}
+        self._live: dict[str, LiveTranscriber] = {}
+        self._whisper: LocalWhisperTranscriber | None = None
 
-    def register(self, name: str, engine: Transcriber | Summarizer) -> None:
+    def register(self, name: str, engine: Transcriber | Summarizer | LiveTranscriber) -> None:
         """Add an engine under ``name`` (embedding applications and benchmarks)."""
-        if isinstance(engine, Transcriber):
+        if isinstance(engine, LiveTranscriber):
+            self._live[name] = engine
+        elif isinstance(engine, Transcriber):
             self._transcribers[name] = engine
         else:
             self._summarizers[name] = engine
@@ -30,15 +44,20 @@ class Engines:
             self._transcribers[name] = self._build_transcriber(name)
         return self._transcribers[name]
 
+    def live_transcriber(self, name: str) -> LiveTranscriber:
+        """The engine that transcribes a live job's audio as it arrives."""
+        if name not in self._live:
+            self._live[name] = self._build_live_transcriber(name)
+        return self._live[name]
+
     def summarizer(self, name: str) -> Summarizer:
         if name not in self._summarizers:
             self._summarizers[name] = self._build_summarizer(name)
         return self._summarizers[name]
 
-    def _build_transcriber(self, name: str) -> Transcriber:
-        if name == "local":
-            from workers.engines.cloud.settings import ProviderSettings
-            from workers.engines.transcribers.channels import ChannelTranscriber
+    def _local_whisper(self) -> LocalWhisperTranscriber:
+        """faster-whisper as configured; batch and live jobs share it (and its models)."""
+        if self._whisper is None:
             from workers.engines.transcribers.local import LocalWhisperTranscriber
             from workers.engines.transcribers.models import multilingual_model_path
 
@@ -50,25 +69,49 @@ class Engines:
                     return Path(settings.whisper_multilingual_model_path)
                 return multilingual_model_path(settings.data_dir / "models")
 
-            local = LocalWhisperTranscriber(
+            self._whisper = LocalWhisperTranscriber(
                 Path(path) if path else None,
                 multilingual_path=multilingual,
                 window_seconds=settings.whisper_window_seconds,
                 builtin_hotwords=settings.whisper_builtin_hotwords,
                 multilingual_beam_size=settings.whisper_multilingual_beam_size,
-                threads=self.settings.whisper_threads,
-                beam_size=self.settings.whisper_beam_size,
-                workers=self.settings.worker_concurrency,
+                threads=settings.whisper_threads,
+                beam_size=settings.whisper_beam_size,
+                workers=settings.worker_concurrency,
             )
+        return self._whisper
+
+    def _build_transcriber(self, name: str) -> Transcriber:
+        if name == "local":
+            from workers.engines.cloud.settings import ProviderSettings
+            from workers.engines.transcribers.channels import ChannelTranscriber
+
             # A two-channel recording (clinician on one side, patient on the other) is
             # transcribed channel by channel, each segment labelled with its channel's role.
-            return ChannelTranscriber(local, ProviderSettings().channel_roles)
+            return ChannelTranscriber(self._local_whisper(), ProviderSettings().channel_roles)
         from workers.engines.cloud.factory import build_transcriber
 
         try:
             return build_transcriber(name)
         except ValueError as exc:
             raise PermanentEngineError(f"Unknown transcription engine {name!r}.") from exc
+
+    def _build_live_transcriber(self, name: str) -> LiveTranscriber:
+        if name == "local":
+            from workers.engines.transcribers.live_local import LocalLiveTranscriber
+
+            return LocalLiveTranscriber(self._local_whisper())
+        if name == "groq":
+            from workers.engines.cloud.factory import shared_context
+            from workers.engines.transcribers.groq import GroqTranscriber
+            from workers.engines.transcribers.live_groq import GroqLiveTranscriber
+
+            return GroqLiveTranscriber(GroqTranscriber(shared_context()))
+        # "openai" (the Realtime transcription session, issue 13 part 5) goes here.
+        raise PermanentEngineError(
+            f"The transcription engine {name!r} cannot transcribe a live upload; live jobs "
+            f"take {', '.join(LIVE_TRANSCRIBERS)}."
+        )
 
     def _build_summarizer(self, name: str) -> Summarizer:
         if name == "local":
@@ -87,3 +130,7 @@ class Engines:
             await transcriber.aclose()
         for summarizer in self._summarizers.values():
             await summarizer.aclose()
+        for live in self._live.values():
+            close = getattr(live, "aclose", None)  # the port has no close; some hold a client
+            if close is not None:
+                await close()

@@ -23,6 +23,12 @@ def _context() -> ProviderContext:
     return ProviderContext.from_settings(ProviderSettings())
 
 
+def shared_context() -> ProviderContext:
+    """The process's provider context (settings, keys, retry policy), for engines built
+    outside this factory such as the live ones."""
+    return _context()
+
+
 def build_transcriber(name: str, context: ProviderContext | None = None) -> Transcriber:
     """The cloud transcriber called ``name``; ValueError for a name we do not know."""
     ctx = context or _context()

@@ -1,0 +1,245 @@
+"""A live session made of VAD-cut utterances, for engines that transcribe a clip at a time.
+
+The session keeps one driver task. Pushed samples wait in a small buffer; every
+``vad_every`` seconds of new audio the driver runs the cutter (in a thread), sends each
+finished utterance to the engine and yields its pieces as final results, which are never
+revised. When the engine can guess (``UtteranceEngine.interim``), the open utterance is
+transcribed again every ``interim_every`` seconds of new audio, but only while nothing
+final waits: finals come first, so the session keeps up with real time by dropping guesses,
+never text.
+
+The last final piece of an utterance ends where the utterance's speech ends (Whisper's own
+end times fall short now and then): a worker taking over at that point starts in the pause
+after it, so it hears no word twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from workers.engines.errors import EngineError, PermanentEngineError
+from workers.engines.live import LiveResult, LiveSession
+from workers.engines.transcribers.utterances import SAMPLE_RATE, Utterance, UtteranceCutter
+
+_END = object()
+
+
+@dataclass(frozen=True, slots=True)
+class Heard:
+    """Text an engine heard, times in seconds from the start of the recording."""
+
+    start: float
+    end: float
+    text: str
+
+
+class UtteranceEngine(ABC):
+    """Transcribes one clip of 16 kHz mono PCM for a session."""
+
+    #: Whether the session should ask for guesses at the open utterance.
+    interim: bool = True
+    #: The language heard (BCP-47) once known, when the engine detects it.
+    language: str | None = None
+    #: The model's name to store with the transcript when the engine picks one by language.
+    model_name: str = ""
+
+    @abstractmethod
+    async def transcribe(self, pcm: npt.NDArray[np.float32], offset: float) -> list[Heard]:
+        """What is said in ``pcm``, which starts ``offset`` seconds into the recording."""
+
+
+def stability(before: str, now: str) -> float:
+    """Share of ``now``'s words that the previous guess already had in the same places
+    (LocalAgreement's idea: words two guesses agree on seldom change)."""
+    old, new = before.split(), now.split()
+    if not new:
+        return 0.0
+    same = 0
+    for a, b in zip(old, new, strict=False):
+        if a.lower().strip(".,?!") != b.lower().strip(".,?!"):
+            break
+        same += 1
+    return round(same / len(new), 3)
+
+
+class UtteranceSession(LiveSession):
+    def __init__(
+        self,
+        engine: UtteranceEngine,
+        start_at: float = 0.0,
+        *,
+        vad_every: float = 0.5,
+        interim_every: float = 1.5,
+        max_pending_seconds: float = 30.0,
+        max_utterance_seconds: float = 15.0,
+    ) -> None:
+        self.engine = engine
+        self._cutter = UtteranceCutter(start_at, max_seconds=max_utterance_seconds)
+        self._pending: list[npt.NDArray[np.float32]] = []
+        self._pending_samples = 0
+        self._vad_every = int(vad_every * SAMPLE_RATE)
+        self._interim_every = int(interim_every * SAMPLE_RATE)
+        self._max_pending = int(max_pending_seconds * SAMPLE_RATE)
+        self._finished = False
+        self._wake = asyncio.Event()
+        self._room = asyncio.Event()
+        self._out: asyncio.Queue[object] = asyncio.Queue()
+        self._driver: asyncio.Task[None] | None = None
+        self._failure: BaseException | None = None
+        self._last_final_end = start_at
+        self._guess = ""
+
+    @property
+    def language(self) -> str | None:
+        """The language the engine heard, once known (None when it was given)."""
+        return self.engine.language
+
+    @property
+    def model_name(self) -> str:
+        """The model that transcribed, when the engine picked one by language (else "")."""
+        return self.engine.model_name
+
+    @property
+    def backlog_seconds(self) -> float:
+        """Seconds of pushed audio the session has not taken up yet."""
+        return self._pending_samples / SAMPLE_RATE
+
+    def _start(self) -> None:
+        if self._driver is None:
+            self._driver = asyncio.create_task(self._drive())
+
+    async def push(self, pcm: npt.NDArray[np.float32]) -> None:
+        self._start()
+        if self._finished:
+            raise PermanentEngineError("Audio was pushed to a live session after finish.")
+        while self._pending_samples >= self._max_pending and self._failure is None:
+            self._room.clear()
+            await self._room.wait()
+        if self._failure is not None:
+            raise self._failure
+        if len(pcm):
+            self._pending.append(pcm)
+            self._pending_samples += len(pcm)
+            self._wake.set()
+
+    async def finish(self) -> None:
+        self._start()
+        self._finished = True
+        self._wake.set()
+
+    async def results(self) -> AsyncIterator[LiveResult]:
+        self._start()
+        while True:
+            item = await self._out.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            assert isinstance(item, LiveResult)
+            yield item
+
+    async def aclose(self) -> None:
+        if self._driver is not None:
+            self._driver.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._driver
+
+    async def _drive(self) -> None:
+        try:
+            await self._loop()
+        except asyncio.CancelledError:
+            raise
+        except EngineError as exc:
+            self._fail(exc)
+        except Exception as exc:
+            error = PermanentEngineError(f"Live transcription failed: {type(exc).__name__}.")
+            error.__cause__ = exc
+            self._fail(error)
+
+    def _fail(self, exc: BaseException) -> None:
+        self._failure = exc
+        self._room.set()
+        self._out.put_nowait(exc)
+
+    def _take(self) -> int:
+        taken = self._pending_samples
+        for pcm in self._pending:
+            self._cutter.add(pcm)
+        self._pending.clear()
+        self._pending_samples = 0
+        self._room.set()
+        return taken
+
+    async def _loop(self) -> None:
+        unchecked = 0
+        guessed_at = self._cutter.end
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            unchecked += self._take()
+            finishing = self._finished
+            if unchecked < self._vad_every and not finishing:
+                continue
+            unchecked = 0
+            closed = await asyncio.to_thread(self._cutter.cut, finishing)
+            for utterance in closed:
+                await self._final(utterance)
+                guessed_at = self._cutter.end
+            if finishing and not self._pending:
+                self._out.put_nowait(_END)
+                return
+            open_ = self._cutter.open
+            if (
+                self.engine.interim
+                and open_ is not None
+                and self._cutter.end - guessed_at >= self._interim_every
+                and self._pending_samples < self._vad_every
+            ):
+                guessed_at = self._cutter.end
+                await self._interim(open_)
+            if self._pending or self._finished:
+                self._wake.set()
+
+    async def _final(self, utterance: Utterance) -> None:
+        heard = await self.engine.transcribe(utterance.pcm, utterance.start_seconds)
+        heard = [h for h in heard if h.text.strip()]
+        self._guess = ""
+        for i, h in enumerate(heard):
+            start = max(h.start, self._last_final_end, utterance.start_seconds)
+            end = (
+                utterance.end_seconds if i == len(heard) - 1 else min(h.end, utterance.end_seconds)
+            )
+            end = max(end, start)
+            self._last_final_end = end
+            self._out.put_nowait(
+                LiveResult(
+                    text=h.text.strip(),
+                    start=round(start, 3),
+                    end=round(end, 3),
+                    final=True,
+                    stability=1.0,
+                )
+            )
+
+    async def _interim(self, utterance: Utterance) -> None:
+        heard = await self.engine.transcribe(utterance.pcm, utterance.start_seconds)
+        text = " ".join(h.text.strip() for h in heard if h.text.strip())
+        if not text:
+            return
+        self._out.put_nowait(
+            LiveResult(
+                text=text,
+                start=round(max(utterance.start_seconds, self._last_final_end), 3),
+                end=round(utterance.end_seconds, 3),
+                final=False,
+                stability=stability(self._guess, text),
+            )
+        )
+        self._guess = text
