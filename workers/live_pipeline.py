@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Protocol
 
 from core.audio_stream import StreamDecoder
 from core.codec import config_from_json, interim_event, segment_event, state_event
 from core.domain import JobState, Segment, Transcript
+from core.live_audio import LiveAudioReader as CommittedLiveAudio
 from core.runtime import Runtime
 from workers.engines.base import TranscribeOptions
 from workers.engines.errors import NoSpeech
@@ -56,9 +56,7 @@ LiveAudioOpener = Callable[[Runtime, str], LiveAudioReader]
 
 def open_live_audio(runtime: Runtime, job_id: str) -> LiveAudioReader:
     """The server's reader of committed live audio (``core.live_audio``)."""
-    module = importlib.import_module("core.live_audio")
-    reader: LiveAudioReader = module.LiveAudioReader(runtime, job_id)
-    return reader
+    return CommittedLiveAudio(runtime, job_id)
 
 
 async def transcribe_live(

@@ -13,7 +13,6 @@ from typing import Any
 
 from core import logs
 from core.codec import stored_error_code
-from core.domain import JobState
 from core.errors import AudioError, Unavailable
 from core.queue.base import Delivery, Retry
 from core.runtime import Runtime
@@ -73,11 +72,6 @@ class Worker:
         if job is None:
             return  # finished, cancelled, deleted or someone else's: the message is spent
         log.debug("job claimed (attempt %d)", job.attempts)
-        if job.state == JobState.RECEIVING.value and not job.audio_key:
-            # A live upload still receiving: this worker transcribes only whole recordings,
-            # so it looks again when the upload is done (the server enqueues the job then).
-            await store.release(job.id, self.worker_id, JobState.RECEIVING)
-            return
         if job.attempts > self.rt.settings.queue_max_attempts:
             await self._fail(
                 job.id,

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from workers.engines.transcribers.local import LocalWhisperTranscriber
 
 #: Transcribers that can follow a live upload.
-LIVE_TRANSCRIBERS = ("local", "groq")
+LIVE_TRANSCRIBERS = ("local", "groq", "openai")
 
 
 class Engines:
@@ -107,7 +107,11 @@ class Engines:
             from workers.engines.transcribers.live_groq import GroqLiveTranscriber
 
             return GroqLiveTranscriber(GroqTranscriber(shared_context()))
-        # "openai" (the Realtime transcription session, issue 13 part 5) goes here.
+        if name == "openai":
+            from workers.engines.cloud.factory import shared_context
+            from workers.engines.transcribers.openai_realtime import openai_live_transcriber
+
+            return openai_live_transcriber(context=shared_context())
         raise PermanentEngineError(
             f"The transcription engine {name!r} cannot transcribe a live upload; live jobs "
             f"take {', '.join(LIVE_TRANSCRIBERS)}."
