@@ -41,7 +41,10 @@ class LiveAudioReader:
             row = await self.rt.uploads.get(self.job_id)
             if row is None or not is_live(row):
                 raise NotFound(f"Job {self.job_id} has no live upload.", reason="UPLOAD_NOT_FOUND")
-            finished = row.complete  # finishing or done: no chunk commits any more
+            # Finished only once the finisher gave the job its audio (composed, checked):
+            # a worker that moved on at `complete` alone would leave RECEIVING before the
+            # finisher's conditional write, which then takes the job for cancelled.
+            finished = row.complete and row.job_id is not None
             length = min(max_bytes, row.committed_offset - offset)
             if length <= 0:
                 return b"", finished

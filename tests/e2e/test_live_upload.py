@@ -134,7 +134,10 @@ async def test_the_reader_survives_the_compose_at_finish(deployment: Deployment)
     reads = 0
     while True:
         got, finished = await reader.read(0, len(data))
-        assert got == data and finished  # finishing: every byte committed, none to come
+        assert got == data  # every byte committed, whether from segments or composed
+        # Finished only once the job has its audio, so a worker never moves the job on
+        # while the finisher still expects it RECEIVING.
+        assert not finished or await reader_sees_job_audio(runtime, job.job_id)
         reads += 1
         if finishing.done():
             break
@@ -373,6 +376,11 @@ async def test_a_live_upload_resumes_after_its_server_process_is_killed(
             await asyncio.to_thread(victim.wait, 20)
         await channel.close(None)
         await deployment.stop()
+
+
+async def reader_sees_job_audio(runtime: Runtime, job_id: str) -> bool:
+    row = await runtime.store.get(job_id)
+    return row is not None and bool(row.audio_key)
 
 
 def free_port() -> int:
