@@ -41,6 +41,7 @@ class Engines:
             from workers.engines.transcribers.channels import ChannelTranscriber
             from workers.engines.transcribers.local import LocalWhisperTranscriber
             from workers.engines.transcribers.models import multilingual_model_path
+            from workers.engines.transcribers.speaker_roles import RoleTranscriber
 
             settings = self.settings
             path = settings.whisper_model_path
@@ -61,8 +62,9 @@ class Engines:
                 workers=self.settings.worker_concurrency,
             )
             # A two-channel recording (clinician on one side, patient on the other) is
-            # transcribed channel by channel, each segment labelled with its channel's role.
-            return ChannelTranscriber(local, ProviderSettings().channel_roles)
+            # transcribed channel by channel, each segment labelled with its channel's role;
+            # a mono one gets roles from its voices and words.
+            return RoleTranscriber(ChannelTranscriber(local, ProviderSettings().channel_roles))
         from workers.engines.cloud.factory import build_transcriber
 
         try:
