@@ -160,3 +160,22 @@ def test_every_segment_gets_clinician_or_patient(tmp_path: Path, same_voice: boo
     turns = speak(wav, same_voice=same_voice)
     labelled = label(segments_of(turns), listen(wav), "en")
     assert labelled and all(s.speaker in (Speaker.CLINICIAN, Speaker.PATIENT) for s in labelled)
+
+
+def test_two_turns_run_together_without_a_full_stop_are_cut_where_the_voice_changes(
+    tmp_path: Path,
+) -> None:
+    wav = tmp_path / "two.wav"
+    turns = speak(wav)
+    # Turns 2 and 3 ("Any fever or chills?" / "Yes, a low fever last night.") as a recognizer
+    # may give them: one segment, no punctuation, words half misheard.
+    run_on = "and if he were four kills yes a low fever last night"
+    segments = [Segment(i, t.start, t.end, t.text) for i, t in enumerate(turns[:2])]
+    segments.append(Segment(2, turns[2].start, turns[3].end, run_on))
+    segments += [Segment(i, t.start, t.end, t.text) for i, t in enumerate(turns[4:], 3)]
+    labelled = label(segments, listen(wav), "en")
+    inside = [s for s in labelled if turns[2].start <= s.start and s.end <= turns[3].end]
+    assert [s.speaker for s in inside] == [Speaker.CLINICIAN, Speaker.PATIENT]
+    assert " ".join(s.text for s in inside) == run_on
+    assert inside[1].text.endswith("a low fever last night")
+    assert "and if he" in inside[0].text

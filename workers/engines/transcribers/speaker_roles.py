@@ -17,7 +17,9 @@ that arrive with a speaker (two-channel recordings, diarizing engines) pass stra
    role model's Viterbi pass that prefers fewer speaker changes.
 
 A segment whose sentences got different roles is split where the role changes, with its time
-shared out by characters; a segment keeps its exact text when it is not split.
+shared out by characters; a segment keeps its exact text when it is not split. With two
+voices, a sentence the voice plainly changes in (two turns run together with no full stop)
+is cut at the word nearest the change first.
 """
 
 from __future__ import annotations
@@ -97,6 +99,34 @@ def _sentences(segments: Sequence[Segment], language: str) -> list[_Sentence]:
     return found
 
 
+def _split_at_changes(
+    sentences: list[_Sentence], segments: Sequence[Segment], voices: Voices
+) -> list[_Sentence]:
+    """Sentences cut in two where the voice plainly changes inside them (two turns the
+    recognizer ran together with no full stop between), at the word boundary nearest the
+    change's share of the sentence's time."""
+    out: list[_Sentence] = []
+    for sentence in sentences:
+        at = voices.change(sentence.start, sentence.stop)
+        text = segments[sentence.segment].text
+        if at is None:
+            out.append(sentence)
+            continue
+        share = (at - sentence.start) / max(sentence.stop - sentence.start, 1e-9)
+        aim = sentence.begin + share * (sentence.end - sentence.begin)
+        spaces = [i for i in range(sentence.begin + 1, sentence.end) if text[i] == " "]
+        if not spaces:
+            out.append(sentence)
+            continue
+        cut = min(spaces, key=lambda i: abs(i - aim))
+        middle = sentence.start + (sentence.stop - sentence.start) * (cut - sentence.begin) / max(
+            sentence.end - sentence.begin, 1
+        )
+        out.append(_Sentence(sentence.segment, sentence.begin, cut, sentence.start, middle))
+        out.append(_Sentence(sentence.segment, cut, sentence.end, middle, sentence.stop))
+    return out
+
+
 def _word_leanings(texts: list[str], language: str) -> list[float]:
     """Clinician-over-patient log-odds of each sentence from its words alone."""
     if lexicon_for(language).language == "en":
@@ -146,8 +176,10 @@ def label(segments: Sequence[Segment], voices: Voices, language: str) -> list[Se
     """``segments`` with a clinician or patient role each, split where the role changes
     inside one (ids renumbered from 0)."""
     sentences = _sentences(segments, language)
-    texts = [segments[s.segment].text[s.begin : s.end].strip() for s in sentences]
     heard = voices.distinct([(s.start, s.end) for s in segments])
+    if heard:
+        sentences = _split_at_changes(sentences, segments, voices)
+    texts = [segments[s.segment].text[s.begin : s.end].strip() for s in sentences]
     leanings = [voices.leaning(s.start, s.stop) if heard else 0.0 for s in sentences]
     roles = sentence_roles(texts, leanings, language)
     out: list[Segment] = []

@@ -44,6 +44,10 @@ MIN_SHARE = 0.05
 #: dialogue two voices (en-gb, en-us+f3) give about 100 and one voice about 1.5; 8 leaves a
 #: wide margin both ways.
 MIN_TURN_SEPARATION = 8.0
+#: Mean frame score (log-likelihood ratio) each side of a change inside a segment must lean
+#: by. Whole turns of two espeak-ng voices lean 2.5 to 5 a frame; one voice's about 1.
+CHANGE_LEANING = 1.5
+_MIN_PART = 50  # frames: half a second each side of a change
 #: Frames (10 ms each) a segment needs to take part in that test.
 _MIN_TURN_FRAMES = 30
 
@@ -77,6 +81,24 @@ class Voices:
         """Log-likelihood of voice 0 over voice 1 summed over the speech in [start, end];
         0.0 when there is none or only one voice."""
         return float(np.sum(self._scores(start, end)))
+
+    def change(self, start: float, end: float) -> float | None:
+        """Where the voice changes inside [start, end], when it plainly does: the cut that
+        best splits the frame scores into a side leaning one way and a side leaning the
+        other, each at least half a second long and leaning at least ``CHANGE_LEANING`` a
+        frame on average. None when there is no such cut (or one voice)."""
+        scores = self._scores(start, end)
+        if len(scores) < 2 * _MIN_PART:
+            return None
+        total = np.cumsum(scores)
+        gain = np.abs(2 * total[:-1] - total[-1])
+        gain[: _MIN_PART - 1] = gain[len(gain) - _MIN_PART + 1 :] = 0.0
+        cut = int(gain.argmax()) + 1
+        before, after = scores[:cut].mean(), scores[cut:].mean()
+        if before * after >= 0 or min(abs(before), abs(after)) < CHANGE_LEANING:
+            return None
+        lo = int(np.searchsorted(self.times, start))
+        return float(self.times[lo + cut])
 
     def distinct(self, turns: list[tuple[float, float]]) -> bool:
         """Whether the (start, end) spans of speech (ASR segments) show two voices."""
