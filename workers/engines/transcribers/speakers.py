@@ -36,6 +36,7 @@ _CEPSTRA = 12
 _LOW_PITCH, _HIGH_PITCH = 60.0, 400.0
 _VOICED = 0.45  # normalised autocorrelation peak above which a frame is voiced
 _WINDOW = 100  # frames in a window (1 s)
+_BLOCK = 3000 * _HOP  # samples whose frames are computed at once (30 s)
 _STEP = 50
 #: Smallest share of the windows the smaller side must hold to be a speaker.
 MIN_SHARE = 0.05
@@ -222,9 +223,12 @@ def listen(path: Path) -> Voices:
     frames: list[Array] = []
     for start, pcm in pcm_windows(path, 300.0, 0.3):
         for lo, hi in _speech(pcm):
-            found = frame_features(pcm[lo:hi])
-            frames.append(found)
-            times.append((start + lo + _HOP * np.arange(len(found)) + _FRAME / 2) / SAMPLE_RATE)
+            # 30 s at a time: a five-minute region's spectra at once would take a gigabyte.
+            for at in range(lo, hi, _BLOCK):
+                found = frame_features(pcm[at : min(at + _BLOCK + _FRAME - _HOP, hi)])
+                frames.append(found)
+                offsets = at + _HOP * np.arange(len(found)) + _FRAME / 2
+                times.append((start + offsets) / SAMPLE_RATE)
     if not frames:
         return Voices(np.zeros(0), np.zeros((0, _CEPSTRA + 2)), None, None, 0.0)
     all_times, all_frames = np.concatenate(times), np.concatenate(frames)
