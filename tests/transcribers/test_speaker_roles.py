@@ -8,13 +8,15 @@ the turns are joined into one segment, as an ASR segment spanning a short pause 
 
 from __future__ import annotations
 
+import wave
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from core.domain import Segment, Speaker
-from tests.support.spoken import Turn, speak, truth_at
+from tests.support.spoken import RATE, Turn, speak, truth_at
 from workers.engines.base import (
     AudioFile,
     Progress,
@@ -179,3 +181,22 @@ def test_two_turns_run_together_without_a_full_stop_are_cut_where_the_voice_chan
     assert " ".join(s.text for s in inside) == run_on
     assert inside[1].text.endswith("a low fever last night")
     assert "and if he" in inside[0].text
+
+
+def test_no_speech_gives_no_voices_and_the_words_decide(tmp_path: Path) -> None:
+    wav = tmp_path / "tone.wav"
+    t = np.arange(6 * RATE) / RATE
+    tone = np.concatenate([np.zeros(2 * RATE), 0.3 * np.sin(2 * np.pi * 440 * t)])
+    with wave.open(str(wav), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(RATE)
+        w.writeframes((tone * 32767).astype("<i2").tobytes())
+    voices = listen(wav)
+    assert not voices.two
+    segments = [
+        Segment(0, 0.0, 3.0, "How long has it hurt?"),
+        Segment(1, 3.0, 8.0, "My knee hurts."),
+    ]
+    labelled = label(segments, voices, "en")
+    assert [s.speaker for s in labelled] == role_model().roles([s.text for s in segments])

@@ -246,7 +246,12 @@ def _split(times: Array, frames: Array) -> Voices:
     points[np.isnan(pitch), 2 * _CEPSTRA] = np.nanmedian(pitch) if (~np.isnan(pitch)).any() else 0.0
     scale = points.std(0)
     points = (points - points.mean(0)) / np.where(scale > 0, scale, 1.0)
-    labels = _two_means(points)
+    if not np.isfinite(points).all():
+        return one
+    try:
+        labels = _two_means(points)
+    except np.linalg.LinAlgError:  # degenerate features (e.g. a constant tone): no split
+        return one
     separation = _fisher(points, labels)
     share = min(labels.mean(), 1 - labels.mean())
     if share < MIN_SHARE:
