@@ -85,10 +85,14 @@ class Engines:
         if name == "local":
             from workers.engines.cloud.settings import ProviderSettings
             from workers.engines.transcribers.channels import ChannelTranscriber
+            from workers.engines.transcribers.speaker_roles import RoleTranscriber
 
             # A two-channel recording (clinician on one side, patient on the other) is
-            # transcribed channel by channel, each segment labelled with its channel's role.
-            return ChannelTranscriber(self._local_whisper(), ProviderSettings().channel_roles)
+            # transcribed channel by channel, each segment labelled with its channel's role;
+            # a mono one gets roles from its voices and words.
+            return RoleTranscriber(
+                ChannelTranscriber(self._local_whisper(), ProviderSettings().channel_roles)
+            )
         from workers.engines.cloud.factory import build_transcriber
 
         try:

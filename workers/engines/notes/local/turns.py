@@ -10,7 +10,8 @@ my" | "left knee for two weeks."), and a mono recording's segment can hold both 
    at the original segments.
 2. Sentences whose speaker the transcriber did not give get one from their words
    (``roles.py``, English), or from the older per-segment cue guess for other languages.
-   Roles the transcriber gave (two channels, a diarizing engine) are kept.
+   Roles the transcriber gave (two channels, a diarizing engine, the local engine's voices
+   and words: ``transcribers/speaker_roles.py``) are kept.
 """
 
 from __future__ import annotations
