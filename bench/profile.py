@@ -21,7 +21,7 @@ from pathlib import Path
 
 from bench.common import BIN, RESULTS, child_server
 from bench.unary import create_text_job, hammer, pg_env
-from bench.upload import upload_seconds
+from bench.upload import BIG_UPLOADS, upload_seconds
 from core.auth import mint_token
 
 TOP = 40
@@ -101,8 +101,7 @@ def profile(name: str, *, pg: bool, total: int = 6000) -> Path:
 
 def profile_upload(name: str, *, size_mib: int = 256, rounds: int = 2) -> Path:
     """The server taking ``rounds`` batch uploads of ``size_mib`` MiB on the local store."""
-    env = {"CONSULTA_RUN_WORKER": "false", "CONSULTA_MAX_AUDIO_BYTES": str(4 << 30)}
-    with child_server(env) as server, tempfile.TemporaryDirectory() as folder:
+    with child_server(BIG_UPLOADS) as server, tempfile.TemporaryDirectory() as folder:
         token = mint_token(server.secret, "bench")
         asyncio.run(upload_seconds(server.address, 8 << 20, token))  # warm-up
         raw = Path(folder) / "raw.txt"

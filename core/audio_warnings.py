@@ -55,29 +55,43 @@ class LevelStats:
         self.samples = 0
         self.clipped = 0
         self._pending: list[npt.NDArray[np.generic]] = []
+        self._sizes: list[int] = []
         self._pending_samples = 0
 
     def add(self, frame: av.AudioFrame) -> None:
-        data = frame.to_ndarray()
-        if data.size == 0:
+        data = frame.to_ndarray().reshape(-1)
+        self.add_frames(data, [data.size])
+
+    def add_frames(self, values: npt.NDArray[np.generic], sizes: list[int]) -> None:
+        """Frames' samples one after another, flat, as the decoder gives them (one dtype per
+        file), and each frame's number of values."""
+        if values.size == 0:
             return
-        self._pending.append(data.reshape(-1))
-        self._pending_samples += data.size
+        self._pending.append(values)
+        self._sizes += sizes
+        self._pending_samples += values.size
         if self._pending_samples >= _BATCH_SAMPLES:
             self._flush()
 
     def _flush(self) -> None:
         if not self._pending:
             return
-        sizes = np.array([len(p) for p in self._pending])
+        sizes = np.array([n for n in self._sizes if n])
         values = _normalized(np.concatenate(self._pending))
         self._pending.clear()
+        self._sizes.clear()
         self._pending_samples = 0
-        starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
-        frame_means = np.add.reduceat(values * values, starts) / sizes
+        if sizes.min() == sizes.max():  # PCM: frames of one size, one pass without copies
+            frames = values.reshape(len(sizes), -1)
+            squares = np.einsum("ij,ij->i", frames, frames)
+        else:
+            starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+            squares = np.add.reduceat(values * values, starts)
+        frame_means = squares / sizes
         self.loudest_rms = max(self.loudest_rms, float(np.sqrt(frame_means.max())))
         self.samples += values.size
-        self.clipped += int(np.count_nonzero(np.abs(values) >= CLIP_LEVEL))
+        self.clipped += int(np.count_nonzero(values >= CLIP_LEVEL))
+        self.clipped += int(np.count_nonzero(values <= -CLIP_LEVEL))
 
     def warnings(self) -> list[AudioWarning]:
         self._flush()
@@ -103,16 +117,16 @@ class LevelStats:
         return found
 
 
-def _normalized(data: npt.NDArray[np.generic]) -> npt.NDArray[np.float64]:
+def _normalized(data: npt.NDArray[np.generic]) -> npt.NDArray[np.float32]:
     """Decoded samples as floats in [-1, 1], whatever the decoder's sample format."""
-    values: npt.NDArray[np.float64] = data.astype(np.float64)
+    values: npt.NDArray[np.float32] = data.astype(np.float32)
     if data.dtype.kind == "f":
         return values
-    bits = 8 * data.dtype.itemsize
+    half = float(1 << (8 * data.dtype.itemsize - 1))
     if data.dtype.kind == "u":  # 8-bit PCM is unsigned around 128
-        half = float(1 << (bits - 1))
-        return (values - half) / half
-    return values / float(1 << (bits - 1))
+        values -= half
+    values *= 1.0 / half
+    return values
 
 
 def _dbfs(rms: float) -> float:

@@ -36,6 +36,7 @@ from core.errors import (
 )
 from core.runtime import Runtime
 from core.stored_audio import audio_key, check_stored_audio
+from core.stream_probe import ReceivingProbe
 from server import metrics
 from server.jobs import create_job, new_job_id
 from server.live_uploads import LiveUpload
@@ -60,6 +61,8 @@ class _Upload:
     config: pb.UploadConfig
     parts: list[Part] = field(default_factory=list)
     digest: Any = None  # hashlib.sha256 while receiving a fresh upload
+    #: Decodes a fresh upload on a local store while it arrives (no second decode at the end).
+    probe: ReceivingProbe | None = None
 
 
 def _status(upload: _Upload) -> pb.UploadAudioResponse:
@@ -216,15 +219,28 @@ class UploadHandler:
         self, upload: _Upload, requests: AsyncIterator[pb.UploadAudioRequest]
     ) -> AsyncIterator[pb.UploadAudioResponse]:
         limit = upload.config.declared_size_bytes or self.settings.max_audio_bytes
+        received = upload.row.committed_offset
+        # Hash on the fly unless resumed (hashlib state cannot be stored; the stored object
+        # is hashed once at the end instead).
+        upload.digest = hashlib.sha256() if received == 0 else None
+        if received == 0 and self.rt.blobs.keeps_local_files:
+            upload.probe = ReceivingProbe(max_seconds=self.settings.max_audio_seconds)
+        try:
+            async for response in self._receive_bytes(upload, requests, limit):
+                yield response
+        finally:
+            if upload.probe is not None:
+                await upload.probe.aclose()
+
+    async def _receive_bytes(
+        self, upload: _Upload, requests: AsyncIterator[pb.UploadAudioRequest], limit: int
+    ) -> AsyncIterator[pb.UploadAudioResponse]:
         part_size = self.rt.blobs.part_size
         # The chunks of the part being gathered, joined once when it is written (one copy,
         # not a bytearray grown chunk by chunk and then sliced and copied again).
         pending: list[bytes] = []
         pending_bytes = 0
         received = upload.row.committed_offset
-        # Hash on the fly unless resumed (hashlib state cannot be stored; the stored object
-        # is hashed once at the end instead).
-        upload.digest = hashlib.sha256() if received == 0 else None
         finished = False
         async for message in requests:
             chunk = check_chunk(
@@ -240,6 +256,8 @@ class UploadHandler:
             pending_bytes += len(data)
             received += len(data)
             metrics.UPLOAD_BYTES.inc(len(data))
+            if upload.probe is not None:
+                await upload.probe.feed(data)
             while pending_bytes >= part_size:
                 joined = b"".join(pending)
                 part, rest = joined[:part_size], joined[part_size:]
@@ -291,6 +309,8 @@ class UploadHandler:
                 reason="SIZE_MISMATCH",
             )
         await self.rt.blobs.complete_multipart(row.blob_key, row.multipart_handle, upload.parts)
+        path = self.rt.blobs.local_path(row.blob_key)
+        decoded = await upload.probe.info(path) if upload.probe and path else None
         try:
             checked = await check_stored_audio(
                 self.rt.blobs,
@@ -298,6 +318,7 @@ class UploadHandler:
                 max_seconds=self.settings.max_audio_seconds,
                 sha256=upload.digest.hexdigest() if upload.digest else None,
                 size=row.committed_offset if upload.digest else None,
+                decoded=decoded,
             )
             if config.sha256 and checked.sha256 != config.sha256:
                 raise DataLoss(
