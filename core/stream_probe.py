@@ -104,6 +104,11 @@ class _Pipe:
             return bytes(head[:take])
 
 
+def _settle(done: asyncio.Future[Decoded | None], result: Decoded | None) -> None:
+    if not done.done():
+        done.set_result(result)
+
+
 class ReceivingProbe:
     """Decodes one upload's bytes as they are fed; :meth:`info` at the end, or :meth:`aclose`."""
 
@@ -116,12 +121,31 @@ class ReceivingProbe:
     async def feed(self, data: bytes) -> None:
         """Hand the next bytes of the upload to the decoder; waits while it lags too far."""
         if self._decoding is None:
-            self._decoding = asyncio.ensure_future(asyncio.to_thread(self._decode))
+            self._decoding = self._start()
         if self._decoding.done():
             return  # it gave up (or ended early): the bytes are not needed
         self._pipe.feed(data)
         if self._pipe.buffered > self.max_buffered:
             await asyncio.to_thread(self._pipe.wait_below, self.max_buffered)
+
+    def _start(self) -> asyncio.Future[Decoded | None]:
+        """The decode in a thread of its own: it waits on the pipe for the whole upload, so in
+        the loop's shared executor a few uploads would hold every thread and the part writes
+        they wait for could never run."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[Decoded | None] = loop.create_future()
+
+        def run() -> None:
+            result: Decoded | None = None
+            try:
+                result = self._decode()
+            except Exception:  # any surprise only means the finished file is probed
+                log.exception("streamed decode failed; the finished file is decoded")
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(_settle, done, result)
+
+        threading.Thread(target=run, name="stream-probe", daemon=True).start()
+        return done
 
     def _decode(self) -> Decoded | None:
         try:

@@ -5,6 +5,7 @@ uncompressed WAV without the decoder (core/audio.py) to the same figures as the 
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 import numpy as np
@@ -122,3 +123,23 @@ def test_wav_read_without_the_decoder_matches_the_decoder(
     fast = probe(path)
     monkeypatch.setattr(core.audio, "_PCM_SAMPLES", {})  # our own table: decode every frame
     assert probe(path) == fast
+
+
+def test_many_uploads_at_once_leave_the_loops_threads_free(
+    tmp_path: Path, speech: npt.NDArray[np.float32]
+) -> None:
+    head = write_wav(tmp_path / "a.wav", speech, 16000).read_bytes()[: 64 << 10]
+    many = 4 * ((os.cpu_count() or 1) + 4)  # more than the default executor's threads
+
+    async def run() -> int:
+        probes = [ReceivingProbe(max_seconds=3600.0) for _ in range(many)]
+        try:
+            for probe_ in probes:
+                await probe_.feed(head)  # each decoder now waits for more bytes
+            # The part writes and hashing of those uploads run in the shared executor.
+            return await asyncio.wait_for(asyncio.to_thread(lambda: 7), timeout=30)
+        finally:
+            for probe_ in probes:
+                await probe_.aclose()
+
+    assert asyncio.run(run()) == 7
