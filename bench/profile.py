@@ -3,6 +3,7 @@ it, and the top of the profile (own and cumulative samples per function) is writ
 
     .venv/bin/python -m bench.profile getjob-before            # embedded default (SQLite)
     .venv/bin/python -m bench.profile getjob-pg-before --pg    # PostgreSQL
+    .venv/bin/python -m bench.profile upload-before --upload   # 256 MiB batch uploads
 
 Needs py-spy on PATH or beside the interpreter (`pip install py-spy`); it is a profiling tool,
 not a dependency of the service. The result goes to bench/results/profile-<name>.txt.
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from bench.common import BIN, RESULTS, child_server
 from bench.unary import create_text_job, hammer, pg_env
+from bench.upload import BIG_UPLOADS, upload_seconds
 from core.auth import mint_token
 
 TOP = 40
@@ -52,34 +54,39 @@ def summarize(raw: str, top: int = TOP) -> str:
     lines += ["", f"total % top {top} functions by cumulative samples"]
     lines += [f"{100 * n / samples:6.1f}  {f}" for f, n in total.most_common(top)]
     lines += ["", f"loop %  event-loop callbacks ({loop_samples} samples), top {top} cumulative"]
-    lines += [f"{100 * n / loop_samples:6.1f}  {f}" for f, n in loop.most_common(top)]
+    lines += [f"{100 * n / max(loop_samples, 1):6.1f}  {f}" for f, n in loop.most_common(top)]
     return "\n".join(lines) + "\n"
 
 
-def profile(name: str, *, pg: bool, total: int = 6000) -> Path:
+def _record(pid: int, raw: Path) -> subprocess.Popen[bytes]:
+    """py-spy sampling ``pid`` into ``raw`` until it gets SIGINT."""
     spy = shutil.which("py-spy") or str(BIN / "py-spy")
+    return subprocess.Popen(
+        [
+            spy,
+            "record",
+            "--pid",
+            str(pid),
+            "--format",
+            "raw",
+            "--rate",
+            "200",
+            "--nonblocking",
+            "-o",
+            str(raw),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def profile(name: str, *, pg: bool, total: int = 6000) -> Path:
     env = asyncio.run(pg_env()) if pg else {}
     with child_server(env) as server, tempfile.TemporaryDirectory() as folder:
         token = mint_token(server.secret, "bench")
         job_id = asyncio.run(create_text_job(server.address, token))
         raw = Path(folder) / "raw.txt"
-        recorder = subprocess.Popen(
-            [
-                spy,
-                "record",
-                "--pid",
-                str(server.proc.pid),
-                "--format",
-                "raw",
-                "--rate",
-                "200",
-                "--nonblocking",
-                "-o",
-                str(raw),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        recorder = _record(server.proc.pid, raw)
         try:
             rps, _ = asyncio.run(hammer(server.address, job_id, token, total))
         finally:
@@ -92,6 +99,31 @@ def profile(name: str, *, pg: bool, total: int = 6000) -> Path:
     return out
 
 
+def profile_upload(name: str, *, size_mib: int = 256, rounds: int = 2) -> Path:
+    """The server taking ``rounds`` batch uploads of ``size_mib`` MiB on the local store."""
+    with child_server(BIG_UPLOADS) as server, tempfile.TemporaryDirectory() as folder:
+        token = mint_token(server.secret, "bench")
+        asyncio.run(upload_seconds(server.address, 8 << 20, token))  # warm-up
+        raw = Path(folder) / "raw.txt"
+        recorder = _record(server.proc.pid, raw)
+        try:
+            seconds = [
+                asyncio.run(upload_seconds(server.address, size_mib << 20, token))
+                for _ in range(rounds)
+            ]
+        finally:
+            recorder.send_signal(2)
+            recorder.wait(timeout=30)
+        text = f"UploadAudio {size_mib} MiB, local store: {size_mib / min(seconds):.1f} MiB/s\n"
+        text += summarize(raw.read_text())
+    out = RESULTS / f"profile-{name}.txt"
+    out.write_text(text)
+    return out
+
+
 if __name__ == "__main__":
     args = sys.argv[1:]
-    print(profile(args[0], pg="--pg" in args))
+    if "--upload" in args:
+        print(profile_upload(args[0]))
+    else:
+        print(profile(args[0], pg="--pg" in args))

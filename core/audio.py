@@ -18,6 +18,7 @@ from typing import BinaryIO
 import av
 import numpy as np
 import numpy.typing as npt
+from av.container import InputContainer
 
 from core.audio_warnings import AudioWarning, LevelStats, sample_rate_warning, truncation_warning
 from core.errors import AudioError, OutOfRange
@@ -50,8 +51,35 @@ class AudioInfo:
     warnings: tuple[AudioWarning, ...] = ()
 
 
-def _format_name(container: av.container.InputContainer) -> str:
+def _format_name(container: InputContainer) -> str:
     return str(container.format.name).split(",")[0]
+
+
+@dataclass(slots=True)
+class Decoded:
+    """What decoding a whole audio stream found, before the checks that need the finished
+    file (its size, its header's declared duration): see :func:`describe`."""
+
+    format: str
+    codec: str
+    samples: int
+    rate: int
+    channels: int
+    levels: LevelStats
+
+
+def open_audio(source: object, options: dict[str, str] | None = None) -> InputContainer:
+    """The container of a file (a path, or a file object such as a pipe), opened; AudioError
+    UNSUPPORTED_AUDIO or CORRUPT_AUDIO when FFmpeg cannot open it."""
+    try:
+        return av.open(source, mode="r", options=options or {})
+    except av.error.InvalidDataError as exc:
+        raise AudioError(
+            "The file is not audio in a format we can read (wav, mp3, m4a, ogg/opus, webm, flac).",
+            reason="UNSUPPORTED_AUDIO",
+        ) from exc
+    except av.error.FFmpegError as exc:
+        raise AudioError("The audio could not be opened.", reason="CORRUPT_AUDIO") from exc
 
 
 def probe(path: Path, *, max_seconds: float | None = None) -> AudioInfo:
@@ -64,64 +92,133 @@ def probe(path: Path, *, max_seconds: float | None = None) -> AudioInfo:
     """
     if path.stat().st_size == 0:
         raise AudioError("The audio is empty (0 bytes).", reason="EMPTY_AUDIO")
-    try:
-        container = av.open(str(path), mode="r")
-    except av.error.InvalidDataError as exc:
-        raise AudioError(
-            "The file is not audio in a format we can read (wav, mp3, m4a, ogg/opus, webm, flac).",
-            reason="UNSUPPORTED_AUDIO",
-        ) from exc
-    except av.error.FFmpegError as exc:
-        raise AudioError("The audio could not be opened.", reason="CORRUPT_AUDIO") from exc
-    with container:
-        name = _format_name(container)
-        if name not in SUPPORTED_FORMATS:
-            raise AudioError(
-                f"Audio in a {container.format.long_name} container is not supported; send "
-                "wav, mp3, m4a, ogg/opus, webm or flac.",
-                reason="UNSUPPORTED_AUDIO",
-            )
-        if not container.streams.audio:
-            raise AudioError("The file has no audio stream.", reason="UNSUPPORTED_AUDIO")
+    with open_audio(str(path)) as container:
+        decoded = decode_all(container, max_seconds=max_seconds)
         stream = container.streams.audio[0]
-        codec = stream.codec_context.name
-        samples = 0
-        rate = stream.codec_context.sample_rate or 0
-        channels = stream.codec_context.channels or 0
-        levels = LevelStats()
-        if max_seconds is not None:
-            _check_duration(_declared_duration(container, stream) or 0.0, max_seconds)
-        try:
-            for frame in container.decode(stream):
-                samples += frame.samples
-                rate = frame.sample_rate or rate
-                levels.add(frame)
-                if max_seconds is not None and rate:
-                    # Headers can lie: stop decoding as soon as the samples say too long.
-                    _check_duration(samples / rate, max_seconds)
-        except av.error.FFmpegError as exc:
+        declared = declared_duration(container, stream)
+        byte_rate = (stream.codec_context.bit_rate or 0) // 8
+    return describe(path, decoded, declared=declared, byte_rate=byte_rate)
+
+
+def decode_all(container: InputContainer, *, max_seconds: float | None = None) -> Decoded:
+    """Decode the container's first audio stream to its end, counting samples and levels
+    (memory stays one batch of frames deep); the errors of :func:`probe`."""
+    name = _format_name(container)
+    if name not in SUPPORTED_FORMATS:
+        raise AudioError(
+            f"Audio in a {container.format.long_name} container is not supported; send "
+            "wav, mp3, m4a, ogg/opus, webm or flac.",
+            reason="UNSUPPORTED_AUDIO",
+        )
+    if not container.streams.audio:
+        raise AudioError("The file has no audio stream.", reason="UNSUPPORTED_AUDIO")
+    stream = container.streams.audio[0]
+    samples = 0
+    rate = stream.codec_context.sample_rate or 0
+    levels = LevelStats()
+    if max_seconds is not None:
+        _check_duration(declared_duration(container, stream) or 0.0, max_seconds)
+    pcm = _PCM_SAMPLES.get(stream.codec_context.name)
+    channels = stream.codec_context.channels or 0
+    try:
+        if pcm is not None and rate and channels:
+            samples = _count_pcm(container, stream, pcm, channels, levels, max_seconds)
+        for frame in () if pcm is not None and rate and channels else container.decode(stream):
+            samples += frame.samples
+            rate = frame.sample_rate or rate
+            levels.add(frame)
+            if max_seconds is not None and rate:
+                # Headers can lie: stop decoding as soon as the samples say too long.
+                _check_duration(samples / rate, max_seconds)
+    except av.error.FFmpegError as exc:
+        raise AudioError(
+            "The audio is corrupt: decoding failed partway through.", reason="CORRUPT_AUDIO"
+        ) from exc
+    return Decoded(
+        format=name,
+        codec=stream.codec_context.name,
+        samples=samples,
+        rate=rate,
+        channels=stream.codec_context.channels or 0,
+        levels=levels,
+    )
+
+
+#: PCM codecs whose packets are their samples, by the dtype FFmpeg's decoder gives them in.
+_PCM_SAMPLES: dict[str, np.dtype[np.generic]] = {
+    "pcm_u8": np.dtype("u1"),
+    "pcm_s16le": np.dtype("<i2"),
+    "pcm_s32le": np.dtype("<i4"),
+    "pcm_f32le": np.dtype("<f4"),
+    "pcm_f64le": np.dtype("<f8"),
+}
+
+
+#: Packets joined before their samples are looked at (a WAV packet holds 1-2 k samples).
+_PCM_BATCH = 32
+
+
+def _count_pcm(
+    container: InputContainer,
+    stream: av.audio.stream.AudioStream,
+    dtype: np.dtype[np.generic],
+    channels: int,
+    levels: LevelStats,
+    max_seconds: float | None,
+) -> int:
+    """Samples (per channel) of uncompressed PCM, read packet by packet without the decoder:
+    its packets already are the samples, so decoding each (a Python frame per 1-2 k samples)
+    only cost time. Matches FFmpeg's pcm decoder: a packet holds whole sample blocks, a short
+    one left at the end is dropped, and a packet smaller than one block is corrupt."""
+    block = dtype.itemsize * channels
+    rate = stream.codec_context.sample_rate
+    samples = 0
+    pieces: list[memoryview] = []
+    sizes: list[int] = []
+    for packet in container.demux(stream):
+        size = packet.size
+        if size == 0:
+            continue  # the demuxer's end-of-stream marker
+        if size < block:
             raise AudioError(
                 "The audio is corrupt: decoding failed partway through.", reason="CORRUPT_AUDIO"
-            ) from exc
-        if samples == 0 or rate == 0:
-            raise AudioError("The audio holds no sound samples.", reason="EMPTY_AUDIO")
-        duration = samples / rate
-        missing = _wav_missing_bytes(path) if name == "wav" else 0
-        truncated = truncation_warning(
-            duration,
-            declared=_declared_duration(container, stream),
-            missing_bytes=missing,
-            byte_rate=(stream.codec_context.bit_rate or 0) // 8,
-        )
-        found = [truncated, sample_rate_warning(rate), *levels.warnings()]
-        return AudioInfo(
-            format=name,
-            codec=codec,
-            duration=duration,
-            channels=channels,
-            sample_rate=rate,
-            warnings=tuple(w for w in found if w is not None),
-        )
+            )
+        whole = size - size % block
+        pieces.append(memoryview(packet)[:whole])
+        sizes.append(whole // dtype.itemsize)
+        samples += whole // block
+        if len(pieces) == _PCM_BATCH:
+            levels.add_frames(np.frombuffer(b"".join(pieces), dtype=dtype), sizes)
+            pieces, sizes = [], []
+            if max_seconds is not None:
+                _check_duration(samples / rate, max_seconds)
+    if pieces:
+        levels.add_frames(np.frombuffer(b"".join(pieces), dtype=dtype), sizes)
+    if max_seconds is not None:
+        _check_duration(samples / rate, max_seconds)
+    return samples
+
+
+def describe(path: Path, decoded: Decoded, *, declared: float | None, byte_rate: int) -> AudioInfo:
+    """The :class:`AudioInfo` of the file at ``path`` whose audio decoded as ``decoded``
+    (``declared``: its header's duration; ``byte_rate``: bytes per second of its encoded
+    audio); AudioError EMPTY_AUDIO when nothing decoded."""
+    if decoded.samples == 0 or decoded.rate == 0:
+        raise AudioError("The audio holds no sound samples.", reason="EMPTY_AUDIO")
+    duration = decoded.samples / decoded.rate
+    missing = _wav_missing_bytes(path) if decoded.format == "wav" else 0
+    truncated = truncation_warning(
+        duration, declared=declared, missing_bytes=missing, byte_rate=byte_rate
+    )
+    found = [truncated, sample_rate_warning(decoded.rate), *decoded.levels.warnings()]
+    return AudioInfo(
+        format=decoded.format,
+        codec=decoded.codec,
+        duration=duration,
+        channels=decoded.channels,
+        sample_rate=decoded.rate,
+        warnings=tuple(w for w in found if w is not None),
+    )
 
 
 def _check_duration(seconds: float, max_seconds: float) -> None:
@@ -162,7 +259,7 @@ def _wav_missing_bytes(path: Path) -> int:
     return 0
 
 
-def _declared_duration(
+def declared_duration(
     container: av.container.InputContainer, stream: av.audio.stream.AudioStream
 ) -> float | None:
     if stream.duration is not None and stream.time_base is not None:

@@ -144,7 +144,12 @@ class Settings(BaseSettings):
     run_worker: bool = Field(
         True, description="Run worker tasks inside the server process (embedded default)."
     )
-    worker_concurrency: int = Field(1, description="Jobs one worker process runs at once.")
+    worker_concurrency: int = Field(
+        2,
+        description="Jobs one worker process runs at once. Two, each with one whisper thread: "
+        "ten sample uploads at once finished in 93.9 s against 110.4 s for one job on two "
+        "threads (2 cores, python -m bench.embedded; README, Benchmarks).",
+    )
     lease_seconds: float = Field(
         60.0, description="How long a claimed job stays a worker's without a heartbeat."
     )
@@ -251,7 +256,11 @@ class Settings(BaseSettings):
         description="Beam size for the multilingual model: greedy decoding (1) garbled "
         "Spanish doses ('850' as 'o 150') on synthesized speech where a beam of 5 got them.",
     )
-    whisper_threads: int = Field(2, description="CPU threads for faster-whisper.")
+    whisper_threads: int = Field(
+        1,
+        description="CPU threads for each faster-whisper transcription (cpu_threads); jobs "
+        "run side by side (worker_concurrency) use the cores better than threads in one job.",
+    )
     whisper_beam_size: int = Field(1, description="Beam size for faster-whisper (1 = greedy).")
 
     @property

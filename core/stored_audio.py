@@ -38,13 +38,15 @@ async def check_stored_audio(
     max_seconds: float,
     sha256: str | None = None,
     size: int | None = None,
+    decoded: AudioInfo | None = None,
 ) -> CheckedAudio:
     """Decode the stored object fully (AudioError when bad, OutOfRange when longer than
     ``max_seconds``) and know its hash and size.
 
     A store with local files is decoded in place; otherwise the object is streamed once to a
     temporary file (never to memory), hashed on the way. ``sha256``/``size`` computed while
-    receiving spare a second read. Decoding runs in a thread.
+    receiving spare a second read, and ``decoded`` (a local file's description from its
+    decode while it arrived, core/stream_probe.py) a second decode. Decoding runs in a thread.
     """
     path = blobs.local_path(key)
     if path is not None:
@@ -52,7 +54,9 @@ async def check_stored_audio(
             known = sha256, size
         else:
             known = await asyncio.to_thread(_hash_file, path)
-        info = await asyncio.to_thread(probe, path, max_seconds=max_seconds)
+        info = decoded
+        if info is None:
+            info = await asyncio.to_thread(probe, path, max_seconds=max_seconds)
         return CheckedAudio(key=key, size=known[1], sha256=known[0], info=info)
     digest = hashlib.sha256()
     total = 0

@@ -9,6 +9,7 @@ the client resends from the committed offset, which the database records for any
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -35,6 +36,7 @@ from core.errors import (
 )
 from core.runtime import Runtime
 from core.stored_audio import audio_key, check_stored_audio
+from core.stream_probe import ReceivingProbe
 from server import metrics
 from server.jobs import create_job, new_job_id
 from server.live_uploads import LiveUpload
@@ -59,6 +61,8 @@ class _Upload:
     config: pb.UploadConfig
     parts: list[Part] = field(default_factory=list)
     digest: Any = None  # hashlib.sha256 while receiving a fresh upload
+    #: Decodes a fresh upload on a local store while it arrives (no second decode at the end).
+    probe: ReceivingProbe | None = None
 
 
 def _status(upload: _Upload) -> pb.UploadAudioResponse:
@@ -215,12 +219,28 @@ class UploadHandler:
         self, upload: _Upload, requests: AsyncIterator[pb.UploadAudioRequest]
     ) -> AsyncIterator[pb.UploadAudioResponse]:
         limit = upload.config.declared_size_bytes or self.settings.max_audio_bytes
-        part_size = self.rt.blobs.part_size
-        buffer = bytearray()
         received = upload.row.committed_offset
         # Hash on the fly unless resumed (hashlib state cannot be stored; the stored object
         # is hashed once at the end instead).
         upload.digest = hashlib.sha256() if received == 0 else None
+        if received == 0 and self.rt.blobs.keeps_local_files:
+            upload.probe = ReceivingProbe(max_seconds=self.settings.max_audio_seconds)
+        try:
+            async for response in self._receive_bytes(upload, requests, limit):
+                yield response
+        finally:
+            if upload.probe is not None:
+                await upload.probe.aclose()
+
+    async def _receive_bytes(
+        self, upload: _Upload, requests: AsyncIterator[pb.UploadAudioRequest], limit: int
+    ) -> AsyncIterator[pb.UploadAudioResponse]:
+        part_size = self.rt.blobs.part_size
+        # The chunks of the part being gathered, joined once when it is written (one copy,
+        # not a bytearray grown chunk by chunk and then sliced and copied again).
+        pending: list[bytes] = []
+        pending_bytes = 0
+        received = upload.row.committed_offset
         finished = False
         async for message in requests:
             chunk = check_chunk(
@@ -231,23 +251,27 @@ class UploadHandler:
                 upload.row.committed_offset,
                 declared=bool(upload.config.declared_size_bytes),
             )
-            buffer += chunk.data
-            received += len(chunk.data)
-            if upload.digest is not None:
-                upload.digest.update(chunk.data)
-            metrics.UPLOAD_BYTES.inc(len(chunk.data))
-            while len(buffer) >= part_size:
-                await self._write_part(upload, bytes(buffer[:part_size]))
-                del buffer[:part_size]
+            data = chunk.data
+            pending.append(data)
+            pending_bytes += len(data)
+            received += len(data)
+            metrics.UPLOAD_BYTES.inc(len(data))
+            if upload.probe is not None:
+                await upload.probe.feed(data)
+            while pending_bytes >= part_size:
+                joined = b"".join(pending)
+                part, rest = joined[:part_size], joined[part_size:]
+                pending, pending_bytes = ([rest] if rest else []), len(rest)
+                await self._write_part(upload, part)
                 yield _status(upload)
             if chunk.finish:
                 finished = True
                 break
         if not finished:
             raise incomplete(upload.row.id, upload.row.committed_offset)
-        if buffer:
-            await self._write_part(upload, bytes(buffer))
-            buffer.clear()
+        if pending:
+            await self._write_part(upload, b"".join(pending))
+            pending.clear()
         yield _status(upload)
         job = await self._finish(upload)
         yield pb.UploadAudioResponse(job=job)
@@ -255,9 +279,16 @@ class UploadHandler:
     async def _write_part(self, upload: _Upload, data: bytes) -> None:
         await self.limits.check_staging(self.principal, len(data))
         number = len(upload.parts) + 1
-        part = await self.rt.blobs.upload_part(
+        stored = self.rt.blobs.upload_part(
             upload.row.blob_key, upload.row.multipart_handle, number, data
         )
+        if upload.digest is not None:
+            # Hashing (hashlib frees the GIL) runs in a thread while the store writes and
+            # fsyncs the same part, instead of on the event loop chunk by chunk. Parts are
+            # written one after another, so the digest still sees the bytes in order.
+            _, part = await asyncio.gather(asyncio.to_thread(upload.digest.update, data), stored)
+        else:
+            part = await stored
         upload.parts.append(part)
         upload.row.committed_offset += len(data)
         upload.row.parts_json = json.dumps([[p.number, p.token] for p in upload.parts])
@@ -278,6 +309,8 @@ class UploadHandler:
                 reason="SIZE_MISMATCH",
             )
         await self.rt.blobs.complete_multipart(row.blob_key, row.multipart_handle, upload.parts)
+        path = self.rt.blobs.local_path(row.blob_key)
+        decoded = await upload.probe.info(path) if upload.probe and path else None
         try:
             checked = await check_stored_audio(
                 self.rt.blobs,
@@ -285,6 +318,7 @@ class UploadHandler:
                 max_seconds=self.settings.max_audio_seconds,
                 sha256=upload.digest.hexdigest() if upload.digest else None,
                 size=row.committed_offset if upload.digest else None,
+                decoded=decoded,
             )
             if config.sha256 and checked.sha256 != config.sha256:
                 raise DataLoss(

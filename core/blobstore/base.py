@@ -26,6 +26,9 @@ class BlobStore(ABC):
 
     #: Bytes the server collects before writing a part (S3 needs at least 5 MiB but the last).
     part_size: int
+    #: Stored objects are files on this machine (``local_path`` answers once they exist), so
+    #: an upload decoded while it arrives can be described from its finished file in place.
+    keeps_local_files: bool = False
 
     @abstractmethod
     async def start_multipart(self, key: str) -> str:

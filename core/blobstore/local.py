@@ -79,6 +79,8 @@ class LocalBlobStore(BlobStore):
     Needs no ``start()``: the folder is created on construction.
     """
 
+    keeps_local_files = True
+
     def __init__(self, root: Path, *, part_size: int = 8 << 20) -> None:
         #: Every part but the last holds exactly this many bytes (the server's buffer).
         self.part_size = part_size
