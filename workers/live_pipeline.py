@@ -19,21 +19,43 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, Protocol
+
+from consulta.v1 import transcription_service_pb2 as pb
 
 from core.audio_stream import StreamDecoder
 from core.codec import config_from_json, interim_event, segment_event, state_event
-from core.domain import JobState, Segment, Transcript
+from core.db.models import JobRow
+from core.domain import JobState, Note, Segment, Transcript
 from core.live_audio import LiveAudioReader as CommittedLiveAudio
 from core.runtime import Runtime
 from workers.engines.base import TranscribeOptions
 from workers.engines.errors import NoSpeech
 from workers.engines.live import LIVE_SAMPLE_RATE, LiveSession
+from workers.engines.registry import Engines
 from workers.takeover import read_earlier_attempt
 
-if TYPE_CHECKING:
-    from workers.pipeline import JobRun
+
+class JobRun(Protocol):
+    """What the live path needs of the job's run (workers.pipeline.JobRun has it), named
+    here so that this module does not import the pipeline that imports it."""
+
+    rt: Runtime
+    engines: Engines
+    job: JobRow
+
+    async def record(
+        self,
+        events: Sequence[pb.JobEvent],
+        *,
+        state: JobState | None = None,
+        progress: float | None = None,
+        language: str | None = None,
+        transcript: Transcript | None = None,
+        note: Note | None = None,
+    ) -> None: ...
+
 
 #: Seconds between reads while the upload has nothing new.
 POLL_SECONDS = 0.25
