@@ -34,10 +34,11 @@ class LiveStream:
         server: int = 0,
         user: str = "alice",
         stub: pb_grpc.TranscriptionServiceAsyncStub | None = None,
+        timeout: float = 60,
     ) -> None:
         self.outbox: asyncio.Queue[pb.UploadAudioRequest | None] = asyncio.Queue()
         self.call: Any = (stub or deployment.stub(server)).UploadAudio(
-            self._requests(), metadata=deployment.auth(user), timeout=60
+            self._requests(), metadata=deployment.auth(user), timeout=timeout
         )
         self.events: list[pb.JobEvent] = []
         self.sent = 0
