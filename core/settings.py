@@ -251,6 +251,14 @@ class Settings(BaseSettings):
         "as hotwords for the local transcriber. Off by default: on tiny.en a long list made "
         "it write drug names nobody said.",
     )
+    speaker_roles_from_voices: bool = Field(
+        False,
+        description="Label every segment of a mono recording on the local engine clinician or "
+        "patient from its voices (acoustic clustering) named by the words model. It needs the "
+        "whole recording, so segments are held back until transcription ends: watchers see "
+        "interim text only, and a worker taking over a job starts its transcription again. "
+        "Off by default for that reason; roles then come from the words at note time.",
+    )
     whisper_multilingual_beam_size: int = Field(
         5,
         description="Beam size for the multilingual model: greedy decoding (1) garbled "

@@ -156,6 +156,8 @@ async def run(args: argparse.Namespace) -> dict[str, float | str]:
             grpc_listen="127.0.0.1:0",
             http_listen="127.0.0.1:0",
             jwt_secret=secret,
+            # Scored with roles from voices (an opt-in, as it holds segments to the end).
+            speaker_roles_from_voices=True,
         )
         server = await start_server(settings)
         token = mint_token(secret, "eval", ttl_seconds=86400)

@@ -11,6 +11,8 @@ from consulta.v1 import transcription_service_pb2 as pb
 
 from core.codec import SPEAKER_TO_PB
 from core.domain import Speaker
+from core.settings import Settings
+from tests.e2e.conftest import base_settings
 from tests.e2e.deployment import Deployment, run_to_end
 from tests.e2e.test_pipeline import upload
 from tests.support.spoken import speak, truth_at
@@ -19,6 +21,12 @@ from tests.support.spoken import speak, truth_at
 #: segments and their times come from the speech recognizer, which may run two turns into
 #: one segment without punctuation to split it at.
 BAR = 0.85
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Roles from voices are opt-in (they hold segments back to the end of transcription)."""
+    return base_settings(tmp_path, speaker_roles_from_voices=True)
 
 
 @pytest.mark.parametrize("kind", ["embedded"])

@@ -90,9 +90,11 @@ class Engines:
             # A two-channel recording (clinician on one side, patient on the other) is
             # transcribed channel by channel, each segment labelled with its channel's role;
             # a mono one gets roles from its voices and words.
-            return RoleTranscriber(
-                ChannelTranscriber(self._local_whisper(), ProviderSettings().channel_roles)
-            )
+            # (CONSULTA_SPEAKER_ROLES_FROM_VOICES; it holds segments back to the end).
+            channels = ChannelTranscriber(self._local_whisper(), ProviderSettings().channel_roles)
+            if self.settings.speaker_roles_from_voices:
+                return RoleTranscriber(channels)
+            return channels
         from workers.engines.cloud.factory import build_transcriber
 
         try:
