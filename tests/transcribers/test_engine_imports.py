@@ -36,8 +36,8 @@ def cloud_modules_loaded_by(module: str) -> list[str]:
     "module",
     [
         "workers.engines.transcribers.local",
-        # The old module's names, still importable by code written before the split.
-        "workers.engines.transcribers.chunking",
+        # The live local engine (utterance cutting, splitting) stays clear of them too.
+        "workers.engines.transcribers.live_local",
     ],
 )
 def test_importing_loads_no_cloud_engine_module(module: str) -> None:

@@ -19,9 +19,11 @@ import numpy.typing as npt
 
 from workers.engines.base import TranscribeOptions
 from workers.engines.live import LiveSession, LiveTranscriber
-from workers.engines.transcribers.chunking import Chunk, ChunkResult, Recording, encode_flac
+from workers.engines.transcribers.chunked import ChunkResult, Recording
+from workers.engines.transcribers.flac import encode_flac
 from workers.engines.transcribers.groq import GroqTranscriber
 from workers.engines.transcribers.live_utterances import Heard, UtteranceEngine, UtteranceSession
+from workers.engines.transcribers.splitting import Chunk
 from workers.engines.transcribers.utterances import SAMPLE_RATE
 
 

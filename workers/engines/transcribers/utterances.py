@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from workers.engines.transcribers.chunking import plan_cuts
+from workers.engines.transcribers.splitting import plan_cuts
 
 SAMPLE_RATE = 16_000
 #: Samples Silero VAD judges at once: speech "ending" within one of the end is still going on.
