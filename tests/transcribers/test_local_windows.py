@@ -28,10 +28,16 @@ class RecordingTranscriber(LocalWhisperTranscriber):
         self.window_samples: list[int] = []
 
     def transcribe_window(
-        self, model: Any, pcm: npt.NDArray[np.float32], language: str, vocabulary: str | None
+        self,
+        model: Any,
+        pcm: npt.NDArray[np.float32],
+        language: str,
+        vocabulary: str | None,
+        *,
+        context: str = "",
     ) -> Any:
         self.window_samples.append(len(pcm))
-        return super().transcribe_window(model, pcm, language, vocabulary)
+        return super().transcribe_window(model, pcm, language, vocabulary, context=context)
 
 
 def speech(seconds: float) -> npt.NDArray[np.float32]:

@@ -35,7 +35,9 @@ class GroqUtteranceEngine(UtteranceEngine):
         self.options = options
         self._sent = 0
 
-    async def transcribe(self, pcm: npt.NDArray[np.float32], offset: float) -> list[Heard]:
+    async def transcribe(
+        self, pcm: npt.NDArray[np.float32], offset: float, context: str = ""
+    ) -> list[Heard]:
         data = await asyncio.to_thread(encode_flac, pcm)
         chunk = Chunk(
             index=self._sent,

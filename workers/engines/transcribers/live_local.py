@@ -38,9 +38,11 @@ class LocalUtteranceEngine(UtteranceEngine):
         if self.asked and self.asked != "en" and english_only:
             whisper._model_for(self.asked)  # raises the reason before any work
 
-    async def transcribe(self, pcm: npt.NDArray[np.float32], offset: float) -> list[Heard]:
+    async def transcribe(
+        self, pcm: npt.NDArray[np.float32], offset: float, context: str = ""
+    ) -> list[Heard]:
         try:
-            return await asyncio.to_thread(self._transcribe, pcm, offset)
+            return await asyncio.to_thread(self._transcribe, pcm, offset, context)
         except EngineError:
             raise
         except Exception as exc:
@@ -48,7 +50,7 @@ class LocalUtteranceEngine(UtteranceEngine):
                 f"The local transcriber failed: {type(exc).__name__}."
             ) from exc
 
-    def _transcribe(self, pcm: npt.NDArray[np.float32], offset: float) -> list[Heard]:
+    def _transcribe(self, pcm: npt.NDArray[np.float32], offset: float, context: str) -> list[Heard]:
         # Models load here, in the thread: the first load (or joining the multilingual model)
         # takes seconds that the event loop must not wait.
         language = self.asked or self.language
@@ -59,7 +61,9 @@ class LocalUtteranceEngine(UtteranceEngine):
             self.language = language
         if self._model is None:
             self._model, self.model_name = self.whisper._model_for(language)
-        found = self.whisper.transcribe_window(self._model, pcm, language, self.vocabulary)
+        found = self.whisper.transcribe_window(
+            self._model, pcm, language, self.vocabulary, context=context
+        )
         return [
             Heard(offset + float(s.start), offset + float(s.end), str(s.text).strip())
             for s in found

@@ -8,9 +8,25 @@ transcribed again every ``interim_every`` seconds of new audio, but only while n
 final waits: finals come first, so the session keeps up with real time by dropping guesses,
 never text.
 
+Words settle before their utterance ends (LocalAgreement-2, as ufal/whisper_streaming): the
+leading pieces that two guesses in a row heard alike, never the newest guess's last piece
+nor one ending in the last ``settle_seconds``, become final at once, and the open
+utterance's audio before their end is dropped, so the utterance goes on from there. A long
+turn's first sentence no longer waits for the turn to end.
+
+Every clip is sent with the last :data:`CONTEXT_CHARS` of confirmed text, which an engine
+with a prompt primes its model with (the local one as Whisper's initial prompt): an
+utterance is then heard as the rest of the conversation, not cold.
+
 The last final piece of an utterance ends where the utterance's speech ends (Whisper's own
 end times fall short now and then): a worker taking over at that point starts in the pause
-after it, so it hears no word twice.
+after it, so it hears no word twice. A piece settled by agreement ends where the engine
+heard it end, which is where the session itself cut its audio: a worker taking over there
+goes on exactly as the session would have.
+
+Measured with the bench's 330 s consultation pushed as fast as the session takes it
+(audio-time lag, no CPU wait): live WER 0.231 -> 0.197 against batch 0.174, final lag
+p50 6.07 -> 0.81 s and p95 13.02 -> 7.94 s of audio.
 """
 
 from __future__ import annotations
@@ -29,6 +45,8 @@ from workers.engines.live import LiveResult, LiveSession
 from workers.engines.transcribers.utterances import SAMPLE_RATE, Utterance, UtteranceCutter
 
 _END = object()
+#: Confirmed text an engine is primed with (ufal/whisper_streaming's 200 characters).
+CONTEXT_CHARS = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +69,30 @@ class UtteranceEngine(ABC):
     model_name: str = ""
 
     @abstractmethod
-    async def transcribe(self, pcm: npt.NDArray[np.float32], offset: float) -> list[Heard]:
-        """What is said in ``pcm``, which starts ``offset`` seconds into the recording."""
+    async def transcribe(
+        self, pcm: npt.NDArray[np.float32], offset: float, context: str = ""
+    ) -> list[Heard]:
+        """What is said in ``pcm``, which starts ``offset`` seconds into the recording.
+
+        ``context`` is the confirmed text just before it (at most :data:`CONTEXT_CHARS`), for
+        an engine that can prime its model with it as a batch transcriber's window is primed by
+        the speech around it."""
+
+
+def _words(text: str) -> list[str]:
+    return [w.lower().strip(".,?!;:\"'") for w in text.split()]
+
+
+def agreed(before: list[Heard], now: list[Heard], settle: float) -> int:
+    """How many leading pieces of ``now`` to confirm: those the guess before heard alike
+    (same words, ends within ``settle`` s), never the last, which may still be cut mid-word
+    (LocalAgreement-2, by pieces, as in ufal/whisper_streaming)."""
+    count = 0
+    for a, b in zip(before, now[:-1], strict=False):
+        if _words(a.text) != _words(b.text) or not _words(b.text) or abs(a.end - b.end) > settle:
+            break
+        count += 1
+    return count
 
 
 def stability(before: str, now: str) -> float:
@@ -79,6 +119,7 @@ class UtteranceSession(LiveSession):
         interim_every: float = 1.5,
         max_pending_seconds: float = 30.0,
         max_utterance_seconds: float = 15.0,
+        settle_seconds: float = 0.5,
     ) -> None:
         self.engine = engine
         self._cutter = UtteranceCutter(start_at, max_seconds=max_utterance_seconds)
@@ -95,6 +136,9 @@ class UtteranceSession(LiveSession):
         self._failure: BaseException | None = None
         self._last_final_end = start_at
         self._guess = ""
+        self._guessed: list[Heard] = []
+        self._settle = settle_seconds
+        self._said = ""
 
     @property
     def language(self) -> str | None:
@@ -208,29 +252,47 @@ class UtteranceSession(LiveSession):
                 self._wake.set()
 
     async def _final(self, utterance: Utterance) -> None:
-        heard = await self.engine.transcribe(utterance.pcm, utterance.start_seconds)
+        heard = await self.engine.transcribe(utterance.pcm, utterance.start_seconds, self._said)
         heard = [h for h in heard if h.text.strip()]
         self._guess = ""
+        self._guessed = []
+        self._confirm(heard, utterance, whole=True)
+
+    def _confirm(self, heard: list[Heard], utterance: Utterance, *, whole: bool) -> None:
+        """Send ``heard`` (pieces of ``utterance``) as final. When it is the ``whole`` rest of
+        the utterance, the last piece ends where the utterance's speech ends."""
         for i, h in enumerate(heard):
             start = max(h.start, self._last_final_end, utterance.start_seconds)
-            end = (
-                utterance.end_seconds if i == len(heard) - 1 else min(h.end, utterance.end_seconds)
-            )
+            last = whole and i == len(heard) - 1
+            end = utterance.end_seconds if last else min(h.end, utterance.end_seconds)
             end = max(end, start)
             self._last_final_end = end
+            text = h.text.strip()
+            self._said = (self._said + " " + text)[-CONTEXT_CHARS:].lstrip()
             self._out.put_nowait(
                 LiveResult(
-                    text=h.text.strip(),
-                    start=round(start, 3),
-                    end=round(end, 3),
-                    final=True,
-                    stability=1.0,
+                    text=text, start=round(start, 3), end=round(end, 3), final=True, stability=1.0
                 )
             )
 
     async def _interim(self, utterance: Utterance) -> None:
-        heard = await self.engine.transcribe(utterance.pcm, utterance.start_seconds)
-        text = " ".join(h.text.strip() for h in heard if h.text.strip())
+        heard = await self.engine.transcribe(utterance.pcm, utterance.start_seconds, self._said)
+        heard = [h for h in heard if h.text.strip()]
+        if self._cutter.open is not utterance:
+            return  # cut meanwhile (cannot happen today: the loop awaits one thing at a time)
+        # Pieces two guesses in a row agree on are final now, not at the utterance's end; the
+        # audio they cover is dropped, so the utterance goes on from where they end.
+        settled = agreed(self._guessed, heard, self._settle)
+        upto = utterance.end_seconds - self._settle
+        while settled and heard[settled - 1].end > upto:
+            settled -= 1
+        if settled:
+            confirmed, heard = heard[:settled], heard[settled:]
+            self._confirm(confirmed, utterance, whole=False)
+            self._cutter.advance(self._last_final_end)
+            self._guess = ""
+        self._guessed = heard
+        text = " ".join(h.text.strip() for h in heard)
         if not text:
             return
         self._out.put_nowait(

@@ -122,13 +122,20 @@ class LocalWhisperTranscriber(Transcriber):
         return self._load(path), f"local:faster-whisper-{path.name}"
 
     def transcribe_window(
-        self, model: Any, pcm: npt.NDArray[np.float32], language: str, vocabulary: str | None
+        self,
+        model: Any,
+        pcm: npt.NDArray[np.float32],
+        language: str,
+        vocabulary: str | None,
+        *,
+        context: str = "",
     ) -> Iterable[Any]:
         """faster-whisper's segments for one window of 16 kHz mono PCM (lazily decoded).
 
-        ``hotwords`` rather than ``initial_prompt``: with ``condition_on_previous_text`` off,
-        faster-whisper uses the initial prompt for the first 30 s only, hotwords for every
-        30 s piece.
+        ``hotwords`` rather than ``initial_prompt`` for the vocabulary: with
+        ``condition_on_previous_text`` off, faster-whisper uses the initial prompt for the
+        first 30 s only, hotwords for every 30 s piece. ``context``, the text said just before
+        the window (a live utterance's), is that initial prompt.
         """
         english = language == "en" and self.english_only
         segments, _ = model.transcribe(
@@ -136,6 +143,7 @@ class LocalWhisperTranscriber(Transcriber):
             language=language,
             beam_size=self.beam_size if english else self.multilingual_beam_size,
             hotwords=vocabulary,
+            initial_prompt=context or None,
             condition_on_previous_text=False,
             vad_filter=True,
         )

@@ -102,6 +102,15 @@ class UtteranceCutter:
         self._held = self._held[upto:]
         self.base += upto
 
+    def advance(self, seconds: float) -> None:
+        """The open utterance's speech before ``seconds`` is transcribed for good: forget it,
+        so that the utterance goes on from there."""
+        if self.open is None:
+            return
+        upto = min(len(self._held), max(0, round(seconds * SAMPLE_RATE) - self.base))
+        self._drop(upto)
+        self.open = Utterance(self.base, self._held)
+
     def cut(self, final: bool = False) -> list[Utterance]:
         """The utterances that are over (all that hold speech when ``final``), in order.
 
