@@ -57,12 +57,15 @@ class GroqUtteranceEngine(UtteranceEngine):
 
 
 class GroqLiveTranscriber(LiveTranscriber):
-    """Groq Whisper live, one request per utterance."""
+    """Groq Whisper live, one request per utterance.
+
+    Utterances stay at most 15 s: with no guesses there is no agreement to settle a long
+    turn's words early, so the cap is what bounds how long they wait."""
 
     def __init__(self, groq: GroqTranscriber, **session_settings: float) -> None:
         self.groq = groq
         self.name = groq.name
-        self.session_settings = session_settings
+        self.session_settings = {"max_utterance_seconds": 15.0, **session_settings}
 
     def open_session(self, options: TranscribeOptions, *, start_at: float = 0.0) -> LiveSession:
         return UtteranceSession(

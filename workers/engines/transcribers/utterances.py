@@ -9,7 +9,9 @@ chunker's rule), so nothing waits on a speaker who never pauses.
 The defaults were measured on the committed sample at real pace on a loaded 2-core machine:
 0.4 s of quiet ends a turn (0.6 s merged turns into 25 s utterances, whose first words then
 waited that long to settle), and 15 s caps an utterance (final lag p50 about 1.6 s, p95
-about 12 s, the stream keeping up; live WER 0.188 against batch 0.173).
+about 12 s, the stream keeping up; live WER 0.188 against batch 0.173). A session whose
+engine settles words before the utterance ends raises the cap to 30 s
+(live_utterances.py).
 
 Memory is bounded: only the open stretch (at most ``max_seconds`` of speech, or a fraction of
 a second of silence) is held.
