@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from consulta.v1 import transcription_service_pb2 as pb
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.codec import state_event
 from core.db import audit, retention
@@ -24,7 +24,7 @@ from core.errors import Unavailable
 from core.settings import Settings
 from tests.e2e.conftest import reset_postgres
 from tests.support.jobs import new_job_row
-from tests.support.services import POSTGRES_URL
+from tests.support.services import POSTGRES_URL, drop_other_connections
 
 
 def failing(times: int, error: Exception) -> tuple[Callable[[], Awaitable[str]], list[int]]:
@@ -71,18 +71,8 @@ async def drop_pooled_connections(engine: AsyncEngine) -> None:
     async with engine.connect() as a, engine.connect() as b, engine.connect() as c:
         for conn in (a, b, c):
             await conn.execute(text("SELECT 1"))
-    admin = create_async_engine(POSTGRES_URL)
-    try:
-        async with admin.connect() as conn:
-            dropped = await conn.scalar(
-                text(
-                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                )
-            )
-    finally:
-        await admin.dispose()
-    assert dropped is not None and dropped >= 3
+    dropped = await drop_other_connections(POSTGRES_URL)
+    assert dropped >= 3
     await asyncio.sleep(0.05)  # the terminations reach the pooled sockets
 
 
