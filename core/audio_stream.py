@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
 
 import av
 import numpy as np
 import numpy.typing as npt
 
+from core.byte_pipe import BytePipe
 from core.errors import AudioError
 
 #: Containers that decode from a growing stream, by PyAV's format name.
@@ -48,54 +48,6 @@ _LIVE_PROBE = {
 _READ_SIZE = 4096
 
 
-class _Pipe:
-    """A file object for FFmpeg: ``read`` waits for fed bytes; after ``close`` it drains and
-    then returns b"" (end of file). ``abort`` ends it at once."""
-
-    def __init__(self) -> None:
-        self._chunks: deque[bytes] = deque()
-        self._cond = threading.Condition()
-        self._closed = False
-        self._aborted = False
-        self.buffered = 0
-
-    def feed(self, data: bytes) -> None:
-        with self._cond:
-            if self._closed:
-                raise ValueError("feed after close")
-            self._chunks.append(data)
-            self.buffered += len(data)
-            self._cond.notify_all()
-
-    def close(self) -> None:
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()
-
-    def abort(self) -> None:
-        with self._cond:
-            self._aborted = self._closed = True
-            self._chunks.clear()
-            self.buffered = 0
-            self._cond.notify_all()
-
-    def read(self, size: int = -1) -> bytes:
-        with self._cond:
-            while not self._chunks and not self._closed:
-                self._cond.wait()
-            if self._aborted or not self._chunks:
-                return b""
-            out = bytearray()
-            while self._chunks and (size < 0 or len(out) < size):
-                head = self._chunks.popleft()
-                take = len(head) if size < 0 else min(len(head), size - len(out))
-                out += head[:take]
-                if take < len(head):
-                    self._chunks.appendleft(head[take:])
-            self.buffered -= len(out)
-            return bytes(out)
-
-
 def _settle(done: asyncio.Future[None]) -> None:
     if not done.done():
         done.set_result(None)
@@ -112,7 +64,7 @@ class StreamDecoder:
 
     def __init__(self, *, sample_rate: int = 16_000, max_blocks: int = 64) -> None:
         self.sample_rate = sample_rate
-        self._pipe = _Pipe()
+        self._pipe = BytePipe()
         self._max_blocks = max_blocks
         self._queue: asyncio.Queue[object] | None = None
         self._room = threading.Semaphore(max_blocks)

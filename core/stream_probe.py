@@ -22,12 +22,12 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections import deque
 from pathlib import Path
 
 import av
 
 from core.audio import AudioInfo, Decoded, declared_duration, decode_all, describe, open_audio
+from core.byte_pipe import BytePipe
 from core.errors import AudioError, OutOfRange
 
 log = logging.getLogger(__name__)
@@ -44,66 +44,6 @@ STREAMED_FORMATS = frozenset({"wav"})
 _GIVE_UP = (AudioError, OutOfRange, av.error.FFmpegError, OSError, ValueError)
 
 
-class _Pipe:
-    """A file object for FFmpeg: ``read`` waits for fed bytes; after ``close`` it drains and
-    then returns b"" (end of file). After ``abort`` reads end and feeds are dropped."""
-
-    def __init__(self) -> None:
-        self._chunks: deque[memoryview] = deque()
-        self._cond = threading.Condition()
-        self._closed = False
-        self._aborted = False
-        self.buffered = 0
-        #: The level a feeder waits for (``wait_below``), or -1: reads wake it only then,
-        #: not on each of FFmpeg's small reads.
-        self._waiting_for = -1
-
-    def feed(self, data: bytes) -> None:
-        with self._cond:
-            if self._aborted:
-                return
-            self._chunks.append(memoryview(data))
-            self.buffered += len(data)
-            self._cond.notify_all()
-
-    def close(self) -> None:
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()
-
-    def abort(self) -> None:
-        with self._cond:
-            self._aborted = self._closed = True
-            self._chunks.clear()
-            self.buffered = 0
-            self._cond.notify_all()
-
-    def wait_below(self, limit: int) -> None:
-        """Block until the decoder has read all but ``limit`` fed bytes, or stopped."""
-        with self._cond:
-            self._waiting_for = limit
-            while self.buffered > limit and not self._aborted:
-                self._cond.wait()
-            self._waiting_for = -1
-
-    def read(self, size: int = -1) -> bytes:
-        with self._cond:
-            while not self._chunks and not self._closed:
-                self._cond.wait()
-            if not self._chunks:
-                return b""
-            head = self._chunks[0]
-            take = len(head) if size < 0 else min(size, len(head))
-            if take == len(head):
-                self._chunks.popleft()
-            else:
-                self._chunks[0] = head[take:]
-            self.buffered -= take
-            if self._waiting_for >= 0 and self.buffered <= self._waiting_for:
-                self._cond.notify_all()
-            return bytes(head[:take])
-
-
 def _settle(done: asyncio.Future[Decoded | None], result: Decoded | None) -> None:
     if not done.done():
         done.set_result(result)
@@ -115,7 +55,7 @@ class ReceivingProbe:
     def __init__(self, *, max_seconds: float, max_buffered: int = MAX_BUFFERED) -> None:
         self.max_seconds = max_seconds
         self.max_buffered = max_buffered
-        self._pipe = _Pipe()
+        self._pipe = BytePipe()
         self._decoding: asyncio.Future[Decoded | None] | None = None
 
     async def feed(self, data: bytes) -> None:

@@ -17,6 +17,7 @@ from core.db import audit, retention
 from core.db.models import AuditRow
 from core.errors import FieldViolation, InvalidArgument
 from core.runtime import Runtime
+from server.validation import MAX_PAGE_TOKEN, length_violations, raise_if, require_id
 
 MAX_RETENTION_SECONDS = 100 * 366 * 86400
 
@@ -47,6 +48,9 @@ def _event(row: AuditRow) -> governance_pb2.AuditEvent:
 async def list_audit_events(
     rt: Runtime, principal: Principal, request: pb.ListAuditEventsRequest
 ) -> pb.ListAuditEventsResponse:
+    raise_if(length_violations(request.page_token, "page_token", MAX_PAGE_TOKEN))
+    if request.job_id:  # optional: when given, an id this service issues
+        require_id(request.job_id, "job_id")
     if not 0 <= request.page_size <= 100:
         raise InvalidArgument(
             "page_size must be from 1 to 100 (0 means 50).",

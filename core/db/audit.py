@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from core.db.models import AuditRow
+from core.db.retry import before_commit, idempotent
 from core.db.store import JobStore, utcnow
 from core.errors import InvalidArgument
 
@@ -41,6 +42,7 @@ class AuditQuery:
     end: datetime | None = None
 
 
+@before_commit
 async def record(store: JobStore, entry: AuditEntry) -> None:
     """Append ``entry``, stamped now (naive UTC)."""
     async with store.sessions.begin() as session:
@@ -70,6 +72,7 @@ def _decode(token: str) -> int:
         ) from exc
 
 
+@idempotent
 async def list_events(
     store: JobStore, query: AuditQuery, *, limit: int, page_token: str
 ) -> tuple[list[AuditRow], str]:

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine, event
 from sqlalchemy import create_engine as create_sync_engine
-from sqlalchemy.engine import ExceptionContext
+from sqlalchemy.engine import Dialect, ExceptionContext
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -16,20 +16,68 @@ from core.private_files import FILE_MODE, private_dir, private_file
 from core.settings import Settings
 
 
+class ConnectionLost(Unavailable):
+    """The database dropped the connection an operation ran on (a restart, a failover, a
+    terminated session). SQLAlchemy has invalidated it, and every connection pooled before
+    it, so the next checkout gets a fresh one (core/db/retry.py runs the operation again
+    when that is safe). ``in_commit``: it was lost while no statement ran (during COMMIT,
+    or connecting), so whether a write's transaction took is unknown."""
+
+    def __init__(self, *, in_commit: bool) -> None:
+        super().__init__(
+            "The database is unavailable; try again shortly.",
+            reason="DATABASE_UNAVAILABLE",
+            retry_after=2.0,
+        )
+        self.in_commit = in_commit
+
+
+#: SQLSTATEs of a connection the server ended: class 08 (connection exception) and 57P01,
+#: 57P02, 57P03 (admin shutdown, crash shutdown, cannot connect now). asyncpg can raise
+#: the server's "terminating connection" before it notices the socket closed, and then
+#: SQLAlchemy's own test (is the connection closed?) says no.
+_DROPPED = ("08", "57P01", "57P02", "57P03")
+
+
 def _translate_outages(engine: Engine) -> None:
     """A database that is down, restarting or locked is a passing outage: callers get
     core.errors.Unavailable (gRPC UNAVAILABLE with RetryInfo, a worker retry), never a
-    driver exception. Constraint violations and bad SQL pass through unchanged."""
+    driver exception; a dropped connection is ConnectionLost. Constraint violations and
+    bad SQL pass through unchanged."""
 
     @event.listens_for(engine, "handle_error")
     def _outage(context: ExceptionContext) -> None:
         error = context.sqlalchemy_exception
-        if context.is_disconnect or isinstance(error, (OperationalError, InterfaceError)):
+        sqlstate = str(getattr(context.original_exception, "sqlstate", None) or "")
+        if sqlstate.startswith(_DROPPED):
+            # Invalidate the connection (and the pool) as for any disconnect.
+            context.is_disconnect = True
+        if context.is_disconnect:
+            raise ConnectionLost(in_commit=context.statement is None) from (
+                context.original_exception
+            )
+        if isinstance(error, (OperationalError, InterfaceError)):
             raise Unavailable(
                 "The database is unavailable; try again shortly.",
                 reason="DATABASE_UNAVAILABLE",
                 retry_after=2.0,
             ) from context.original_exception
+
+
+def _refused_connects(engine: Engine) -> None:
+    """A connection the database refuses (down, restarting) is Unavailable too: the driver
+    raises a bare OSError there, which SQLAlchemy's handle_error never sees."""
+
+    @event.listens_for(engine, "do_connect")
+    def _connect(dialect: Dialect, _record: Any, cargs: Any, cparams: Any) -> Any:
+        try:
+            return dialect.connect(*cargs, **cparams)
+        except OSError as exc:  # refused, reset, timed out
+            raise Unavailable(
+                "The database is unavailable; try again shortly.",
+                reason="DATABASE_UNAVAILABLE",
+                retry_after=2.0,
+            ) from exc
 
 
 def _private_database(path: Path) -> None:
@@ -66,17 +114,17 @@ def create_engine(settings: Settings) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         _translate_outages(engine.sync_engine)
         return engine
-    # pool_pre_ping stays for now: without it (a round trip saved per checkout,
-    # _async_ping in bench/results/profile-getjob-pg-before.txt) tests/e2e/test_restarts.py
-    # and test_reads.py failed once in three runs, and there was no time left to find why.
-    # Reads also retry once on a dead connection (core/db/reads.py).
+    # No pool_pre_ping: it cost a round trip on every checkout (_async_ping in
+    # bench/results/profile-getjob-pg-before.txt). A dropped connection is found by the
+    # statement that uses it instead, and the operation runs once more on a fresh one when
+    # that is safe (core/db/retry.py).
     engine = create_async_engine(
         url,
         pool_size=settings.database_pool_size,
-        pool_pre_ping=True,
         max_overflow=5,
         hide_parameters=True,
     )
+    _refused_connects(engine.sync_engine)
     _translate_outages(engine.sync_engine)
     return engine
 

@@ -23,9 +23,10 @@ from sqlalchemy.sql.elements import ColumnElement
 from core.auth import Principal
 from core.db.engine import sqlite_thread_reader
 from core.db.models import JobRow, SummaryRow, TranscriptRow
+from core.db.retry import idempotent
 from core.db.views import JobView, SummaryView, TranscriptView
 from core.domain import JobState
-from core.errors import InvalidArgument, NotFound, Unavailable
+from core.errors import InvalidArgument, NotFound
 
 _JOBS = JobRow.__table__
 
@@ -120,24 +121,14 @@ class JobReads:
         rows = await self._rows(query)
         return rows[0] if rows else None
 
+    @idempotent
     async def _rows(self, query: Select[Any]) -> Sequence[Row[Any]]:
         """Rows through a bare connection: hot reads skip the ORM session, its identity map
         and instance state (the profile's Session.scalar and ORM loading frames), and
         SQLAlchemy's compiled cache spares recompiling the statement.
 
-        A read is safe to repeat, so one that meets a dead pooled connection (one that
-        died after its pre-ping, or any, should the pre-ping go) is tried once more."""
-        try:
-            return await self._read(query)
-        except Unavailable as outage:
-            try:
-                return await self._read(query)
-            except OSError:
-                # Still down: a refused connect is not translated by SQLAlchemy's
-                # handle_error; the caller gets the first attempt's UNAVAILABLE.
-                raise outage from None
-
-    async def _read(self, query: Select[Any]) -> Sequence[Row[Any]]:
+        A read is safe to repeat: one that meets a connection the database dropped runs
+        once more on a fresh one (core/db/retry.py)."""
         if self.thread_reader is not None:
             return await asyncio.to_thread(self._read_in_thread, query)
         async with self.reader.connect() as conn:

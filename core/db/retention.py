@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.sql.elements import ColumnElement
 
 from core.db.models import JobRow, RetentionRow
+from core.db.retry import before_commit, idempotent
 from core.db.store import JobStore, utcnow
 from core.domain import TERMINAL_STATES
 
@@ -24,12 +25,14 @@ class Expired:
     audio_key: str | None
 
 
+@idempotent
 async def get_policy(store: JobStore, tenant: str) -> RetentionRow | None:
     """The tenant's own policy, or None when the deployment's default applies."""
     async with store.sessions() as session:
         return await session.get(RetentionRow, tenant)
 
 
+@before_commit
 async def set_policy(store: JobStore, tenant: str, seconds: int, by: str) -> RetentionRow:
     """Create or replace the tenant's policy."""
     row = RetentionRow(tenant=tenant, retention_seconds=seconds, updated_at=utcnow(), updated_by=by)
@@ -38,6 +41,7 @@ async def set_policy(store: JobStore, tenant: str, seconds: int, by: str) -> Ret
     return row
 
 
+@idempotent
 async def expired_jobs(
     store: JobStore, *, default_seconds: float, limit: int, now: datetime | None = None
 ) -> list[Expired]:

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from core.auth import Principal
 from core.db.models import EventRow, JobRow, SummaryRow, TranscriptRow, UploadRow
 from core.db.reads import JobReads
+from core.db.retry import before_commit, idempotent
 from core.db.serialize import note_to_json, transcript_to_json
 from core.domain import RUNNING_STATES, TERMINAL_STATES, JobState, Note, Transcript
 
@@ -75,6 +76,7 @@ class JobStore(JobReads):
 
     # -- creation and reads (server) -------------------------------------------------------
 
+    @before_commit
     async def create_job(
         self,
         job: JobRow,
@@ -119,6 +121,7 @@ class JobStore(JobReads):
             return existing, None
         return job, Recorded(job.id, (payload,))
 
+    @idempotent
     async def find_by_idempotency_key(self, principal: Principal, key: str) -> JobRow | None:
         async with self.sessions() as session:
             return await session.scalar(
@@ -129,10 +132,12 @@ class JobStore(JobReads):
                 )
             )
 
+    @idempotent
     async def get(self, job_id: str) -> JobRow | None:
         async with self.sessions() as session:
             return await session.get(JobRow, job_id)
 
+    @idempotent
     async def events_after(self, job_id: str, after: int, limit: int = 500) -> list[EventRow]:
         async with self.sessions() as session:
             rows = await session.scalars(
@@ -160,6 +165,7 @@ class JobStore(JobReads):
         )
         return await self._terminal(job_id, JobState.FAILED, code, reason, event)
 
+    @before_commit
     async def _terminal(
         self, job_id: str, state: JobState, code: str, reason: str, event: pb.JobEvent
     ) -> Recorded | None:
@@ -186,6 +192,7 @@ class JobStore(JobReads):
             session.add(EventRow(job_id=job_id, seq=seq, payload=payload, created_at=now))
         return Recorded(job_id, (payload,))
 
+    @before_commit
     async def erase(self, job_id: str) -> bool:
         """Remove every row about a job: events, transcript, note, the uploads that name it,
         and the job itself; False when the job was already gone. On SQLite the WAL is then
@@ -212,6 +219,7 @@ class JobStore(JobReads):
 
     # -- worker ----------------------------------------------------------------------------
 
+    @before_commit
     async def claim(self, job_id: str, worker_id: str, lease_seconds: float) -> JobRow | None:
         """Take the job if nobody holds it or its holder's lease expired; None otherwise.
 
@@ -239,6 +247,7 @@ class JobStore(JobReads):
                 return None
             return await session.get(JobRow, job_id)
 
+    @before_commit
     async def record(
         self,
         job_id: str,
@@ -300,6 +309,7 @@ class JobStore(JobReads):
                 await session.merge(_summary_row(job_id, note, now))
         return Recorded(job_id, payloads)
 
+    @before_commit
     async def release(self, job_id: str, worker_id: str, state: JobState = JobState.QUEUED) -> bool:
         """Give a job back (worker shutting down): QUEUED again (or ``state``), lease
         cleared."""
@@ -323,6 +333,7 @@ class JobStore(JobReads):
 
     # -- sweeper ---------------------------------------------------------------------------
 
+    @before_commit
     async def due_for_republish(
         self, *, queued_before: datetime, limit: int
     ) -> tuple[list[str], list[str]]:

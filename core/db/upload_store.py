@@ -24,10 +24,12 @@ from datetime import datetime
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.sql.elements import ColumnElement
 
 from core.auth import Principal
 from core.db.models import JobRow, UploadRow
 from core.db.reads import visible_to
+from core.db.retry import before_commit, idempotent
 from core.db.store import utcnow
 from core.domain import JobState
 from core.errors import NotFound
@@ -71,10 +73,12 @@ class UploadStore:
 
     # -- reads -------------------------------------------------------------------------------
 
+    @idempotent
     async def get(self, upload_id: str) -> UploadRow | None:
         async with self.sessions() as session:
             return await session.get(UploadRow, upload_id)
 
+    @idempotent
     async def get_visible(self, upload_id: str, principal: Principal) -> UploadRow:
         """The upload when ``principal`` may see it (the jobs' rule); NotFound otherwise."""
         async with self.sessions() as session:
@@ -88,6 +92,7 @@ class UploadStore:
             raise NotFound(f"Upload {upload_id} was not found.", reason="UPLOAD_NOT_FOUND")
         return row
 
+    @idempotent
     async def staged_bytes(self, principal: Principal) -> int:
         """Committed bytes of the caller's unfinished uploads, abandoned ones included."""
         query = select(func.coalesce(func.sum(UploadRow.committed_offset), 0)).where(
@@ -100,10 +105,12 @@ class UploadStore:
 
     # -- batch uploads -----------------------------------------------------------------------
 
+    @before_commit
     async def add(self, row: UploadRow) -> None:
         async with self.sessions.begin() as session:
             session.add(row)
 
+    @before_commit
     async def commit_part(self, upload_id: str, committed_offset: int, parts_json: str) -> None:
         async with self.sessions.begin() as session:
             await session.execute(
@@ -114,6 +121,7 @@ class UploadStore:
                 )
             )
 
+    @before_commit
     async def mark_complete(self, upload_id: str, job_id: str) -> None:
         async with self.sessions.begin() as session:
             await session.execute(
@@ -122,6 +130,7 @@ class UploadStore:
                 .values(complete=True, job_id=job_id, updated_at=utcnow())
             )
 
+    @before_commit
     async def forget(self, upload_id: str) -> None:
         async with self.sessions.begin() as session:
             await session.execute(delete(UploadRow).where(UploadRow.id == upload_id))
@@ -130,8 +139,16 @@ class UploadStore:
         """Unfinished batch uploads nobody touched since ``untouched_since``, removed from the
         table (one conditional DELETE each, so two sweepers never both take one). Live
         uploads are finished instead (:meth:`claim_idle_live`)."""
+        taken = []
+        for row in await self._stale(untouched_since, limit):
+            if await self._take_stale(row.id, untouched_since):
+                taken.append(row)
+        return taken
+
+    @idempotent
+    async def _stale(self, untouched_since: datetime, limit: int) -> list[UploadRow]:
         async with self.sessions() as session:
-            candidates = list(
+            return list(
                 (
                     await session.scalars(
                         select(UploadRow)
@@ -144,24 +161,24 @@ class UploadStore:
                     )
                 ).all()
             )
-        taken = []
-        for row in candidates:
-            async with self.sessions.begin() as session:
-                gone = await session.scalar(
-                    delete(UploadRow)
-                    .where(
-                        UploadRow.id == row.id,
-                        UploadRow.complete.is_(False),
-                        UploadRow.updated_at < untouched_since,
-                    )
-                    .returning(UploadRow.id)
+
+    @before_commit
+    async def _take_stale(self, upload_id: str, untouched_since: datetime) -> bool:
+        async with self.sessions.begin() as session:
+            gone = await session.scalar(
+                delete(UploadRow)
+                .where(
+                    UploadRow.id == upload_id,
+                    UploadRow.complete.is_(False),
+                    UploadRow.updated_at < untouched_since,
                 )
-            if gone is not None:
-                taken.append(row)
-        return taken
+                .returning(UploadRow.id)
+            )
+        return gone is not None
 
     # -- live uploads ------------------------------------------------------------------------
 
+    @before_commit
     async def commit_segment(
         self, upload_id: str, after: int, committed: list[tuple[int, str]]
     ) -> bool:
@@ -215,41 +232,34 @@ class UploadStore:
         """Live uploads to finish for their absent client: receiving with no commit since
         ``idle_since``, or finishing since ``stuck_since`` (their finisher died). Each is
         claimed by one conditional UPDATE, so two sweepers never both take one."""
+        idle = (UploadRow.complete.is_(False) & (UploadRow.updated_at < idle_since)) | (
+            UploadRow.complete.is_(True) & (UploadRow.updated_at < stuck_since)
+        )
+        taken = []
+        for upload_id in await self._idle_live(idle, limit):
+            row = await self._claim(UploadRow.id == upload_id, UploadRow.job_id.is_(None), idle)
+            if row is not None:
+                taken.append(row)
+        return taken
+
+    @idempotent
+    async def _idle_live(self, idle: ColumnElement[bool], limit: int) -> list[str]:
         async with self.sessions() as session:
-            ids = list(
+            return list(
                 (
                     await session.scalars(
                         select(UploadRow.id)
                         .where(
                             UploadRow.multipart_handle == LIVE_HANDLE,
                             UploadRow.job_id.is_(None),
-                            (
-                                (
-                                    UploadRow.complete.is_(False)
-                                    & (UploadRow.updated_at < idle_since)
-                                )
-                                | (
-                                    UploadRow.complete.is_(True)
-                                    & (UploadRow.updated_at < stuck_since)
-                                )
-                            ),
+                            idle,
                         )
                         .limit(limit)
                     )
                 ).all()
             )
-        taken = []
-        for upload_id in ids:
-            row = await self._claim(
-                UploadRow.id == upload_id,
-                UploadRow.job_id.is_(None),
-                (UploadRow.complete.is_(False) & (UploadRow.updated_at < idle_since))
-                | (UploadRow.complete.is_(True) & (UploadRow.updated_at < stuck_since)),
-            )
-            if row is not None:
-                taken.append(row)
-        return taken
 
+    @before_commit
     async def _claim(self, *conditions: object) -> UploadRow | None:
         async with self.sessions.begin() as session:
             claimed = await session.scalar(
@@ -262,6 +272,7 @@ class UploadStore:
                 return None
             return await session.get(UploadRow, claimed)
 
+    @before_commit
     async def finish_live(self, upload_id: str, job_values: dict[str, object]) -> bool:
         """Give a finishing live upload's job its audio (``job_values``: the audio columns)
         and mark the upload done, in one transaction; False when the job is no longer

@@ -16,7 +16,7 @@ from core.db.store import JobStore
 from core.domain import JobState
 from core.settings import Settings
 from tests.e2e.conftest import reset_postgres
-from tests.support.jobs import queued_text_job_row
+from tests.support.jobs import new_job_row
 from tests.support.services import POSTGRES_URL
 
 
@@ -37,7 +37,7 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
 
 
 async def queued_job(store: JobStore) -> str:
-    row = queued_text_job_row()
+    row = new_job_row()
     await store.create_job(row, state_event(JobState.QUEUED))
     return row.id
 

@@ -21,7 +21,7 @@ from core.db.upload_store import LIVE_HANDLE, UploadStore, segment_keys
 from core.domain import JobState
 from core.settings import Settings
 from tests.e2e.conftest import reset_postgres
-from tests.support.jobs import queued_text_job_row
+from tests.support.jobs import new_job_row
 from tests.support.services import POSTGRES_URL
 
 
@@ -62,7 +62,7 @@ def upload_row(upload_id: str, *, live: bool) -> UploadRow:
 
 
 async def live_job(jobs: JobStore) -> str:
-    job = queued_text_job_row()
+    job = new_job_row()
     job.state = JobState.RECEIVING.value
     await jobs.create_job(
         job, state_event(JobState.RECEIVING), upload=upload_row(job.id, live=True)

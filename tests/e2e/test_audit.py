@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from core.errors import Unavailable
 from tests.e2e.audio import wav_bytes
 from tests.e2e.deployment import Deployment, run_to_end
+from tests.e2e.rpc_errors import failure
 from tests.e2e.test_jobs import DIALOGUE
 from tests.e2e.test_pipeline import upload
 
@@ -130,3 +131,24 @@ async def test_consulta_audit_prints_the_log(deployment: Deployment) -> None:
     clinician = deployment.token("alice")
     code, out, err = await consulta(deployment, "--token", clinician, "audit")
     assert code == 1 and "auditor" in err, err
+
+
+@pytest.mark.parametrize("kind", ["embedded"])
+@pytest.mark.parametrize(
+    ("filters", "field", "says"),
+    [
+        ({"job_id": "not-a-job-id"}, "job_id", "not an id this service issues"),
+        ({"job_id": "1" * 36}, "job_id", "not an id this service issues"),
+        ({"page_token": "a" * 513}, "page_token", "At most 512 characters"),
+    ],
+    ids=["job_id-not-a-uuid", "job_id-36-digits", "page_token-too-long"],
+)
+async def test_a_malformed_audit_filter_is_refused(
+    deployment: Deployment, filters: dict[str, str], field: str, says: str
+) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await _audit(deployment, **filters)
+    refused = failure(caught.value)
+    assert refused.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert refused.reason == "MALFORMED_FIELD" and refused.fields == [field]
+    assert says in refused.message

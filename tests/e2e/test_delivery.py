@@ -15,7 +15,7 @@ from core.transcript_text import parse_transcript_text
 from tests.e2e.deployment import Deployment, run_to_end, start_deployment
 from tests.e2e.test_jobs import DIALOGUE, text_job
 from tests.support import eventually
-from tests.support.jobs import queued_text_job_row
+from tests.support.jobs import new_job_row
 
 
 def kinds(messages: list[pb.WatchJobResponse]) -> list[str]:
@@ -25,7 +25,7 @@ def kinds(messages: list[pb.WatchJobResponse]) -> list[str]:
 async def unpublished_text_job(deployment: Deployment, owner: str = "alice") -> str:
     """A QUEUED job recorded in the database whose queue message was lost."""
     transcript = parse_transcript_text(DIALOGUE, language=guess_language(DIALOGUE))
-    row = queued_text_job_row(owner)
+    row = new_job_row(owner)
     await deployment.server.runtime.store.create_job(row, state_event(JobState.QUEUED), transcript)
     return row.id
 

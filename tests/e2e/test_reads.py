@@ -9,15 +9,13 @@ from pathlib import Path
 import grpc
 import pytest
 from consulta.v1 import transcription_service_pb2 as pb
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.devstack.seaweed import S3Endpoint
 from core.settings import Settings
 from tests.e2e.conftest import delete_rabbitmq_queues, scaled_settings
 from tests.e2e.deployment import Deployment, start_deployment
 from tests.e2e.test_jobs import text_job
-from tests.support.services import POSTGRES_URL
+from tests.support.services import POSTGRES_URL, drop_other_connections
 
 
 async def code_of(call: object) -> grpc.StatusCode:
@@ -62,23 +60,6 @@ async def test_a_job_deleted_on_one_server_is_gone_on_the_other_at_once(
     finally:
         await deployment.stop()
         await delete_rabbitmq_queues(settings)
-
-
-async def drop_other_connections(url: str) -> int:
-    """Terminate every other session on the test database, as a failover or restart does to
-    a server's pooled connections; how many were dropped."""
-    admin = create_async_engine(url)
-    try:
-        async with admin.connect() as conn:
-            result = await conn.execute(
-                text(
-                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                )
-            )
-            return int(result.scalar_one())
-    finally:
-        await admin.dispose()
 
 
 @pytest.mark.stack

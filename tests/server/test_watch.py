@@ -28,7 +28,7 @@ from core.events.base import EventBus, Subscribers, Subscription
 from core.runtime import Runtime, open_runtime
 from core.settings import Settings
 from server.watch import watch_job
-from tests.support.jobs import queued_text_job_row
+from tests.support.jobs import new_job_row
 
 ALICE = Principal(subject="alice", tenant="clinic-a")
 NEXT = 10.0  # seconds any expected message may take
@@ -93,7 +93,7 @@ async def runtimes(tmp_path: Path) -> AsyncIterator[Make]:
 
 async def _running_job(runtime: Runtime) -> str:
     """A job claimed by a worker, with one stored event (QUEUED, sequence 1)."""
-    row = queued_text_job_row(owner=ALICE.subject, tenant=ALICE.tenant)
+    row = new_job_row(owner=ALICE.subject, tenant=ALICE.tenant)
     await runtime.store.create_job(row, state_event(JobState.QUEUED))
     assert await runtime.store.claim(row.id, WORKER, lease_seconds=600) is not None
     return row.id

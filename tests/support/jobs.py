@@ -11,24 +11,25 @@ from core.db.models import JobRow
 from core.domain import JobState
 
 
-def queued_text_job_row(owner: str = "alice", tenant: str = "clinic-a") -> JobRow:
-    """A new QUEUED text job of ``owner`` with default configuration and local engines."""
+def new_job_row(owner: str = "alice", tenant: str = "clinic-a", *, live: bool = False) -> JobRow:
+    """A new job of ``owner`` with default configuration and local engines: a QUEUED text
+    job, or with ``live`` a RECEIVING live upload's job (mono audio, none stored yet)."""
     return JobRow(
         id=str(uuid.uuid4()),
         owner=owner,
         tenant=tenant,
-        state=JobState.QUEUED.value,
+        state=(JobState.RECEIVING if live else JobState.QUEUED).value,
         config_json=config_to_json(job_pb2.JobConfig()),
         language="en",
         template="soap",
         transcriber="local",
         summarizer="local",
-        source="text",
+        source="audio" if live else "text",
         audio_key=None,
         audio_size=0,
         audio_sha256="",
         audio_duration=0.0,
-        audio_channels=0,
+        audio_channels=1 if live else 0,
         idempotency_key=None,
         progress=0.0,
         error_code="",

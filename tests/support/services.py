@@ -10,6 +10,8 @@ import json
 import subprocess
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.devstack.services import (
     POSTGRES_URL,
@@ -18,7 +20,13 @@ from app.devstack.services import (
     rabbitmq_problem,
 )
 
-__all__ = ["POSTGRES_URL", "RABBITMQ_URL", "require_postgres", "require_rabbitmq"]
+__all__ = [
+    "POSTGRES_URL",
+    "RABBITMQ_URL",
+    "drop_other_connections",
+    "require_postgres",
+    "require_rabbitmq",
+]
 
 LIST_CONNECTIONS = [
     "rabbitmqctl",
@@ -94,3 +102,20 @@ def rabbitmq_queues(prefix: str, *, node: str | None = None) -> dict[str, int]:
         if name.startswith(prefix):
             queues[name] = int(consumers)
     return queues
+
+
+async def drop_other_connections(url: str) -> int:
+    """Terminate every other session on the test database, as a failover or restart does to
+    a server's pooled connections; how many were dropped."""
+    admin = create_async_engine(url)
+    try:
+        async with admin.connect() as conn:
+            result = await conn.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+            return int(result.scalar_one())
+    finally:
+        await admin.dispose()

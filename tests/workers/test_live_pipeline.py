@@ -11,7 +11,6 @@ bytes that are not audio end the job through the worker's one outcome mapping, a
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -22,7 +21,6 @@ from consulta.v1 import job_pb2
 from consulta.v1 import transcription_service_pb2 as pb
 
 from core.codec import (
-    config_to_json,
     segment_event,
     segment_from_pb,
     state_event,
@@ -35,6 +33,7 @@ from core.runtime import Runtime, open_runtime
 from eval.wer import normalise
 from tests.e2e.conftest import base_settings, reset_postgres
 from tests.support.audio_formats import encode, sample_speech
+from tests.support.jobs import new_job_row
 from tests.support.services import POSTGRES_URL
 from workers.engines.errors import PermanentEngineError
 from workers.engines.registry import Engines
@@ -89,28 +88,7 @@ def ogg() -> bytes:
 
 
 async def receiving_job(rt: Runtime) -> JobRow:
-    row = JobRow(
-        id=str(uuid.uuid4()),
-        owner="alice",
-        tenant="clinic-a",
-        state=JobState.RECEIVING.value,
-        config_json=config_to_json(job_pb2.JobConfig()),
-        language="en",
-        template="soap",
-        transcriber="local",
-        summarizer="local",
-        source="audio",
-        audio_key=None,
-        audio_size=0,
-        audio_sha256="",
-        audio_duration=0.0,
-        audio_channels=1,
-        idempotency_key=None,
-        progress=0.0,
-        error_code="",
-        error_message="",
-        attempts=0,
-    )
+    row = new_job_row(live=True)
     await rt.store.create_job(row, state_event(JobState.RECEIVING))
     return row
 

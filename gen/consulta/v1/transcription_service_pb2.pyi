@@ -948,9 +948,11 @@ class ListAuditEventsRequest(_message.Message):
     page_size: _builtins.int
     """Optional. At most this many events, from 1 to 100; 50 when 0. INVALID_ARGUMENT otherwise."""
     page_token: _builtins.str
-    """Optional. The `next_page_token` of the previous page; empty for the first page."""
+    """Optional. The `next_page_token` of the previous page (at most 512 characters); empty for
+    the first page.
+    """
     job_id: _builtins.str
-    """Optional. Only events about this job."""
+    """Optional. Only events about this job: a job id (a UUID), INVALID_ARGUMENT otherwise."""
     subject: _builtins.str
     """Optional. Only events of this subject (user id)."""
     @_builtins.property
