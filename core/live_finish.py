@@ -16,7 +16,7 @@ from core.audio_warnings import AudioWarning
 from core.codec import warnings_to_json
 from core.db.models import UploadRow
 from core.db.store import utcnow
-from core.db.upload_store import is_live, segment_keys
+from core.db.upload_store import is_live, segment_folder, segment_keys
 from core.errors import AudioError, ConsultaError, FailedPrecondition, OutOfRange, Unavailable
 from core.runtime import Runtime
 from core.stored_audio import audio_key, check_stored_audio
@@ -30,8 +30,9 @@ FAILED_CODE = "INVALID_ARGUMENT"
 
 
 async def delete_segments(runtime: Runtime, row: UploadRow) -> None:
-    for key, _ in segment_keys(row):
-        await runtime.blobs.delete(key)
+    """Every segment of the upload: those its row names, and one a stream stored and died
+    before committing (no row names it, but it holds patient audio all the same)."""
+    await runtime.blobs.delete_folder(segment_folder(row.id))
 
 
 async def fail_live_job(runtime: Runtime, row: UploadRow, code: str, reason: str) -> None:

@@ -21,6 +21,7 @@ from core.codec import (
     transcript_row_to_domain,
     transcript_to_pb,
 )
+from core.db.upload_store import segment_folder
 from core.errors import ConsultaError, FailedPrecondition, FieldViolation, InvalidArgument
 from core.language import guess_language
 from core.live_finish import discard_live_upload
@@ -241,6 +242,8 @@ class TranscriptionService(pb_grpc.TranscriptionServiceServicer):
         # the other order could leave audio that no row names any more.
         if row.audio_key:
             await self.rt.blobs.delete(row.audio_key)
+        # A live segment a stream stored but died before committing: no row names it.
+        await self.rt.blobs.delete_folder(segment_folder(job_id))
         await self.rt.store.erase(job_id)
         response = pb.DeleteJobResponse()
         response.delete_time.GetCurrentTime()

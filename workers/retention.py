@@ -8,6 +8,7 @@ import logging
 
 from core.db.audit import RETENTION_SUBJECT, AuditEntry, record
 from core.db.retention import expired_jobs
+from core.db.upload_store import segment_folder
 from core.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,7 @@ async def erase_expired(runtime: Runtime, limit: int = 100) -> int:
     for job in expired:
         if job.audio_key:
             await runtime.blobs.delete(job.audio_key)
+        await runtime.blobs.delete_folder(segment_folder(job.job_id))
         # Two sweepers may find one job; only the one whose DELETE took it records it.
         if await runtime.store.erase(job.job_id):
             erased += 1

@@ -93,6 +93,11 @@ class BlobStore(ABC):
         """Remove the object; does nothing when it is already gone."""
 
     @abstractmethod
+    async def delete_folder(self, folder: str) -> None:
+        """Remove every object whose key starts with ``folder/`` (a live upload's segments,
+        including one whose writer died before any row named it); nothing when none."""
+
+    @abstractmethod
     async def import_uri(self, uri: str, key: str) -> int:
         """Copy an object the caller names by URI (``s3://bucket/key``) to ``key``.
 

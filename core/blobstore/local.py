@@ -243,6 +243,10 @@ class LocalBlobStore(BlobStore):
             with contextlib.suppress(OSError):
                 await asyncio.to_thread(path.parent.rmdir)
 
+    async def delete_folder(self, folder: str) -> None:
+        path = self._path(folder)
+        await asyncio.to_thread(_remove_tree, path)
+
     def local_path(self, key: str) -> Path | None:
         path = self._path(key)
         return path if path.is_file() else None
@@ -254,3 +258,16 @@ class LocalBlobStore(BlobStore):
             "upload the bytes instead",
             reason="URI_NOT_SUPPORTED",
         )
+
+
+def _remove_tree(path: Path) -> None:
+    """Delete the folder and all in it; a file that another deleter removed first is fine."""
+    for _ in range(3):
+        try:
+            shutil.rmtree(path)
+        except FileNotFoundError:
+            if not path.exists():
+                return
+            continue  # something under it went meanwhile: walk again
+        return
+    shutil.rmtree(path)

@@ -335,6 +335,25 @@ class S3BlobStore(BlobStore):
             # S3 answers 204 whether or not the object existed.
             await s3.delete_object(Bucket=self.bucket, Key=object_key)
 
+    async def delete_folder(self, folder: str) -> None:
+        prefix = self._key(folder) + "/"
+        s3 = await self._s3()
+        with _translating(f"folder {folder}"):
+            while True:
+                # Listing again after each batch: what was deleted no longer shows.
+                listed = await s3.list_objects_v2(Bucket=self.bucket, Prefix=prefix, MaxKeys=1000)
+                keys = [{"Key": item["Key"]} for item in listed.get("Contents", [])]
+                if not keys:
+                    return
+                answer = await s3.delete_objects(
+                    Bucket=self.bucket, Delete={"Objects": keys, "Quiet": True}
+                )
+                if answer.get("Errors"):
+                    raise Unavailable(
+                        f"S3 kept {len(answer['Errors'])} objects of folder {folder}: "
+                        f"{answer['Errors'][0].get('Code', 'error')}"
+                    )
+
     async def import_uri(self, uri: str, key: str) -> int:
         """Copy ``s3://bucket/key`` server-side: the bytes never pass through this process."""
         object_key = self._key(key)

@@ -42,9 +42,14 @@ class _Refused(Exception):
     """Rolls back a transaction whose second condition failed."""
 
 
+def segment_folder(upload_id: str) -> str:
+    """The blob folder that holds a live upload's segments, and nothing else."""
+    return f"live/{upload_id}"
+
+
 def segment_key(upload_id: str, number: int, tag: str) -> str:
     """The blob key of a live upload's segment ``number`` (from 1) written by stream ``tag``."""
-    return f"live/{upload_id}/{number:08d}-{tag}"
+    return f"{segment_folder(upload_id)}/{number:08d}-{tag}"
 
 
 def segments(row: UploadRow) -> list[tuple[int, str]]:

@@ -12,7 +12,7 @@ import pytest
 
 from core.blobstore.base import BlobStore
 from core.blobstore.local import LocalBlobStore
-from core.errors import NotFound
+from core.errors import InvalidArgument, NotFound
 
 MIB = 1 << 20
 
@@ -113,3 +113,44 @@ async def test_local_delete_takes_a_jobs_empty_segment_folder_along(tmp_path: Pa
     await store.put("audio/x", b"x")
     await store.delete("audio/x")
     assert (tmp_path / "blobs" / "audio").is_dir()
+
+
+async def test_delete_folder_takes_everything_under_it_and_nothing_beside_it(
+    blob_store: BlobStore,
+) -> None:
+    rng = random.Random(11)
+    keys = await put_segments(blob_store, "live/job-d", rng.randbytes(2 * MIB), rng)
+    await blob_store.put("live/job-d/00000099-died-before-commit", b"named by no row")
+    # Neighbours whose names start alike: a prefix match without the slash would take them.
+    await blob_store.put("live/job-dd/00000001-t", b"another job's")
+    await blob_store.put("live/job-d.wav", b"not in the folder")
+
+    await blob_store.delete_folder("live/job-d")
+
+    for key in [*keys, "live/job-d/00000099-died-before-commit"]:
+        with pytest.raises(NotFound):
+            await blob_store.size(key)
+    assert await blob_store.size("live/job-dd/00000001-t") == len(b"another job's")
+    assert await blob_store.size("live/job-d.wav") == len(b"not in the folder")
+    await blob_store.delete_folder("live/job-d")  # already gone: nothing to do
+    await blob_store.delete_folder("live/never-was")
+
+
+async def test_delete_folder_pages_past_one_listing(blob_store: BlobStore) -> None:
+    # S3 lists at most 1,000 keys at a time.
+    for n in range(1, 1203):
+        await blob_store.put(f"live/job-e/{n:08d}-t", b"x")
+    await blob_store.delete_folder("live/job-e")
+    for n in (1, 1000, 1001, 1202):
+        with pytest.raises(NotFound):
+            await blob_store.size(f"live/job-e/{n:08d}-t")
+
+
+def test_delete_folder_refuses_a_folder_outside_the_store(tmp_path: Path) -> None:
+    import asyncio
+
+    store = LocalBlobStore(tmp_path / "blobs")
+    (tmp_path / "outside").mkdir()
+    with pytest.raises(InvalidArgument):
+        asyncio.run(store.delete_folder("../outside"))
+    assert (tmp_path / "outside").is_dir()

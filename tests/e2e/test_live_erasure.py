@@ -1,5 +1,6 @@
-"""A live upload's traces: deleting its job while it receives leaves no byte of it anywhere,
-and who may see or resume it is the jobs' rule (owner in tenant; a service role, its tenant)."""
+"""A live upload's traces: deleting its job while it receives leaves no byte of it anywhere
+(a segment no row names included), finishing leaves only the job's audio, and who may see or
+resume it is the jobs' rule (owner in tenant; a service role, its tenant)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from sqlalchemy import text
 
 from app.devstack.seaweed import S3Endpoint
 from core.db.models import Base
+from core.db.upload_store import segment_folder
+from core.errors import NotFound
 from tests.e2e.audio import wav_bytes
 from tests.e2e.deployment import Deployment
 from tests.e2e.live_client import LiveStream
@@ -38,9 +41,12 @@ async def test_deleting_a_receiving_live_job_leaves_no_trace(
     _, job = await stream.open(upload_config)
     stream.chunk(data[:24000])
     await stream.next_status()
-    needles = [PATIENT.encode(), FILENAME.encode(), marker]
+    # A segment whose stream died between storing it and committing it: no row names it.
+    orphan = f"{segment_folder(job.job_id)}/00000002-died"
+    await deployment.server.runtime.blobs.put(orphan, data[24000:48000])
+    needles = [PATIENT.encode(), FILENAME.encode(), marker, data[30000:30040]]
     if deployment.kind == "embedded":
-        assert len(_matches(deployment.settings.data_dir, needles)) >= 2  # the search finds
+        assert len(_matches(deployment.settings.data_dir, needles)) >= 3  # the search finds
 
     await stub.DeleteJob(pb.DeleteJobRequest(job_id=job.job_id), metadata=auth)
     assert failure(await stream.error()).reason == "JOB_CANCELLED"
@@ -70,6 +76,29 @@ async def test_deleting_a_receiving_live_job_leaves_no_trace(
         uploads = await client.list_multipart_uploads(Bucket=bucket)
         keys += [u["Key"] for u in uploads.get("Uploads", [])]
     assert not [k for k in keys if job.job_id in k], keys
+
+
+async def test_finishing_takes_a_segment_no_row_names_along_with_the_others(
+    deployment: Deployment,
+) -> None:
+    blobs = deployment.server.runtime.blobs
+    data = wav_bytes(seconds=2)
+    stream = LiveStream(deployment)
+    _, job = await stream.open(pb.UploadConfig(live=True, filename=FILENAME))
+    stream.chunk(data[:24000])
+    await stream.next_status()
+    orphan = f"{segment_folder(job.job_id)}/00000002-died"
+    await blobs.put(orphan, b"audio a dead stream stored")
+
+    stream.chunk(data[24000:], finish=True)
+    rest = await stream.until_end()
+
+    assert rest[-1].HasField("job") and rest[-1].job.audio_size_bytes == len(data)
+    with pytest.raises(NotFound):
+        await blobs.size(orphan)
+    if deployment.kind == "embedded":
+        folder = deployment.settings.data_dir.rglob(job.job_id)
+        assert [p for p in folder if p.is_dir()] == []
 
 
 async def test_a_live_upload_is_seen_and_resumed_by_whom_its_job_is(

@@ -9,6 +9,7 @@ from consulta.v1 import transcription_service_pb2 as pb
 from google.protobuf import duration_pb2
 
 from core.db.audit import RETENTION_SUBJECT
+from core.db.upload_store import segment_folder
 from core.errors import NotFound
 from tests.e2e.audio import wav_bytes
 from tests.e2e.deployment import Deployment, run_to_end
@@ -48,6 +49,9 @@ async def test_expired_jobs_are_erased_and_audited(deployment: Deployment) -> No
     )
     assert set_to.policy.retention.seconds == 1 and set_to.policy.updated_by == "it-admin"
     audio_job, _ = await upload(deployment, wav_bytes(seconds=2))
+    # A live segment a stream stored and died before committing (no row names it) goes too.
+    orphan = f"{segment_folder(audio_job.job_id)}/00000001-died"
+    await deployment.server.runtime.blobs.put(orphan, b"patient audio")
     await run_to_end(stub, audio_job.job_id, deployment.auth())
     row = await deployment.server.runtime.store.get(audio_job.job_id)
     assert row is not None and row.audio_key
@@ -55,6 +59,8 @@ async def test_expired_jobs_are_erased_and_audited(deployment: Deployment) -> No
     await eventually(lambda: _gone(deployment, bobs.job_id, "bob"), within=30, what="erasure")
     with pytest.raises(NotFound):
         await deployment.server.runtime.blobs.size(row.audio_key)
+    with pytest.raises(NotFound):
+        await deployment.server.runtime.blobs.size(orphan)
     assert await deployment.server.runtime.store.transcript(audio_job.job_id) is None
     # clinic-b has no policy and the deployment keeps jobs by default.
     carol = deployment.auth("carol", tenant="clinic-b")
