@@ -22,6 +22,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from core.auth import Principal
 from core.db.engine import sqlite_thread_reader
+from core.db.job_cache import JobCache, may_see
 from core.db.models import JobRow, SummaryRow, TranscriptRow
 from core.db.views import JobView, SummaryView, TranscriptView
 from core.domain import JobState
@@ -64,8 +65,10 @@ def decode_cursor(token: str) -> tuple[datetime, str]:
 class JobReads:
     """Reads of jobs, transcripts and notes as their callers may see them."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, cache: JobCache | None = None) -> None:
         self.engine = engine
+        #: Job rows by id for :meth:`get_visible` (core/db/job_cache.py); None: read each time.
+        self.cache = cache
         # Hot reads are single SELECTs, atomic on their own: on PostgreSQL autocommit spares
         # the BEGIN and ROLLBACK round trips (profile: Transaction.start, __rollback). On
         # SQLite switching the mode would itself cost a trip to the driver's thread.
@@ -76,11 +79,29 @@ class JobReads:
         self.thread_reader = sqlite_thread_reader(engine)
 
     async def get_visible(self, job_id: str, principal: Principal) -> JobView:
-        """The job when ``principal`` may see it; NotFound otherwise (even when it exists)."""
+        """The job when ``principal`` may see it; NotFound otherwise (even when it exists).
+
+        With a cache, a cached row is checked against the caller like the SQL rule would
+        (profile: the SQLite read in a worker thread, ~40% of a GetJob's samples)."""
+        cache = self.cache
+        if cache is not None:
+            cached = cache.get(job_id)
+            if cached is not None:
+                if may_see(principal, cached.owner, cached.tenant):
+                    return cached
+                raise NotFound(f"Job {job_id} was not found.", reason="JOB_NOT_FOUND")
+            generation = cache.generation()
         row = await self._first(select(_JOBS).where(_JOBS.c.id == job_id, _visible(principal)))
         if row is None:
             raise NotFound(f"Job {job_id} was not found.", reason="JOB_NOT_FOUND")
+        if cache is not None:
+            cache.put(job_id, row, generation)
         return row
+
+    def job_changed(self, *job_ids: str) -> None:
+        """A write to these jobs ended: the cache forgets them (core/db/job_cache.py)."""
+        if self.cache is not None:
+            self.cache.invalidate(*job_ids)
 
     async def list_visible(
         self,
