@@ -32,6 +32,7 @@ from core.lifecycle import CLOSE_SECONDS, Deadline, bounded
 from core.runtime import Runtime, open_runtime
 from core.secrets import resolve_secrets
 from core.settings import Settings
+from core.tracing import tracing_enabled
 from server.access import AccessInterceptor
 from server.call_context import ContextInterceptor
 from server.interceptors import AuthInterceptor, ErrorInterceptor
@@ -124,6 +125,20 @@ def call_interceptors(
     ]
 
 
+def tracing_interceptors(settings: Settings) -> list[Any]:
+    """Outermost: the RPC's span covers everything below, and the job's trace starts here
+    (core/tracing.py); health probes would only add noise. None when tracing is off: the
+    interceptor costs even with no SDK installed (core/tracing.py ``tracing_enabled``)."""
+    if not tracing_enabled(settings):
+        return []
+    # The package ships no type hints, hence the ignore.
+    return [
+        aio_server_interceptor(  # type: ignore[no-untyped-call]
+            filter_=filters.negate(filters.health_check())
+        )
+    ]
+
+
 async def start_server(settings: Settings, *, embed: Embed | None = None) -> RunningServer:
     """Start the server, and ``embed`` on its runtime when given; returns once SERVING. Port 0
     in settings binds a free port."""
@@ -131,12 +146,7 @@ async def start_server(settings: Settings, *, embed: Embed | None = None) -> Run
     runtime = await open_runtime(settings)
     server = grpc.aio.server(
         interceptors=[
-            # Outermost: the RPC's span covers everything below, and the job's trace starts
-            # here (core/tracing.py). Health probes would only add noise. The package ships
-            # no type hints, hence the ignore.
-            aio_server_interceptor(  # type: ignore[no-untyped-call]
-                filter_=filters.negate(filters.health_check())
-            ),
+            *tracing_interceptors(settings),
             *call_interceptors(
                 runtime.store,
                 TokenCache(
