@@ -35,7 +35,12 @@ from core.settings import Settings
 from core.tracing import tracing_enabled
 from server.access import AccessInterceptor
 from server.call_context import ContextInterceptor
-from server.interceptors import AuthInterceptor, ErrorInterceptor
+from server.interceptors import (
+    AuthInterceptor,
+    CallChain,
+    ErrorInterceptor,
+    WrappingInterceptor,
+)
 from server.service import TranscriptionService
 
 log = logging.getLogger(__name__)
@@ -116,13 +121,15 @@ def call_interceptors(
 ) -> list[grpc.aio.ServerInterceptor]:  # type: ignore[type-arg]
     """Our interceptors, outermost first: the call's log context, then errors to statuses,
     then the caller's token (and only then the request's bytes), then, innermost, roles and
-    the audit log, which need the authenticated caller. tests/server runs this same chain."""
-    return [
+    the audit log, which need the authenticated caller. They run as one :class:`CallChain`
+    (built once per method). tests/server runs this same chain."""
+    layers: list[WrappingInterceptor] = [
         ContextInterceptor(),
         ErrorInterceptor(),
         AuthInterceptor(verify),
         AccessInterceptor(store),
     ]
+    return [CallChain(layers)]
 
 
 def tracing_interceptors(settings: Settings) -> list[Any]:
