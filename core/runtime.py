@@ -72,7 +72,7 @@ class Runtime:
             except Exception:  # closing must go on
                 log.warning("error while closing", exc_info=True)
         await self.store.engine.dispose()
-        self.store.close_readers()
+        await self.store.aclose_readers()
 
 
 def job_cache(settings: Settings) -> JobCache | None:

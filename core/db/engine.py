@@ -10,6 +10,7 @@ from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import QueuePool
 
 from core.errors import Unavailable
 from core.private_files import FILE_MODE, private_dir, private_file
@@ -66,10 +67,10 @@ def create_engine(settings: Settings) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         _translate_outages(engine.sync_engine)
         return engine
-    # pool_pre_ping stays for now: without it (a round trip saved per checkout,
+    # pool_pre_ping stays for writes: without it (a round trip saved per checkout,
     # _async_ping in bench/results/profile-getjob-pg-before.txt) tests/e2e/test_restarts.py
     # and test_reads.py failed once in three runs, and there was no time left to find why.
-    # Reads also retry once on a dead connection (core/db/reads.py).
+    # The hot reads have an engine of their own without it (postgres_reader).
     engine = create_async_engine(
         url,
         pool_size=settings.database_pool_size,
@@ -79,6 +80,30 @@ def create_engine(settings: Settings) -> AsyncEngine:
     )
     _translate_outages(engine.sync_engine)
     return engine
+
+
+def postgres_reader(engine: AsyncEngine) -> AsyncEngine | None:
+    """For PostgreSQL, an engine of its own for the hot reads (core/db/reads.py), on the same
+    URL; None for any other database. Its pool has no pre-ping: asyncpg's ping is three round
+    trips (BEGIN, a query, ROLLBACK: ``_async_ping``, ``Transaction.start``,
+    ``Transaction.__rollback`` in bench/results/profile-getjob-pg-mid3.txt) before the
+    read's one. A read is safe to repeat, so one that meets a connection the database
+    dropped is retried once on a fresh one (the failed one invalidates the pool's older
+    connections), which tests/e2e/test_reads.py checks. Autocommit: one SELECT needs no
+    BEGIN and ROLLBACK. No connection is opened until the first read."""
+    if engine.dialect.name != "postgresql":
+        return None
+    pool = engine.sync_engine.pool
+    reader = create_async_engine(
+        engine.url,
+        pool_size=pool.size() if isinstance(pool, QueuePool) else 5,
+        pool_pre_ping=False,
+        max_overflow=5,
+        isolation_level="AUTOCOMMIT",
+        hide_parameters=True,
+    )
+    _translate_outages(reader.sync_engine)
+    return reader
 
 
 def sqlite_thread_reader(engine: AsyncEngine) -> Engine | None:

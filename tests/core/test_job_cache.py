@@ -114,7 +114,7 @@ async def store(tmp_path: Path) -> AsyncIterator[JobStore]:
         yield jobs
     finally:
         await engine.dispose()
-        jobs.close_readers()
+        await jobs.aclose_readers()
 
 
 async def cached_job(store: JobStore) -> str:
@@ -196,3 +196,15 @@ async def test_creating_a_job_needs_no_invalidation(store: JobStore) -> None:
     assert await not_found(store, job.id, ALICE)
     await store.create_job(job, pb.JobEvent(state_changed=pb.StateChanged()))
     assert (await store.get_visible(job.id, ALICE)).id == job.id
+
+
+async def test_without_the_cache_the_sql_rule_keeps_callers_apart_too(store: JobStore) -> None:
+    job_id = await cached_job(store)
+    uncached = JobStore(store.engine)  # the prebuilt statements, for a user and a service
+    try:
+        for other in (BOB, ALICE_ELSEWHERE, SERVICE_B):
+            assert await not_found(uncached, job_id, other)
+        for allowed in (ALICE, SERVICE_A):
+            assert (await uncached.get_visible(job_id, allowed)).id == job_id
+    finally:
+        await uncached.aclose_readers()
