@@ -5,6 +5,8 @@ a pooled connection the database dropped costs no caller an error."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from pathlib import Path
 
 import grpc
@@ -82,6 +84,36 @@ async def test_a_job_deleted_on_one_server_is_gone_on_the_other_at_once(
         assert await code_of(second.GetJob(get, metadata=alice)) == grpc.StatusCode.NOT_FOUND
         listed = await second.ListJobs(pb.ListJobsRequest(), metadata=alice)
         assert listed.jobs == []
+    finally:
+        await deployment.stop()
+        await delete_rabbitmq_queues(settings)
+
+
+@pytest.mark.stack
+async def test_a_cache_forced_on_over_postgresql_is_stale_at_most_its_ttl(
+    tmp_path: Path, s3_endpoint: S3Endpoint
+) -> None:
+    # Why the cache is off for PostgreSQL by default: another server's delete reaches this
+    # one's cache only when the entry ends. The deleting server itself sees it at once.
+    ttl = 1.0
+    settings = await scaled_settings(
+        tmp_path, s3_endpoint, job_cache="on", job_cache_ttl_seconds=ttl
+    )
+    deployment = await start_deployment("scaled", settings, servers=2)
+    try:
+        assert all(s.runtime.store.cache is not None for s in deployment.servers)
+        job = await text_job(deployment, "alice")
+        alice, bob = deployment.auth("alice"), deployment.auth("bob")
+        first, second = deployment.stub(0), deployment.stub(1)
+        get = pb.GetJobRequest(job_id=job.job_id)
+        assert (await second.GetJob(get, metadata=alice)).job.job_id == job.job_id
+        assert await code_of(second.GetJob(get, metadata=bob)) == grpc.StatusCode.NOT_FOUND
+        await first.DeleteJob(pb.DeleteJobRequest(job_id=job.job_id), metadata=alice)
+        deleted = time.monotonic()
+        assert await code_of(first.GetJob(get, metadata=alice)) == grpc.StatusCode.NOT_FOUND
+        while await code_of(second.GetJob(get, metadata=alice)) == grpc.StatusCode.OK:
+            assert time.monotonic() - deleted < ttl + 1.0, "served past its TTL"
+            await asyncio.sleep(0.05)
     finally:
         await deployment.stop()
         await delete_rabbitmq_queues(settings)
