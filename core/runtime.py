@@ -78,7 +78,7 @@ class Runtime:
 def job_cache(settings: Settings) -> JobCache | None:
     """The server's job cache: on by default only where it is exact (core/db/job_cache.py)."""
     if settings.job_cache_entries < 1 or not cache_enabled(
-        settings.job_cache, settings.resolved_database_url
+        settings.job_cache, settings.resolved_database_url, settings.queue_url
     ):
         return None
     return JobCache(settings.job_cache_entries, settings.job_cache_ttl_seconds)

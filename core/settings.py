@@ -31,10 +31,10 @@ class Settings(BaseSettings):
     database_pool_size: int = Field(10, description="Connections per process (PostgreSQL).")
     job_cache: Literal["auto", "on", "off"] = Field(
         "auto",
-        description="Cache job rows for GetJob in the server: 'auto' is on for SQLite only, "
-        "where every write goes through this process and the cache is exact; on PostgreSQL "
-        "other servers and workers write too, and a job deleted on one server must be gone on "
-        "the others at once (core/db/job_cache.py).",
+        description="Cache job rows for GetJob in the server: 'auto' is on only for SQLite "
+        "with the memory:// queue, where every write goes through this process and the cache "
+        "is exact; elsewhere other servers and workers write too, and a job deleted on one "
+        "server must be gone on the others at once (core/db/job_cache.py).",
     )
     job_cache_entries: int = Field(
         10_000, description="Most job rows the job cache holds (least recently used go first)."

@@ -16,10 +16,10 @@ cache is exact: a read that starts after a write returned sees that write.
 With several servers and workers on one PostgreSQL database, other processes write too and
 this process would only learn of it from the event bus, later: a job deleted on server 1
 would still be served by server 2 until then, and tests/e2e/test_reads.py requires it gone
-at once. So the cache is on by default only for SQLite (``job_cache`` "auto"); forced on for
-PostgreSQL, entries live at most ``job_cache_ttl_seconds``, the bound on how stale a read
-may be. The TTL applies on SQLite as well, as a backstop for any write made outside the
-store.
+at once. So the cache is on by default only for the embedded default, SQLite with the
+in-process queue (``job_cache`` "auto"); forced on for PostgreSQL, entries live at most
+``job_cache_ttl_seconds``, the bound on how stale a read may be. The TTL applies on SQLite as
+well, as a backstop for any write made outside this process.
 
 Size: at most ``job_cache_entries`` rows, least recently used dropped first.
 """
@@ -46,10 +46,12 @@ def may_see(principal: Principal, owner: str, tenant: str) -> bool:
     return owner == principal.subject and tenant == principal.tenant
 
 
-def cache_enabled(mode: CacheMode, database_url: str) -> bool:
-    """Whether a server caches job rows: "auto" means only on SQLite (see the module doc)."""
+def cache_enabled(mode: CacheMode, database_url: str, queue_url: str) -> bool:
+    """Whether a server caches job rows. "auto" means only the embedded default: SQLite with
+    the in-process queue, so no worker process elsewhere takes jobs and writes them (a
+    SQLite file shared with workers fed by RabbitMQ is not exact; see the module doc)."""
     if mode == "auto":
-        return database_url.startswith("sqlite")
+        return database_url.startswith("sqlite") and queue_url.startswith("memory://")
     return mode == "on"
 
 

@@ -94,10 +94,13 @@ def test_the_visibility_rule_on_a_row_matches_the_sql_one() -> None:
 
 
 def test_the_cache_is_on_by_default_only_where_it_is_exact(tmp_path: Path) -> None:
-    assert cache_enabled("auto", "sqlite+aiosqlite:///x.db")
-    assert not cache_enabled("auto", POSTGRES_URL)
-    assert cache_enabled("on", POSTGRES_URL)
-    assert not cache_enabled("off", "sqlite+aiosqlite:///x.db")
+    sqlite, memory, amqp = "sqlite+aiosqlite:///x.db", "memory://", "amqp://127.0.0.1:5672/"
+    assert cache_enabled("auto", sqlite, memory)
+    assert not cache_enabled("auto", POSTGRES_URL, amqp)
+    # A SQLite file with workers fed by RabbitMQ: other processes write it.
+    assert not cache_enabled("auto", sqlite, amqp)
+    assert cache_enabled("on", POSTGRES_URL, amqp)
+    assert not cache_enabled("off", sqlite, memory)
     embedded = job_cache(Settings(data_dir=tmp_path, job_cache_entries=5))
     assert embedded is not None and embedded.max_entries == 5
     assert job_cache(Settings(data_dir=tmp_path, database_url=POSTGRES_URL)) is None
