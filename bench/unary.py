@@ -60,13 +60,21 @@ async def hammer(
 
 
 async def create_text_job(address: str, token: str) -> str:
+    """A text job, returned once the server's embedded worker has finished it: its note is
+    written in the same process, and measuring GetJob while that runs measured the note's
+    work in GetJob's tail (the first 2,000 calls' p99 was 113 ms, the next 2,000's 18 ms)."""
+    metadata = (("authorization", f"Bearer {token}"),)
     async with grpc.aio.insecure_channel(address) as channel:
         stub = pb_grpc.TranscriptionServiceStub(channel)
         response = await stub.CreateJob(
             pb.CreateJobRequest(transcript_text="Doctor: hello.\nPatient: I have a cough."),
-            metadata=(("authorization", f"Bearer {token}"),),
+            metadata=metadata,
         )
-        return response.job.job_id
+        job_id = response.job.job_id
+        watch = stub.WatchJob(pb.WatchJobRequest(job_id=job_id), metadata=metadata, timeout=120)
+        async for _ in watch:  # the stream ends when the job does
+            pass
+        return job_id
 
 
 def _server_figures(

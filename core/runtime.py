@@ -15,6 +15,7 @@ from core.amqp import AmqpConnections
 from core.blobstore.base import BlobStore
 from core.blobstore.factory import build_blob_store
 from core.db.engine import create_engine
+from core.db.job_cache import JobCache, cache_enabled
 from core.db.migrate import upgrade_engine
 from core.db.store import JobStore, Recorded
 from core.db.upload_store import UploadStore
@@ -41,7 +42,7 @@ class Runtime:
     uploads: UploadStore = field(init=False)
 
     def __post_init__(self) -> None:
-        self.uploads = UploadStore(self.store.engine)
+        self.uploads = UploadStore(self.store.engine, self.store.job_changed)
 
     async def publish_events(self, recorded: Recorded | None) -> None:
         """Send stored events on the bus. A failure only delays watchers: they read the
@@ -71,7 +72,16 @@ class Runtime:
             except Exception:  # closing must go on
                 log.warning("error while closing", exc_info=True)
         await self.store.engine.dispose()
-        self.store.close_readers()
+        await self.store.aclose_readers()
+
+
+def job_cache(settings: Settings) -> JobCache | None:
+    """The server's job cache: on by default only where it is exact (core/db/job_cache.py)."""
+    if settings.job_cache_entries < 1 or not cache_enabled(
+        settings.job_cache, settings.resolved_database_url, settings.queue_url
+    ):
+        return None
+    return JobCache(settings.job_cache_entries, settings.job_cache_ttl_seconds)
 
 
 async def open_runtime(settings: Settings, *, migrate: bool | None = None) -> Runtime:
@@ -86,7 +96,7 @@ async def open_runtime(settings: Settings, *, migrate: bool | None = None) -> Ru
     amqp = AmqpConnections(name=f"consulta {settings.rabbitmq_prefix}")
     return Runtime(
         settings=settings,
-        store=JobStore(engine),
+        store=JobStore(engine, job_cache(settings)),
         blobs=build_blob_store(settings),
         queue=build_job_queue(settings, amqp),
         bus=build_event_bus(settings, amqp),

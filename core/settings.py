@@ -29,6 +29,21 @@ class Settings(BaseSettings):
         "Scaled out: postgresql+asyncpg://user@host:5432/db.",
     )
     database_pool_size: int = Field(10, description="Connections per process (PostgreSQL).")
+    job_cache: Literal["auto", "on", "off"] = Field(
+        "auto",
+        description="Cache job rows for GetJob in the server: 'auto' is on only for SQLite "
+        "with the memory:// queue, where every write goes through this process and the cache "
+        "is exact; elsewhere other servers and workers write too, and a job deleted on one "
+        "server must be gone on the others at once (core/db/job_cache.py).",
+    )
+    job_cache_entries: int = Field(
+        10_000, description="Most job rows the job cache holds (least recently used go first)."
+    )
+    job_cache_ttl_seconds: float = Field(
+        2.0,
+        description="Longest a cached job row is served: the bound on staleness for writes "
+        "made outside this process (only possible with job_cache 'on' and a shared database).",
+    )
     blob_url: str = Field(
         "",
         description="Where audio lives. Empty: file://<data_dir>/blobs. Scaled out: "

@@ -32,9 +32,15 @@ from core.lifecycle import CLOSE_SECONDS, Deadline, bounded
 from core.runtime import Runtime, open_runtime
 from core.secrets import resolve_secrets
 from core.settings import Settings
+from core.tracing import tracing_enabled
 from server.access import AccessInterceptor
 from server.call_context import ContextInterceptor
-from server.interceptors import AuthInterceptor, ErrorInterceptor
+from server.interceptors import (
+    AuthInterceptor,
+    CallChain,
+    ErrorInterceptor,
+    WrappingInterceptor,
+)
 from server.service import TranscriptionService
 
 log = logging.getLogger(__name__)
@@ -115,12 +121,28 @@ def call_interceptors(
 ) -> list[grpc.aio.ServerInterceptor]:  # type: ignore[type-arg]
     """Our interceptors, outermost first: the call's log context, then errors to statuses,
     then the caller's token (and only then the request's bytes), then, innermost, roles and
-    the audit log, which need the authenticated caller. tests/server runs this same chain."""
-    return [
+    the audit log, which need the authenticated caller. They run as one :class:`CallChain`
+    (built once per method). tests/server runs this same chain."""
+    layers: list[WrappingInterceptor] = [
         ContextInterceptor(),
         ErrorInterceptor(),
         AuthInterceptor(verify),
         AccessInterceptor(store),
+    ]
+    return [CallChain(layers)]
+
+
+def tracing_interceptors(settings: Settings) -> list[Any]:
+    """Outermost: the RPC's span covers everything below, and the job's trace starts here
+    (core/tracing.py); health probes would only add noise. None when tracing is off: the
+    interceptor costs even with no SDK installed (core/tracing.py ``tracing_enabled``)."""
+    if not tracing_enabled(settings):
+        return []
+    # The package ships no type hints, hence the ignore.
+    return [
+        aio_server_interceptor(  # type: ignore[no-untyped-call]
+            filter_=filters.negate(filters.health_check())
+        )
     ]
 
 
@@ -131,12 +153,7 @@ async def start_server(settings: Settings, *, embed: Embed | None = None) -> Run
     runtime = await open_runtime(settings)
     server = grpc.aio.server(
         interceptors=[
-            # Outermost: the RPC's span covers everything below, and the job's trace starts
-            # here (core/tracing.py). Health probes would only add noise. The package ships
-            # no type hints, hence the ignore.
-            aio_server_interceptor(  # type: ignore[no-untyped-call]
-                filter_=filters.negate(filters.health_check())
-            ),
+            *tracing_interceptors(settings),
             *call_interceptors(
                 runtime.store,
                 TokenCache(

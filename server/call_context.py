@@ -9,16 +9,14 @@ parsed (server/decoding.py) and where an upload creates one (server/uploads.py).
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
-import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
-import grpc
-
 from core import logs
-from server.interceptors import WrappingInterceptor, wrap_handler
+from server.interceptors import Behaviour, WrappingInterceptor
 
 log = logging.getLogger(__name__)
 
@@ -29,41 +27,38 @@ def request_id(metadata: Any) -> str:
     for key, value in metadata or ():
         if key == "x-request-id" and isinstance(value, str) and _REQUEST_ID.match(value):
             return value
-    return uuid.uuid4().hex
+    # 32 random hex digits, as uuid4().hex gave, without building a UUID (profile: uuid4).
+    return os.urandom(16).hex()
 
 
 class ContextInterceptor(WrappingInterceptor):
-    """Binds request id and method for the call's task; the outermost interceptor."""
+    """Binds request id and method for the call's task; the outermost interceptor. The
+    request id is read from the call's metadata when it runs, so the wrapping is the same for
+    every call of a method (server/interceptors.py ``CallChain`` builds it once)."""
 
-    def intercept(self, handler: Any, details: grpc.HandlerCallDetails) -> Any:
-        method: str = details.method
-        rid = request_id(details.invocation_metadata)
+    def wrap(self, behaviour: Behaviour, streaming: bool, method: str) -> Behaviour:
+        if streaming:
 
-        def wrap(behaviour: Callable[..., Any], streaming: bool, _method: str) -> Any:
-            if streaming:
-
-                async def stream(request: Any, context: Any) -> AsyncIterator[Any]:
-                    logs.bind(request_id=rid, method=method)
-                    start = time.perf_counter()
-                    try:
-                        async for response in behaviour(request, context):
-                            yield response
-                    finally:
-                        _finished(context, start)
-
-                return stream
-
-            async def unary(request: Any, context: Any) -> Any:
-                logs.bind(request_id=rid, method=method)
+            async def stream(request: Any, context: Any) -> AsyncIterator[Any]:
+                logs.bind(request_id=request_id(context.invocation_metadata()), method=method)
                 start = time.perf_counter()
                 try:
-                    return await behaviour(request, context)
+                    async for response in behaviour(request, context):
+                        yield response
                 finally:
                     _finished(context, start)
 
-            return unary
+            return stream
 
-        return wrap_handler(handler, wrap, method)
+        async def unary(request: Any, context: Any) -> Any:
+            logs.bind(request_id=request_id(context.invocation_metadata()), method=method)
+            start = time.perf_counter()
+            try:
+                return await behaviour(request, context)
+            finally:
+                _finished(context, start)
+
+        return unary
 
 
 def _finished(context: Any, start: float) -> None:

@@ -1,16 +1,17 @@
-"""Two interceptors: authentication and the one place domain errors become status codes.
+"""Two interceptors: authentication and the one place domain errors become status codes,
+and :class:`CallChain`, which runs the server's call interceptors as one.
 
 Each wraps the handler's behaviour function, so the wrapped code runs in the same task as the
 handler: the caller's principal is a context variable the handler reads with
-:func:`current_principal`.
+:func:`current_principal`. The wrapping depends on the method only (a call's own data, its
+metadata and request, is read when it runs), so the chain builds it once per method.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextvars import ContextVar
 from typing import Any
 
@@ -93,6 +94,41 @@ class WrappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
         if handler is None:
             return None
         return self.intercept(handler, handler_call_details)
+
+
+class CallChain(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
+    """Several :class:`WrappingInterceptor` layers as one interceptor, outermost first.
+
+    The same calls as registering each layer with the server, for less: one
+    ``intercept_service`` coroutine per call instead of one per layer, and the wrapped handler
+    built once per method and reused (the servicer's handler for a method is the same object
+    every call). Profile: five nested interceptor layers each rebuilt and wrapped the handler
+    on every call (``wrap_handler``, ``intercept_service``)."""
+
+    def __init__(self, layers: Sequence[WrappingInterceptor]) -> None:
+        self.layers = tuple(layers)
+        self._built: dict[str, tuple[Any, Any]] = {}
+
+    def build(self, handler: Any, details: grpc.HandlerCallDetails) -> Any:
+        """``handler`` wrapped by every layer, the first outermost."""
+        for layer in reversed(self.layers):
+            handler = layer.intercept(handler, details)
+        return handler
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Any]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> Any:
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return None
+        method: str = handler_call_details.method
+        built = self._built.get(method)
+        if built is None or built[0] is not handler:
+            built = (handler, self.build(handler, handler_call_details))
+            self._built[method] = built
+        return built[1]
 
 
 def _bearer(context: grpc.aio.ServicerContext[Any, Any]) -> str:
@@ -210,34 +246,43 @@ class ErrorInterceptor(WrappingInterceptor):
         metrics.RPCS.labels(method=method, code=code_pb2.Code.Name(status.code)).inc()
         await context.abort_with_status(rpc_status.to_status(status))
 
-    @contextlib.asynccontextmanager
-    async def _outcome(self, context: Any, method: str) -> AsyncIterator[None]:
-        """Times and counts the call run inside; its exception becomes a status (abort)."""
-        start = time.perf_counter()
-        try:
-            yield
-        except grpc.aio.AbortError:
-            raise
-        except Exception as exc:
-            await self._abort(context, exc, method)
-        else:
-            metrics.RPCS.labels(method=method, code="OK").inc()
-        finally:
-            metrics.RPC_SECONDS.labels(method=method).observe(time.perf_counter() - start)
-
     def wrap(self, behaviour: Behaviour, streaming: bool, method: str) -> Behaviour:
+        """Times and counts each call; its exception becomes a status (abort). The method's
+        metric children are looked up once here, not on every call."""
+        ok = metrics.RPCS.labels(method=method, code="OK")
+        seconds = metrics.RPC_SECONDS.labels(method=method)
         if streaming:
 
             async def stream(request: Any, context: Any) -> AsyncIterator[Any]:
-                async with self._outcome(context, method):
+                start = time.perf_counter()
+                try:
                     async for response in behaviour(request, context):
                         yield response
+                except grpc.aio.AbortError:
+                    raise
+                except Exception as exc:
+                    await self._abort(context, exc, method)
+                else:
+                    ok.inc()
+                finally:
+                    seconds.observe(time.perf_counter() - start)
 
             return stream
 
+        # Plain try/except rather than an async context manager: no generator per call.
         async def unary(request: Any, context: Any) -> Any:
-            async with self._outcome(context, method):
+            start = time.perf_counter()
+            try:
                 response = await behaviour(request, context)
+            except grpc.aio.AbortError:
+                raise
+            except Exception as exc:
+                await self._abort(context, exc, method)
+                raise  # not reached: _abort raises AbortError
+            else:
+                ok.inc()
+            finally:
+                seconds.observe(time.perf_counter() - start)
             return response
 
         return unary

@@ -10,6 +10,7 @@ from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import Dialect, ExceptionContext
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import QueuePool
 
 from core.errors import Unavailable
 from core.private_files import FILE_MODE, private_dir, private_file
@@ -127,6 +128,30 @@ def create_engine(settings: Settings) -> AsyncEngine:
     _refused_connects(engine.sync_engine)
     _translate_outages(engine.sync_engine)
     return engine
+
+
+def postgres_reader(engine: AsyncEngine) -> AsyncEngine | None:
+    """For PostgreSQL, an engine of its own for the hot reads (core/db/reads.py), on the same
+    URL; None for any other database. Autocommit: one SELECT needs no BEGIN and ROLLBACK
+    (``Transaction.start``, ``Transaction.__rollback`` in
+    bench/results/profile-getjob-pg-mid3.txt). Like the main engine's, its pool has no
+    pre-ping: a read is safe to repeat, so one that meets a connection the database dropped
+    is retried once on a fresh one (core/db/retry.py), which tests/e2e/test_reads.py checks.
+    No connection is opened until the first read."""
+    if engine.dialect.name != "postgresql":
+        return None
+    pool = engine.sync_engine.pool
+    reader = create_async_engine(
+        engine.url,
+        pool_size=pool.size() if isinstance(pool, QueuePool) else 5,
+        pool_pre_ping=False,
+        max_overflow=5,
+        isolation_level="AUTOCOMMIT",
+        hide_parameters=True,
+    )
+    _refused_connects(reader.sync_engine)
+    _translate_outages(reader.sync_engine)
+    return reader
 
 
 def sqlite_thread_reader(engine: AsyncEngine) -> Engine | None:

@@ -9,8 +9,9 @@ job's event sequence numbers, so events are numbered without gaps in any databas
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -18,9 +19,10 @@ from consulta.v1 import job_pb2
 from consulta.v1 import transcription_service_pb2 as pb
 from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core.auth import Principal
+from core.db.job_cache import JobCache
 from core.db.models import EventRow, JobRow, SummaryRow, TranscriptRow, UploadRow
 from core.db.reads import JobReads
 from core.db.retry import before_commit, idempotent
@@ -68,11 +70,24 @@ def _stamp(events: Sequence[pb.JobEvent], last_seq: int, now: datetime) -> list[
 
 
 class JobStore(JobReads):
-    """The jobs database behind one engine."""
+    """The jobs database behind one engine. Every method that changes or removes a job does
+    it in :meth:`_changing`, which tells the job cache when the transaction ends, so that the
+    cache is exact for writes made through this store (core/db/job_cache.py). Creating needs
+    none: a missing job is never cached."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        super().__init__(engine)
+    def __init__(self, engine: AsyncEngine, cache: JobCache | None = None) -> None:
+        super().__init__(engine, cache)
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    @contextlib.asynccontextmanager
+    async def _changing(self, job_id: str) -> AsyncIterator[AsyncSession]:
+        """A transaction that changes ``job_id``; the cache forgets it once it ends, whether
+        committed, refused or failed."""
+        try:
+            async with self.sessions.begin() as session:
+                yield session
+        finally:
+            self.job_changed(job_id)
 
     # -- creation and reads (server) -------------------------------------------------------
 
@@ -170,7 +185,7 @@ class JobStore(JobReads):
         self, job_id: str, state: JobState, code: str, reason: str, event: pb.JobEvent
     ) -> Recorded | None:
         now = utcnow()
-        async with self.sessions.begin() as session:
+        async with self._changing(job_id) as session:
             seq = await session.scalar(
                 update(JobRow)
                 .where(JobRow.id == job_id, JobRow.state.not_in(_TERMINAL))
@@ -198,7 +213,7 @@ class JobStore(JobReads):
         and the job itself; False when the job was already gone. On SQLite the WAL is then
         checkpointed and truncated, so that with ``secure_delete`` no copy of the erased pages
         stays in the WAL file either."""
-        async with self.sessions.begin() as session:
+        async with self._changing(job_id) as session:
             await session.execute(delete(EventRow).where(EventRow.job_id == job_id))
             await session.execute(delete(TranscriptRow).where(TranscriptRow.job_id == job_id))
             await session.execute(delete(SummaryRow).where(SummaryRow.job_id == job_id))
@@ -227,7 +242,7 @@ class JobStore(JobReads):
         nothing: that is what makes a duplicate message harmless.
         """
         now = utcnow()
-        async with self.sessions.begin() as session:
+        async with self._changing(job_id) as session:
             claimed = await session.scalar(
                 update(JobRow)
                 .where(
@@ -284,7 +299,7 @@ class JobStore(JobReads):
             values["language"] = language
         if error is not None:
             values["error_code"], values["error_message"] = error
-        async with self.sessions.begin() as session:
+        async with self._changing(job_id) as session:
             seq = await session.scalar(
                 update(JobRow)
                 .where(
@@ -313,7 +328,7 @@ class JobStore(JobReads):
     async def release(self, job_id: str, worker_id: str, state: JobState = JobState.QUEUED) -> bool:
         """Give a job back (worker shutting down): QUEUED again (or ``state``), lease
         cleared."""
-        async with self.sessions.begin() as session:
+        async with self._changing(job_id) as session:
             released = await session.scalar(
                 update(JobRow)
                 .where(
@@ -343,32 +358,35 @@ class JobStore(JobReads):
         republished at once.
         """
         now = utcnow()
-        async with self.sessions.begin() as session:
-            stale = list(
-                (
+        stale: list[str] = []
+        try:
+            async with self.sessions.begin() as session:
+                stale += (
                     await session.scalars(
                         select(JobRow.id)
                         .where(_WAITING, JobRow.updated_at < queued_before)
                         .limit(limit)
                     )
                 ).all()
-            )
-            if stale:
-                await session.execute(
-                    update(JobRow).where(JobRow.id.in_(stale), _WAITING).values(updated_at=now)
-                )
-            expired = list(
-                (
-                    await session.scalars(
-                        select(JobRow.id)
-                        .where(
-                            JobRow.state.in_([*_RUNNING, JobState.RECEIVING.value]),
-                            JobRow.lease_expires_at < now,
-                        )
-                        .limit(limit)
+                if stale:
+                    await session.execute(
+                        update(JobRow).where(JobRow.id.in_(stale), _WAITING).values(updated_at=now)
                     )
-                ).all()
-            )
+                expired = list(
+                    (
+                        await session.scalars(
+                            select(JobRow.id)
+                            .where(
+                                JobRow.state.in_([*_RUNNING, JobState.RECEIVING.value]),
+                                JobRow.lease_expires_at < now,
+                            )
+                            .limit(limit)
+                        )
+                    ).all()
+                )
+        finally:
+            if stale:  # touched: their update_time moved
+                self.job_changed(*stale)
         return stale, expired
 
 

@@ -20,6 +20,7 @@ the jobs' rule (core/db/reads.py).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import delete, func, select, update
@@ -70,11 +71,15 @@ def is_live(row: UploadRow) -> bool:
 
 
 class UploadStore:
-    """The uploads table behind one engine."""
+    """The uploads table behind one engine. ``job_changed`` is the job store's: the one
+    write here that changes a job (a live upload's finish) tells its job cache."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(
+        self, engine: AsyncEngine, job_changed: Callable[[str], None] | None = None
+    ) -> None:
         self.engine = engine
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._job_changed = job_changed
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -288,6 +293,9 @@ class UploadStore:
                 await self._finish_live(session, upload_id, job_values, now)
         except _Refused:
             return False
+        finally:
+            if self._job_changed is not None:
+                self._job_changed(upload_id)
         return True
 
     @staticmethod

@@ -30,10 +30,12 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     engine = create_engine(Settings(data_dir=tmp_path, database_url=url))
     if request.param == "sqlite":
         await upgrade_engine(engine)
+    jobs = JobStore(engine)
     try:
-        yield JobStore(engine)
+        yield jobs
     finally:
         await engine.dispose()
+        await jobs.aclose_readers()
 
 
 async def queued_job(store: JobStore) -> str:

@@ -37,10 +37,12 @@ async def stores(
     engine = create_engine(Settings(data_dir=tmp_path, database_url=url))
     if request.param == "sqlite":
         await upgrade_engine(engine)
+    jobs = JobStore(engine)
     try:
-        yield JobStore(engine), UploadStore(engine)
+        yield jobs, UploadStore(engine)
     finally:
         await engine.dispose()
+        await jobs.aclose_readers()
 
 
 def upload_row(upload_id: str, *, live: bool) -> UploadRow:

@@ -129,7 +129,7 @@ async def stop(harness: Harness, server: grpc.aio.Server) -> None:
     await harness.channel.close(None)
     await server.stop(None)
     await harness.store.engine.dispose()
-    harness.store.close_readers()
+    await harness.store.aclose_readers()
 
 
 def status_of(error: grpc.aio.AioRpcError) -> status_pb2.Status:
