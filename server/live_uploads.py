@@ -227,11 +227,11 @@ class LiveUpload:
             raise incomplete(self.upload_id, self.received)
         if self.head is not None:
             await self._check_head(b"", complete=True)
-        streamed = await self._streamed_figures()
         self.finishing = True
         claimed = await self.rt.uploads.claim_finish(self.upload_id, self.received)
         if claimed is None:
             raise await self._why_refused()
+        streamed = await self._streamed_figures(claimed)
         await _shielded(finish_live_upload(self.rt, claimed, abandoned=False, streamed=streamed))
         job = await self.rt.store.get_visible(self.upload_id, self.principal)
         self.out.put_nowait(_status(self.upload_id, self.received))
@@ -270,22 +270,26 @@ class LiveUpload:
                 return
             yield message
 
-    async def _streamed_figures(self) -> StreamedFigures | None:
-        """No byte follows: the figures of the audio decoded while it arrived (None for a
-        resumed stream, or when the streamed decode gave up: ``finish`` decodes then)."""
+    async def _streamed_figures(self, claimed: UploadRow) -> StreamedFigures | None:
+        """The upload is claimed, no byte follows: the figures of the audio decoded while it
+        arrived (None for a resumed stream, or when the streamed decode gave up: ``finish``
+        decodes the composed object then). A refusal fails the job, as a decode would."""
         if self.check is None:
             return None
         try:
             return await self.check.figures()
         except (AudioError, OutOfRange) as exc:
-            await self._refuse(exc)
-            raise  # not reached: _refuse raises
+            await fail_live_job(self.rt, claimed, FAILED_CODE, exc.message)
+            raise
 
     async def _refuse(self, exc: AudioError | OutOfRange) -> None:
-        """The audio is refused: the job FAILED with the reason, its segments and upload row
-        gone (the job row stays, so the client that was told its id learns why); raises."""
+        """The audio is refused while it streams: the job FAILED with the reason, its
+        segments and upload row gone (the job row stays, so the client that was told its id
+        learns why); raises. An upload the sweeper finished meanwhile is left to its job."""
         self.finishing = True
         row = await self.rt.uploads.get(self.upload_id)
+        if row is not None and row.complete:
+            raise await self._why_refused()
         if row is not None:
             await fail_live_job(self.rt, row, FAILED_CODE, exc.message)
         raise exc
