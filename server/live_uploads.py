@@ -136,6 +136,8 @@ class LiveUpload:
             self.head = None if data and check_head(data, complete=False) else bytearray(data)
         yield _status(row.id, self.received)
         yield pb.UploadAudioResponse(job=job_to_pb(job))
+        # This server's check of the bytes so far, when an earlier stream here left one.
+        self.check = await self.limits.live_checks.take(row.id, self.received)
         async for response in self._stream(requests, after_sequence=job.event_seq):
             yield response
 
@@ -144,6 +146,9 @@ class LiveUpload:
     async def _stream(
         self, requests: AsyncIterator[pb.UploadAudioRequest], *, after_sequence: int
     ) -> AsyncIterator[pb.UploadAudioResponse]:
+        shelf = self.limits.live_checks
+        if self.check is not None:
+            shelf.hold(self.upload_id, self.check)
         tasks = [
             asyncio.create_task(self._guard(self._receive(requests))),
             asyncio.create_task(self._guard(self._forward_events(after_sequence))),
@@ -160,8 +165,8 @@ class LiveUpload:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            if self.check is not None:
-                await self.check.aclose()
+            if self.check is not None:  # kept for a resume here unless the upload ended
+                shelf.release(self.upload_id, self.check, keep=not self.finishing)
 
     async def _guard(self, work: Coroutine[Any, Any, None]) -> None:
         try:

@@ -216,8 +216,9 @@ async def _start_idle(kind: str, settings: Settings) -> Deployment:
 
 
 async def test_an_abandoned_live_upload_is_finished_with_a_warning(
-    kind: str, settings: Settings
+    kind: str, settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="core.live_finish")
     deployment = await _start_idle(kind, settings)
     try:
         stub, auth = deployment.stub(), deployment.auth()
@@ -243,6 +244,9 @@ async def test_an_abandoned_live_upload_is_finished_with_a_warning(
             w for w in kept.warnings if w.reason == job_pb2.JOB_WARNING_REASON_LIVE_UPLOAD_ABANDONED
         ]
         assert warning.seconds_kept == pytest.approx(4 * CHUNK / 32000, abs=0.05)
+        # The sweeper has no streamed figures: it decodes the composed audio.
+        said = [r.getMessage() for r in caplog.records if r.name == "core.live_finish"]
+        assert f"live upload {job.job_id}: the composed audio is decoded at finish" in said
         events = await run_to_end(stub, job.job_id, auth)
         assert events[-1].event.state_changed.state in (
             job_pb2.JOB_STATE_COMPLETED,
