@@ -7,9 +7,11 @@ nothing transcribes meanwhile: the figure is the server's alone):
 
 - ``straight``: one stream from the first byte; the server decoded the audio while it arrived
   and stores those figures (core/live_check.py): compose only.
-- ``resumed``: the same bytes, but the stream is dropped before its last chunk and resumed,
-  so the server did not see the first bytes and decodes the composed object, as every live
-  upload's ``finish`` did before core/live_check.py.
+- ``resumed``: the same bytes, but the stream is dropped before its last chunk and resumed on
+  the same server, which goes on with the dropped stream's check (server/live_checks.py).
+  (Before that shelf, a resumed stream decoded the composed object at ``finish``, as every
+  live upload did before core/live_check.py: run the script against an older commit, with
+  PYTHONPATH set to its tree, for the figures before.)
 
 Chunks carry one second of audio each, sent at ``--speed`` times real pace (20 by default,
 so 6 minutes take 18 s; the decoder keeps far ahead of that). Prints one JSON object.
