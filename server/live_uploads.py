@@ -73,8 +73,9 @@ class LiveUpload:
         self.finishing = False
         self.tag = uuid.uuid4().hex[:8]
         self.out: asyncio.Queue[Any] = asyncio.Queue()
-        #: The audio decoded and hashed as it is committed: only on a stream that starts
-        #: at offset 0 (a resumed one leaves the check to ``finish``: server/LIVE.md).
+        #: The audio decoded and hashed as it is committed, from offset 0: a new upload's,
+        #: or one a dropped stream on this server left (server/live_checks.py); None on a
+        #: stream resumed elsewhere, whose ``finish`` decodes the composed audio (LIVE.md).
         self.check: LiveCheck | None = None
 
     # -- opening -----------------------------------------------------------------------------
@@ -277,7 +278,7 @@ class LiveUpload:
 
     async def _streamed_figures(self, claimed: UploadRow) -> StreamedFigures | None:
         """The upload is claimed, no byte follows: the figures of the audio decoded while it
-        arrived (None for a resumed stream, or when the streamed decode gave up: ``finish``
+        arrived (None without a check, or when the streamed decode gave up: ``finish``
         decodes the composed object then). A refusal fails the job, as a decode would."""
         if self.check is None:
             return None
