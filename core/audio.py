@@ -203,10 +203,22 @@ def describe(path: Path, decoded: Decoded, *, declared: float | None, byte_rate:
     """The :class:`AudioInfo` of the file at ``path`` whose audio decoded as ``decoded``
     (``declared``: its header's duration; ``byte_rate``: bytes per second of its encoded
     audio); AudioError EMPTY_AUDIO when nothing decoded."""
+    missing = 0
+    if decoded.format == "wav":
+        with path.open("rb") as f:
+            missing = wav_missing_bytes(f, path.stat().st_size)
+    return describe_decoded(decoded, declared=declared, byte_rate=byte_rate, missing_bytes=missing)
+
+
+def describe_decoded(
+    decoded: Decoded, *, declared: float | None, byte_rate: int, missing_bytes: int
+) -> AudioInfo:
+    """:func:`describe` from figures alone (``missing_bytes``: what a WAV's data chunk
+    announces but the file lacks), for audio decoded as it arrived (core/stream_probe.py)."""
     if decoded.samples == 0 or decoded.rate == 0:
         raise AudioError("The audio holds no sound samples.", reason="EMPTY_AUDIO")
     duration = decoded.samples / decoded.rate
-    missing = _wav_missing_bytes(path) if decoded.format == "wav" else 0
+    missing = missing_bytes
     truncated = truncation_warning(
         duration, declared=declared, missing_bytes=missing, byte_rate=byte_rate
     )
@@ -234,28 +246,29 @@ def _hours(seconds: float) -> str:
     return f"{round(seconds / 3600, 1):g} h" if seconds >= 3600 else f"{seconds / 60:.0f} min"
 
 
-def _wav_missing_bytes(path: Path) -> int:
-    """Bytes a WAV file's data chunk declares but the file does not hold (0 when whole).
+def wav_missing_bytes(f: BinaryIO, size: int) -> int:
+    """Bytes a WAV file's data chunk declares but the file (``size`` bytes, read from ``f``,
+    or at least its header) does not hold (0 when whole, or when the header is not there).
 
     FFmpeg computes a WAV's duration from the file size, so a cut-off WAV decodes "fine";
     the RIFF header still says how long it was meant to be.
     """
-    size = path.stat().st_size
-    with path.open("rb") as f:
-        head = f.read(12)
-        if len(head) < 12 or head[:4] not in (b"RIFF", b"RF64") or head[8:12] != b"WAVE":
-            return 0
-        pos = 12
-        while pos + 8 <= size:
-            f.seek(pos)
-            chunk = f.read(8)
-            chunk_id, chunk_size = chunk[:4], int.from_bytes(chunk[4:8], "little")
-            if chunk_id == b"data":
-                # 0 and 0xFFFFFFFF mark streamed WAVs whose writer never knew the size.
-                if chunk_size in (0, 0xFFFFFFFF) or head[:4] == b"RF64":
-                    return 0
-                return max(0, pos + 8 + chunk_size - size)
-            pos += 8 + chunk_size + (chunk_size & 1)
+    head = f.read(12)
+    if len(head) < 12 or head[:4] not in (b"RIFF", b"RF64") or head[8:12] != b"WAVE":
+        return 0
+    pos = 12
+    while pos + 8 <= size:
+        f.seek(pos)
+        chunk = f.read(8)
+        if len(chunk) < 8:
+            return 0  # past the header bytes held: unknown
+        chunk_id, chunk_size = chunk[:4], int.from_bytes(chunk[4:8], "little")
+        if chunk_id == b"data":
+            # 0 and 0xFFFFFFFF mark streamed WAVs whose writer never knew the size.
+            if chunk_size in (0, 0xFFFFFFFF) or head[:4] == b"RF64":
+                return 0
+            return max(0, pos + 8 + chunk_size - size)
+        pos += 8 + chunk_size + (chunk_size & 1)
     return 0
 
 

@@ -39,7 +39,8 @@ _END = object()
 # frame: minutes of a live upload. A few KiB and a tenth of a second tell it as much for
 # audio (WAV still reads 64 KiB first: FFmpeg looks for S/PDIF data inside it). Not
 # ``fflags=nobuffer``: it drops the packets read while probing, the recording's start.
-_LIVE_PROBE = {
+# (core/stream_probe.py opens a live upload being received with the same options.)
+LIVE_PROBE = {
     "probesize": "4096",
     "format_probesize": "2048",
     "analyzeduration": "100000",
@@ -134,7 +135,7 @@ class StreamDecoder:
     def _decode(self) -> Iterator[npt.NDArray[np.float32]]:
         try:
             container = av.open(
-                self._pipe, mode="r", container_options=_LIVE_PROBE, buffer_size=_READ_SIZE
+                self._pipe, mode="r", container_options=LIVE_PROBE, buffer_size=_READ_SIZE
             )
         except av.error.InvalidDataError as exc:
             raise AudioError(

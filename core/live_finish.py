@@ -18,8 +18,9 @@ from core.db.models import UploadRow
 from core.db.store import utcnow
 from core.db.upload_store import is_live, segment_folder, segment_keys
 from core.errors import AudioError, ConsultaError, FailedPrecondition, OutOfRange, Unavailable
+from core.live_check import StreamedFigures
 from core.runtime import Runtime
-from core.stored_audio import audio_key, check_stored_audio
+from core.stored_audio import CheckedAudio, audio_key, check_stored_audio
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +46,20 @@ async def fail_live_job(runtime: Runtime, row: UploadRow, code: str, reason: str
     await runtime.uploads.forget(row.id)
 
 
-async def finish_live_upload(runtime: Runtime, row: UploadRow, *, abandoned: bool) -> None:
+async def finish_live_upload(
+    runtime: Runtime,
+    row: UploadRow,
+    *,
+    abandoned: bool,
+    streamed: StreamedFigures | None = None,
+) -> None:
     """Compose a claimed (finishing) live upload into ``audio/<job_id>``, check it, give the
     job its audio fields and mark the upload done; then delete the segments and enqueue the
     job again, so that a worker which was waiting for the audio's end (or none yet) looks.
+
+    ``streamed``: the figures of the whole upload decoded and hashed while it arrived
+    (core/live_check.py, by the server that received it from offset 0); the composed
+    object is then not decoded. Without them (a resumed stream, the sweeper) it is.
 
     Raises what the client must hear: AudioError/OutOfRange (the job is then FAILED with
     the same reason), FailedPrecondition when the job was cancelled or deleted meanwhile.
@@ -63,13 +74,20 @@ async def finish_live_upload(runtime: Runtime, row: UploadRow, *, abandoned: boo
         raise AudioError(reason, reason="EMPTY_AUDIO")
     key = audio_key(row.id)
     await runtime.blobs.compose([k for k, _ in segment_keys(row)], key)
-    try:
-        checked = await check_stored_audio(
-            runtime.blobs, key, max_seconds=runtime.settings.max_audio_seconds
+    if streamed is not None and streamed.size == row.committed_offset:
+        log.info("live upload %s: figures from its streamed decode, no decode at finish", row.id)
+        checked = CheckedAudio(
+            key=key, size=streamed.size, sha256=streamed.sha256, info=streamed.info
         )
-    except (AudioError, OutOfRange) as exc:
-        await fail_live_job(runtime, row, FAILED_CODE, exc.message)
-        raise
+    else:
+        log.info("live upload %s: the composed audio is decoded at finish", row.id)
+        try:
+            checked = await check_stored_audio(
+                runtime.blobs, key, max_seconds=runtime.settings.max_audio_seconds
+            )
+        except (AudioError, OutOfRange) as exc:
+            await fail_live_job(runtime, row, FAILED_CODE, exc.message)
+            raise
     warnings = list(checked.info.warnings)
     if abandoned:
         idle = runtime.settings.live_idle_seconds

@@ -12,6 +12,16 @@ and reasons are the ones callers already know.
 
 Only WAV is decoded so (STREAMED_FORMATS); others are decoded at the end as before.
 
+A live upload (server/live_uploads.py, through core/live_check.py) uses the probe in live
+mode: every streamable container (core/audio_stream.STREAM_FORMATS) is decoded, opened with
+the live stream's small probe (core/audio_stream.LIVE_PROBE, so decoding starts at once), and
+what the decode finds wrong refuses the upload: :attr:`ReceivingProbe.refusal` is the
+AudioError (CORRUPT_AUDIO) or OutOfRange (AUDIO_TOO_LONG) the full decode would have raised,
+set as soon as the decoder knows. At the end :meth:`ReceivingProbe.live_info` describes the
+stream from its figures alone (no file to open: the first bytes are kept for a WAV's header).
+Trouble that is not the audio's (the container would not open from the pipe, a surprise)
+still only gives None, and the stored object is decoded the usual way.
+
 Memory stays bounded: fed bytes wait for the decoder thread up to ``max_buffered``, and the
 feeder waits beyond that (the upload then goes at the decoder's pace).
 """
@@ -20,13 +30,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import logging
 import threading
 from pathlib import Path
 
 import av
 
-from core.audio import AudioInfo, Decoded, declared_duration, decode_all, describe, open_audio
+from core.audio import (
+    AudioInfo,
+    Decoded,
+    declared_duration,
+    decode_all,
+    describe,
+    describe_decoded,
+    open_audio,
+    wav_missing_bytes,
+)
+from core.audio_stream import LIVE_PROBE, STREAM_FORMATS
 from core.byte_pipe import BytePipe
 from core.errors import AudioError, OutOfRange
 
@@ -40,6 +61,9 @@ MAX_BUFFERED = 16 << 20
 #: duration comes out some 25 ms long; compressed formats are decoded at the end as before.
 STREAMED_FORMATS = frozenset({"wav"})
 
+#: Bytes of a live upload's start kept for its header (a WAV's announced data size).
+HEAD_BYTES = 64 << 10
+
 #: What a streamed decode may fail with; the full decode at the end then speaks for the file.
 _GIVE_UP = (AudioError, OutOfRange, av.error.FFmpegError, OSError, ValueError)
 
@@ -52,16 +76,33 @@ def _settle(done: asyncio.Future[Decoded | None], result: Decoded | None) -> Non
 class ReceivingProbe:
     """Decodes one upload's bytes as they are fed; :meth:`info` at the end, or :meth:`aclose`."""
 
-    def __init__(self, *, max_seconds: float, max_buffered: int = MAX_BUFFERED) -> None:
+    def __init__(
+        self, *, max_seconds: float, max_buffered: int = MAX_BUFFERED, live: bool = False
+    ) -> None:
         self.max_seconds = max_seconds
         self.max_buffered = max_buffered
+        self.live = live
+        #: Live mode: why the audio is refused, once the decoder knows (set before
+        #: :attr:`decoding` ends).
+        self.refusal: AudioError | OutOfRange | None = None
         self._pipe = BytePipe()
         self._decoding: asyncio.Future[Decoded | None] | None = None
+        self._head = bytearray()
+        self._declared: float | None = None
+        self._byte_rate = 0
+
+    @property
+    def decoding(self) -> asyncio.Future[Decoded | None] | None:
+        """The decode, done when it ended (refused, gave up, or the stream's end decoded);
+        None before the first bytes."""
+        return self._decoding
 
     async def feed(self, data: bytes) -> None:
         """Hand the next bytes of the upload to the decoder; waits while it lags too far."""
         if self._decoding is None:
             self._decoding = self._start()
+        if self.live and len(self._head) < HEAD_BYTES:
+            self._head += data[: HEAD_BYTES - len(self._head)]
         if self._decoding.done():
             return  # it gave up (or ended early): the bytes are not needed
         self._pipe.feed(data)
@@ -88,11 +129,24 @@ class ReceivingProbe:
         return done
 
     def _decode(self) -> Decoded | None:
+        opened = False
         try:
-            with open_audio(self._pipe) as container:
-                if str(container.format.name).split(",")[0] not in STREAMED_FORMATS:
+            with open_audio(self._pipe, LIVE_PROBE if self.live else None) as container:
+                opened = True
+                name = str(container.format.name).split(",")[0]
+                if name not in (STREAM_FORMATS if self.live else STREAMED_FORMATS):
                     return None
-                return decode_all(container, max_seconds=self.max_seconds)
+                decoded = decode_all(container, max_seconds=self.max_seconds)
+                stream = container.streams.audio[0]
+                self._declared = declared_duration(container, stream)
+                self._byte_rate = (stream.codec_context.bit_rate or 0) // 8
+                return decoded
+        except (AudioError, OutOfRange) as exc:
+            if self.live and opened:  # what the audio itself is: the upload's refusal
+                self.refusal = exc
+            else:
+                log.debug("streamed decode gave up (%s); the finished file is decoded", exc.reason)
+            return None
         except _GIVE_UP as exc:
             log.debug("streamed decode gave up (%s); the finished file is decoded", type(exc))
             return None
@@ -126,6 +180,24 @@ class ReceivingProbe:
             return describe(path, decoded, declared=declared, byte_rate=byte_rate)
         except _GIVE_UP:
             return None
+
+    async def live_info(self, size: int) -> AudioInfo | None:
+        """Live mode, once no byte follows: the ``size`` bytes fed, described from the
+        streamed decode (the figures :func:`core.audio.probe` gives, but for an MP3's
+        encoder delay: see server/LIVE.md). Raises :attr:`refusal` (and EMPTY_AUDIO for a
+        stream without samples); None when the stored object must be decoded instead."""
+        self._pipe.close()
+        if self._decoding is None:
+            return None
+        decoded = await self._decoding
+        if self.refusal is not None:
+            raise self.refusal
+        if decoded is None:
+            return None
+        missing = wav_missing_bytes(io.BytesIO(self._head), size) if decoded.format == "wav" else 0
+        return describe_decoded(
+            decoded, declared=self._declared, byte_rate=self._byte_rate, missing_bytes=missing
+        )
 
     async def aclose(self) -> None:
         """Stop decoding (an upload that failed or ended without ``finish``)."""

@@ -31,9 +31,11 @@ from core.errors import (
     ConsultaError,
     FailedPrecondition,
     NotFound,
+    OutOfRange,
 )
 from core.live_audio import LiveAudioReader
-from core.live_finish import discard_live_upload, fail_live_job, finish_live_upload
+from core.live_check import LiveCheck, StreamedFigures
+from core.live_finish import FAILED_CODE, discard_live_upload, fail_live_job, finish_live_upload
 from core.runtime import Runtime
 from core.stored_audio import audio_key
 from server import metrics
@@ -71,6 +73,10 @@ class LiveUpload:
         self.finishing = False
         self.tag = uuid.uuid4().hex[:8]
         self.out: asyncio.Queue[Any] = asyncio.Queue()
+        #: The audio decoded and hashed as it is committed, from offset 0: a new upload's,
+        #: or one a dropped stream on this server left (server/live_checks.py); None on a
+        #: stream resumed elsewhere, whose ``finish`` decodes the composed audio (LIVE.md).
+        self.check: LiveCheck | None = None
 
     # -- opening -----------------------------------------------------------------------------
 
@@ -103,6 +109,7 @@ class LiveUpload:
             yield pb.UploadAudioResponse(job=job)
             return
         self.upload_id = upload_id
+        self.check = LiveCheck(max_seconds=self.rt.settings.max_audio_seconds)
         yield _status(upload_id, 0)
         yield pb.UploadAudioResponse(job=job)
         async for response in self._stream(requests, after_sequence=0):
@@ -130,6 +137,8 @@ class LiveUpload:
             self.head = None if data and check_head(data, complete=False) else bytearray(data)
         yield _status(row.id, self.received)
         yield pb.UploadAudioResponse(job=job_to_pb(job))
+        # This server's check of the bytes so far, when an earlier stream here left one.
+        self.check = await self.limits.live_checks.take(row.id, self.received)
         async for response in self._stream(requests, after_sequence=job.event_seq):
             yield response
 
@@ -138,6 +147,9 @@ class LiveUpload:
     async def _stream(
         self, requests: AsyncIterator[pb.UploadAudioRequest], *, after_sequence: int
     ) -> AsyncIterator[pb.UploadAudioResponse]:
+        shelf = self.limits.live_checks
+        if self.check is not None:
+            shelf.hold(self.upload_id, self.check)
         tasks = [
             asyncio.create_task(self._guard(self._receive(requests))),
             asyncio.create_task(self._guard(self._forward_events(after_sequence))),
@@ -154,6 +166,8 @@ class LiveUpload:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            if self.check is not None:  # kept for a resume here unless the upload ended
+                shelf.release(self.upload_id, self.check, keep=not self.finishing)
 
     async def _guard(self, work: Coroutine[Any, Any, None]) -> None:
         try:
@@ -199,7 +213,7 @@ class LiveUpload:
 
     async def _receive(self, requests: AsyncIterator[pb.UploadAudioRequest]) -> None:
         finished = False
-        async for message in requests:
+        async for message in self._messages(requests):
             chunk = check_chunk(message, self.received, self.limit, self.upload_id, self.received)
             if chunk.data:
                 if self.head is not None:
@@ -208,6 +222,8 @@ class LiveUpload:
                 # Shielded: a stream cancelled mid-commit still ends with the row and the
                 # objects agreeing (a segment is either committed or deleted).
                 await _shielded(self._commit(chunk.data))
+                if self.check is not None:
+                    await self.check.feed(chunk.data)
                 metrics.UPLOAD_BYTES.inc(len(chunk.data))
                 self.out.put_nowait(_status(self.upload_id, self.received))
             if chunk.finish:
@@ -221,7 +237,8 @@ class LiveUpload:
         claimed = await self.rt.uploads.claim_finish(self.upload_id, self.received)
         if claimed is None:
             raise await self._why_refused()
-        await _shielded(finish_live_upload(self.rt, claimed, abandoned=False))
+        streamed = await self._streamed_figures(claimed)
+        await _shielded(finish_live_upload(self.rt, claimed, abandoned=False, streamed=streamed))
         job = await self.rt.store.get_visible(self.upload_id, self.principal)
         self.out.put_nowait(_status(self.upload_id, self.received))
         self.out.put_nowait(pb.UploadAudioResponse(job=job_to_pb(job)))
@@ -237,6 +254,52 @@ class LiveUpload:
         self.segments = committed
         self.received += len(data)
 
+    async def _messages(
+        self, requests: AsyncIterator[pb.UploadAudioRequest]
+    ) -> AsyncIterator[pb.UploadAudioRequest]:
+        """The client's messages; while the audio is decoded as it arrives, a refusal from
+        the decoder ends them as soon as it comes, even while the client sends nothing."""
+        iterator = aiter(requests)
+        while True:
+            pull = asyncio.ensure_future(_pull(iterator))
+            try:
+                decoding = self.check.decoding if self.check is not None else None
+                if decoding is not None and not decoding.done():
+                    either: set[asyncio.Future[Any]] = {pull, decoding}
+                    await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+                if self.check is not None and self.check.refusal is not None:
+                    await self._refuse(self.check.refusal)
+                message = await pull
+            finally:
+                pull.cancel()  # no-op once it is done
+            if message is None:
+                return
+            yield message
+
+    async def _streamed_figures(self, claimed: UploadRow) -> StreamedFigures | None:
+        """The upload is claimed, no byte follows: the figures of the audio decoded while it
+        arrived (None without a check, or when the streamed decode gave up: ``finish``
+        decodes the composed object then). A refusal fails the job, as a decode would."""
+        if self.check is None:
+            return None
+        try:
+            return await self.check.figures()
+        except (AudioError, OutOfRange) as exc:
+            await fail_live_job(self.rt, claimed, FAILED_CODE, exc.message)
+            raise
+
+    async def _refuse(self, exc: AudioError | OutOfRange) -> None:
+        """The audio is refused while it streams: the job FAILED with the reason, its
+        segments and upload row gone (the job row stays, so the client that was told its id
+        learns why); raises. An upload the sweeper finished meanwhile is left to its job."""
+        self.finishing = True
+        row = await self.rt.uploads.get(self.upload_id)
+        if row is not None and row.complete:
+            raise await self._why_refused()
+        if row is not None:
+            await fail_live_job(self.rt, row, FAILED_CODE, exc.message)
+        raise exc
+
     async def _check_head(self, data: bytes, *, complete: bool) -> None:
         assert self.head is not None
         self.head += data
@@ -244,11 +307,7 @@ class LiveUpload:
             if check_head(bytes(self.head), complete=complete):
                 self.head = None
         except AudioError as exc:
-            self.finishing = True
-            row = await self.rt.uploads.get(self.upload_id)
-            if row is not None:
-                await fail_live_job(self.rt, row, "INVALID_ARGUMENT", exc.message)
-            raise
+            await self._refuse(exc)
 
     async def _why_refused(self) -> ConsultaError:
         """Why a commit or the claim at ``finish`` found the upload elsewhere than expected."""
@@ -273,6 +332,16 @@ class LiveUpload:
             f"Another stream is writing upload {self.upload_id}; resume it from offset {offset}.",
             reason="UPLOAD_CONFLICT",
         )
+
+
+async def _pull(
+    iterator: AsyncIterator[pb.UploadAudioRequest],
+) -> pb.UploadAudioRequest | None:
+    """The next message, or None at the end."""
+    try:
+        return await anext(iterator)
+    except StopAsyncIteration:
+        return None
 
 
 async def _shielded(work: Coroutine[Any, Any, None]) -> None:

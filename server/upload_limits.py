@@ -21,6 +21,7 @@ from typing import TypeVar
 from core.auth import Principal
 from core.errors import Aborted, ResourceExhausted
 from core.runtime import Runtime
+from server.live_checks import LiveCheckShelf
 
 T = TypeVar("T")
 
@@ -36,6 +37,8 @@ class UploadLimits:
         self.rt = runtime
         self.settings = runtime.settings
         self._open: Counter[tuple[str, str]] = Counter()
+        #: This server's live checks, kept across a resume (server/live_checks.py).
+        self.live_checks = LiveCheckShelf(runtime.settings.live_idle_seconds)
 
     @contextmanager
     def stream(self, principal: Principal) -> Iterator[None]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import signal
 import socket
 import subprocess
@@ -164,7 +165,10 @@ async def test_a_live_recording_past_five_mib_is_composed_whole(deployment: Depl
 
 
 @pytest.mark.parametrize("kind", [SCALED])
-async def test_a_live_upload_resumes_on_another_server(settings: Settings) -> None:
+async def test_a_live_upload_resumes_on_another_server(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="core.live_finish")
     deployment = await start_deployment("scaled", settings, servers=2)
     try:
         data = wav_bytes(seconds=4)
@@ -194,6 +198,10 @@ async def test_a_live_upload_resumes_on_another_server(settings: Settings) -> No
         done = rest[-1].job
         assert done.job_id == job.job_id
         assert done.audio_sha256 == hashlib.sha256(data).hexdigest()
+        assert done.audio_duration_seconds == pytest.approx(4.0, abs=0.01)
+        # The second server never saw the first bytes: it decoded the composed audio.
+        said = [r.getMessage() for r in caplog.records if r.name == "core.live_finish"]
+        assert said == [f"live upload {job.job_id}: the composed audio is decoded at finish"]
         reader = LiveAudioReader(deployment.server.runtime, job.job_id)
         assert await reader.read(0) == (data, True)
     finally:
@@ -208,8 +216,9 @@ async def _start_idle(kind: str, settings: Settings) -> Deployment:
 
 
 async def test_an_abandoned_live_upload_is_finished_with_a_warning(
-    kind: str, settings: Settings
+    kind: str, settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="core.live_finish")
     deployment = await _start_idle(kind, settings)
     try:
         stub, auth = deployment.stub(), deployment.auth()
@@ -235,6 +244,9 @@ async def test_an_abandoned_live_upload_is_finished_with_a_warning(
             w for w in kept.warnings if w.reason == job_pb2.JOB_WARNING_REASON_LIVE_UPLOAD_ABANDONED
         ]
         assert warning.seconds_kept == pytest.approx(4 * CHUNK / 32000, abs=0.05)
+        # The sweeper has no streamed figures: it decodes the composed audio.
+        said = [r.getMessage() for r in caplog.records if r.name == "core.live_finish"]
+        assert f"live upload {job.job_id}: the composed audio is decoded at finish" in said
         events = await run_to_end(stub, job.job_id, auth)
         assert events[-1].event.state_changed.state in (
             job_pb2.JOB_STATE_COMPLETED,
