@@ -35,6 +35,7 @@ SUPPORTED_FORMATS = {
     "ogg": "Ogg (Opus/Vorbis)",
     "matroska": "WebM",
     "flac": "FLAC",
+    "aac": "AAC (ADTS)",
 }
 
 
@@ -107,7 +108,7 @@ def decode_all(container: InputContainer, *, max_seconds: float | None = None) -
     if name not in SUPPORTED_FORMATS:
         raise AudioError(
             f"Audio in a {container.format.long_name} container is not supported; send "
-            "wav, mp3, m4a, ogg/opus, webm or flac.",
+            "wav, mp3, m4a, ogg/opus, webm, flac or aac.",
             reason="UNSUPPORTED_AUDIO",
         )
     if not container.streams.audio:

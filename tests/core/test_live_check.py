@@ -27,7 +27,7 @@ async def streamed(data: bytes, piece: int = 3000, max_seconds: float = 3600.0) 
     return check
 
 
-@pytest.mark.parametrize("kind", ["wav", "flac", "ogg", "webm", "mp3"])
+@pytest.mark.parametrize("kind", ["wav", "flac", "ogg", "webm", "mp3", "aac"])
 async def test_streamed_figures_are_the_full_decodes(kind: str, tmp_path: Path) -> None:
     data = encode(sample_speech(5), kind)
     path = tmp_path / f"audio.{kind}"
