@@ -28,6 +28,7 @@ from typing import Any
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractRobustChannel, AbstractRobustConnection
+from aio_pika.connection import make_url
 from aiormq.exceptions import AMQPError
 
 from core.errors import Unavailable
@@ -80,16 +81,22 @@ class AmqpConnection:
         broker cannot be reached then. Later outages are aio-pika's to recover from."""
         async with self._lock:
             if self._connection is None:
+                # aio_pika.connect_robust, but holding the object: a first connect that fails
+                # must close it, or aio-pika's __del__ later schedules a close on no loop.
+                connection = aio_pika.RobustConnection(
+                    make_url(self.url, reconnect_interval=self.reconnect_interval),
+                    client_properties={"connection_name": self.name},
+                    reconnect_interval=self.reconnect_interval,
+                )
                 try:
                     async with asyncio.timeout(self.timeout):
-                        self._connection = await aio_pika.connect_robust(
-                            self.url,
-                            timeout=self.timeout,
-                            reconnect_interval=self.reconnect_interval,
-                            client_properties={"connection_name": self.name},
-                        )
-                except BROKER_ERRORS as exc:
-                    raise Unavailable(f"RabbitMQ is unreachable: {exc!r}") from exc
+                        await connection.connect(timeout=self.timeout)
+                except BaseException as exc:
+                    await settle(connection.close())
+                    if isinstance(exc, BROKER_ERRORS):
+                        raise Unavailable(f"RabbitMQ is unreachable: {exc!r}") from exc
+                    raise
+                self._connection = connection
                 self.opened += 1
             return self._connection
 
