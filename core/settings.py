@@ -284,7 +284,18 @@ class Settings(BaseSettings):
         description="CPU threads for each faster-whisper transcription (cpu_threads); jobs "
         "run side by side (worker_concurrency) use the cores better than threads in one job.",
     )
-    whisper_beam_size: int = Field(1, description="Beam size for faster-whisper (1 = greedy).")
+    whisper_beam_size: int = Field(
+        5,
+        description="Beam size for the English model (1 = greedy). On 4 synthesized PriMock57 "
+        "consultations (600 s) tiny.en's WER was 0.199 greedy, 0.172 with 5, 0.157 with 5 and "
+        "the text before each 30 s piece as its prompt, at 1.7 times the greedy time.",
+    )
+    whisper_condition_on_previous_text: bool = Field(
+        True,
+        description="Prime each 30 s piece of a window with the text transcribed before it "
+        "(faster-whisper condition_on_previous_text). Better words in context (WER 0.172 -> "
+        "0.157 with beam 5); turn it off if a model repeats itself in loops.",
+    )
 
     @property
     def resolved_database_url(self) -> str:

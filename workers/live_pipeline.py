@@ -94,7 +94,9 @@ async def transcribe_live(
         language=job.language or None, vocabulary=tuple(config.engine_hints.vocabulary)
     )
     transcriber = run.engines.live_transcriber(job.transcriber)
-    session = transcriber.open_session(options, start_at=resume_at)
+    session = transcriber.open_session(
+        options, start_at=resume_at, said=" ".join(s.text for s in segments)
+    )
     decoder = StreamDecoder(sample_rate=LIVE_SAMPLE_RATE)
     try:
         await _all(

@@ -74,5 +74,9 @@ class LiveTranscriber(ABC):
     name: str
 
     @abstractmethod
-    def open_session(self, options: TranscribeOptions, *, start_at: float = 0.0) -> LiveSession:
-        """A new session for one job; ``start_at`` is where its first pushed sample lies."""
+    def open_session(
+        self, options: TranscribeOptions, *, start_at: float = 0.0, said: str = ""
+    ) -> LiveSession:
+        """A new session for one job; ``start_at`` is where its first pushed sample lies, and
+        ``said`` the text already stored before it (a takeover), which an engine that is
+        primed with what came before continues from."""

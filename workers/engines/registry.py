@@ -77,6 +77,7 @@ class Engines:
                 multilingual_beam_size=settings.whisper_multilingual_beam_size,
                 threads=settings.whisper_threads,
                 beam_size=settings.whisper_beam_size,
+                condition_on_previous_text=settings.whisper_condition_on_previous_text,
                 workers=settings.worker_concurrency,
             )
         return self._whisper

@@ -67,9 +67,11 @@ class GroqLiveTranscriber(LiveTranscriber):
         self.name = groq.name
         self.session_settings = {"max_utterance_seconds": 15.0, **session_settings}
 
-    def open_session(self, options: TranscribeOptions, *, start_at: float = 0.0) -> LiveSession:
+    def open_session(
+        self, options: TranscribeOptions, *, start_at: float = 0.0, said: str = ""
+    ) -> LiveSession:
         return UtteranceSession(
-            GroqUtteranceEngine(self.groq, options), start_at, **self.session_settings
+            GroqUtteranceEngine(self.groq, options), start_at, said=said, **self.session_settings
         )
 
     async def aclose(self) -> None:

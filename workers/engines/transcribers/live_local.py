@@ -78,6 +78,8 @@ class LocalLiveTranscriber(LiveTranscriber):
         self.name = whisper.name
         self.session_settings = session_settings
 
-    def open_session(self, options: TranscribeOptions, *, start_at: float = 0.0) -> LiveSession:
+    def open_session(
+        self, options: TranscribeOptions, *, start_at: float = 0.0, said: str = ""
+    ) -> LiveSession:
         engine = LocalUtteranceEngine(self.whisper, options)
-        return UtteranceSession(engine, start_at, **self.session_settings)
+        return UtteranceSession(engine, start_at, said=said, **self.session_settings)

@@ -49,7 +49,7 @@ from workers.engines.transcribers.utterances import SAMPLE_RATE, Utterance, Utte
 
 _END = object()
 #: Confirmed text an engine is primed with (ufal/whisper_streaming's 200 characters).
-CONTEXT_CHARS = 200
+CONTEXT_CHARS = 800
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +118,7 @@ class UtteranceSession(LiveSession):
         engine: UtteranceEngine,
         start_at: float = 0.0,
         *,
+        said: str = "",
         vad_every: float = 0.5,
         interim_every: float = 1.5,
         max_pending_seconds: float = 30.0,
@@ -141,7 +142,7 @@ class UtteranceSession(LiveSession):
         self._guess = ""
         self._guessed: list[Heard] = []
         self._settle = settle_seconds
-        self._said = ""
+        self._said = said[-CONTEXT_CHARS:].lstrip()
 
     @property
     def language(self) -> str | None:

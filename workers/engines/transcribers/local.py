@@ -63,7 +63,8 @@ class LocalWhisperTranscriber(Transcriber):
         *,
         multilingual_path: Callable[[], Path] | None = None,
         threads: int = 2,
-        beam_size: int = 1,
+        beam_size: int = 5,
+        condition_on_previous_text: bool = True,
         workers: int = 1,
         window_seconds: float = 300.0,
         min_silence_seconds: float = 0.3,
@@ -74,6 +75,7 @@ class LocalWhisperTranscriber(Transcriber):
         self.multilingual_path = multilingual_path
         self.threads = threads
         self.beam_size = beam_size
+        self.condition_on_previous_text = condition_on_previous_text
         self.workers = workers
         self.window_seconds = window_seconds
         self.min_silence_seconds = min_silence_seconds
@@ -132,10 +134,13 @@ class LocalWhisperTranscriber(Transcriber):
     ) -> Iterable[Any]:
         """faster-whisper's segments for one window of 16 kHz mono PCM (lazily decoded).
 
-        ``hotwords`` rather than ``initial_prompt`` for the vocabulary: with
-        ``condition_on_previous_text`` off, faster-whisper uses the initial prompt for the
-        first 30 s only, hotwords for every 30 s piece. ``context``, the text said just before
-        the window (a live utterance's), is that initial prompt.
+        ``hotwords`` rather than ``initial_prompt`` for the vocabulary: faster-whisper uses the
+        initial prompt for the first 30 s piece only (later pieces get the text transcribed
+        before them, when conditioning is on), hotwords for every piece. ``context``, the text
+        said just before the window (a live utterance's), is that initial prompt.
+        Conditioning on the previous text is for the English model, where it was measured
+        (settings ``whisper_condition_on_previous_text``); the multilingual model's settings
+        were tuned on Spanish doses without it and stay so.
         """
         english = language == "en" and self.english_only
         segments, _ = model.transcribe(
@@ -144,7 +149,7 @@ class LocalWhisperTranscriber(Transcriber):
             beam_size=self.beam_size if english else self.multilingual_beam_size,
             hotwords=vocabulary,
             initial_prompt=context or None,
-            condition_on_previous_text=False,
+            condition_on_previous_text=self.condition_on_previous_text and english,
             vad_filter=True,
         )
         return segments  # type: ignore[no-any-return]

@@ -120,7 +120,10 @@ class OpenAIRealtimeTranscriber(LiveTranscriber):
             self._client = openai_client(self.context, key, self.context.settings.openai_base_url)
         return self._client
 
-    def open_session(self, options: TranscribeOptions, *, start_at: float = 0.0) -> LiveSession:
+    def open_session(
+        self, options: TranscribeOptions, *, start_at: float = 0.0, said: str = ""
+    ) -> LiveSession:
+        # The Realtime session keeps its own context; a takeover starts it afresh.
         return OpenAIRealtimeSession(self, options, start_at)
 
     async def aclose(self) -> None:

@@ -81,8 +81,9 @@ class UtteranceCutter:
         """The utterance still being spoken, as of the last :meth:`cut`."""
         # When the last cut left an utterance open (or cut one at the length limit), the held
         # audio starts with it: it starts right there, not where the VAD, run again from a
-        # cold start, first hears speech.
-        self._continues = False
+        # cold start, first hears speech. A takeover (``start_at`` past 0) may start inside
+        # speech, where the session before it settled words by agreement: it goes on there.
+        self._continues = start_at > 0
 
     @property
     def end(self) -> int:
