@@ -13,10 +13,13 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 from consulta.v1 import job_pb2
 from consulta.v1 import transcription_service_pb2 as pb
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import Executable, Row, Table, and_, delete, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
@@ -28,6 +31,8 @@ from core.domain import RUNNING_STATES, TERMINAL_STATES, JobState, Note, Transcr
 
 log = logging.getLogger(__name__)
 
+_JOBS = cast(Table, JobRow.__table__)
+_EVENTS = cast(Table, EventRow.__table__)
 _TERMINAL = [s.value for s in TERMINAL_STATES]
 _RUNNING = [s.value for s in RUNNING_STATES]
 #: Jobs waiting for a worker: QUEUED, or a live job whose upload is done and nobody holds.
@@ -217,27 +222,38 @@ class JobStore(JobReads):
 
         A redelivered message for a job someone else holds, or that is finished, claims
         nothing: that is what makes a duplicate message harmless.
+
+        One UPDATE ... RETURNING the whole row, atomic on its own: no session, no second
+        SELECT for the row, and on PostgreSQL no BEGIN and COMMIT round trips (the
+        profile's JobStore.claim -> Session.get and Transaction.start frames).
         """
         now = utcnow()
-        async with self.sessions.begin() as session:
-            claimed = await session.scalar(
-                update(JobRow)
-                .where(
-                    JobRow.id == job_id,
-                    JobRow.state.not_in(_TERMINAL),
-                    or_(JobRow.lease_owner.is_(None), JobRow.lease_expires_at < now),
-                )
-                .values(
-                    lease_owner=worker_id,
-                    lease_expires_at=now + timedelta(seconds=lease_seconds),
-                    attempts=JobRow.attempts + 1,
-                    updated_at=now,
-                )
-                .returning(JobRow.id)
+        row = await self._single(
+            update(_JOBS)
+            .where(
+                _JOBS.c.id == job_id,
+                _JOBS.c.state.not_in(_TERMINAL),
+                or_(_JOBS.c.lease_owner.is_(None), _JOBS.c.lease_expires_at < now),
             )
-            if claimed is None:
-                return None
-            return await session.get(JobRow, job_id)
+            .values(
+                lease_owner=worker_id,
+                lease_expires_at=now + timedelta(seconds=lease_seconds),
+                attempts=_JOBS.c.attempts + 1,
+                updated_at=now,
+            )
+            .returning(*_JOBS.c)
+        )
+        return None if row is None else JobRow(**row._mapping)
+
+    async def _single(self, statement: Executable) -> Row[Any] | None:
+        """Run one write statement, atomic on its own, and return its first row: on
+        PostgreSQL in autocommit (no BEGIN and COMMIT round trips), elsewhere in a
+        transaction of its own."""
+        if self.engine.dialect.name == "postgresql":
+            async with self.reader.connect() as conn:
+                return (await conn.execute(statement)).first()
+        async with self.engine.begin() as conn:
+            return (await conn.execute(statement)).first()
 
     async def record(
         self,
@@ -260,7 +276,7 @@ class JobStore(JobReads):
         """
         now = utcnow()
         values: dict[str, object] = {
-            "event_seq": JobRow.event_seq + len(events),
+            "event_seq": _JOBS.c.event_seq + len(events),
             "updated_at": now,
             "lease_expires_at": now + timedelta(seconds=lease_seconds),
         }
@@ -275,50 +291,75 @@ class JobStore(JobReads):
             values["language"] = language
         if error is not None:
             values["error_code"], values["error_message"] = error
-        async with self.sessions.begin() as session:
-            seq = await session.scalar(
-                update(JobRow)
-                .where(
-                    JobRow.id == job_id,
-                    JobRow.lease_owner == worker_id,
-                    JobRow.state.not_in(_TERMINAL),
-                )
-                .values(**values)
-                .returning(JobRow.event_seq)
+        # SQLAlchemy Core, not an ORM session: no unit of work, no synchronize_session
+        # evaluation of the UPDATE (the profile's _EvaluatorCompiler and Session._merge).
+        bump = (
+            update(_JOBS)
+            .where(
+                _JOBS.c.id == job_id,
+                _JOBS.c.lease_owner == worker_id,
+                _JOBS.c.state.not_in(_TERMINAL),
             )
+            .values(**values)
+            .returning(_JOBS.c.event_seq)
+        )
+        if not events and transcript is None and note is None:
+            # A heartbeat or a bare state change: one statement, no transaction round trips.
+            return None if await self._single(bump) is None else Recorded(job_id, ())
+        async with self.engine.begin() as conn:
+            seq = (await conn.execute(bump)).scalar()
             if seq is None:
                 return None
             stamped = _stamp(events, seq, now)
             payloads = tuple(e.SerializeToString() for e in stamped)
-            session.add_all(
-                EventRow(job_id=job_id, seq=e.sequence, payload=p, created_at=now)
-                for e, p in zip(stamped, payloads, strict=True)
-            )
+            if stamped:
+                # One multi-row INSERT, one round trip for all the events.
+                await conn.execute(
+                    insert(_EVENTS).values(
+                        [
+                            {"job_id": job_id, "seq": e.sequence, "payload": p, "created_at": now}
+                            for e, p in zip(stamped, payloads, strict=True)
+                        ]
+                    )
+                )
+            # Upserts (a taken-over job may write its result again): one statement each,
+            # where session.merge was a SELECT and then an INSERT or UPDATE.
             if transcript is not None:
-                await session.merge(_transcript_row(job_id, transcript, now))
+                await conn.execute(self._upsert(_transcript_row(job_id, transcript, now)))
             if note is not None:
-                await session.merge(_summary_row(job_id, note, now))
+                await conn.execute(self._upsert(_summary_row(job_id, note, now)))
         return Recorded(job_id, payloads)
+
+    def _upsert(self, row: TranscriptRow | SummaryRow) -> Executable:
+        """INSERT the result row, or UPDATE the job's existing one (same dialect syntax on
+        PostgreSQL and SQLite)."""
+        table = cast(Table, type(row).__table__)
+        values = {c.name: getattr(row, c.name) for c in table.columns}
+        make = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+        statement = make(table).values(**values)
+        return statement.on_conflict_do_update(
+            index_elements=[table.c.job_id],
+            set_={name: statement.excluded[name] for name in values if name != "job_id"},
+        )
 
     async def release(self, job_id: str, worker_id: str, state: JobState = JobState.QUEUED) -> bool:
         """Give a job back (worker shutting down): QUEUED again (or ``state``), lease
         cleared."""
-        async with self.sessions.begin() as session:
-            released = await session.scalar(
-                update(JobRow)
-                .where(
-                    JobRow.id == job_id,
-                    JobRow.lease_owner == worker_id,
-                    JobRow.state.not_in(_TERMINAL),
-                )
-                .values(
-                    state=state.value,
-                    lease_owner=None,
-                    lease_expires_at=None,
-                    updated_at=utcnow(),
-                )
-                .returning(JobRow.id)
+        released = await self._single(
+            update(_JOBS)
+            .where(
+                _JOBS.c.id == job_id,
+                _JOBS.c.lease_owner == worker_id,
+                _JOBS.c.state.not_in(_TERMINAL),
             )
+            .values(
+                state=state.value,
+                lease_owner=None,
+                lease_expires_at=None,
+                updated_at=utcnow(),
+            )
+            .returning(_JOBS.c.id)
+        )
         return released is not None
 
     # -- sweeper ---------------------------------------------------------------------------
