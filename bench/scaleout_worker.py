@@ -4,12 +4,14 @@ bench's note engine that only waits.
 
 It connects to PostgreSQL and RabbitMQ (topology declared), prints ``ready`` and waits for
 ``go`` on stdin before it starts consuming, so that the parent times every worker from the
-same instant. End of stdin stops it the way SIGTERM stops ``consulta worker``.
+same instant. End of stdin stops it the way SIGTERM stops ``consulta worker``; it then prints
+the CPU seconds it used from ``go`` to its end (``cpu <seconds>``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import resource
 import sys
 from collections.abc import AsyncIterator
 
@@ -55,11 +57,19 @@ async def main() -> None:
     async with runtime.store.engine.connect() as conn:
         await conn.execute(text("SELECT 1"))
     print("ready", flush=True)
+    began = _cpu()
     if (await _line()).strip() == "go":
+        began = _cpu()
         group.start()
         await _line()  # end of stdin: stop
     await group.stop(5)
     await runtime.aclose()
+    print(f"cpu {_cpu() - began:.3f}", flush=True)
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 if __name__ == "__main__":
