@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from core.auth import Principal
 from core.db.models import EventRow, JobRow, SummaryRow, TranscriptRow, UploadRow
+from core.db.one_statement import one_statement_record, result_values
 from core.db.reads import JobReads
 from core.db.serialize import note_to_json, transcript_to_json
 from core.domain import RUNNING_STATES, TERMINAL_STATES, JobState, Note, Transcript
@@ -57,6 +58,8 @@ class Recorded:
 
     job_id: str
     events: tuple[bytes, ...]
+    #: The job's event sequence after the write (0 when not known).
+    seq: int = 0
 
 
 def _stamp(events: Sequence[pb.JobEvent], last_seq: int, now: datetime) -> list[pb.JobEvent]:
@@ -268,11 +271,14 @@ class JobStore(JobReads):
         error: tuple[str, str] | None = None,
         transcript: Transcript | None = None,
         note: Note | None = None,
+        expected_seq: int | None = None,
     ) -> Recorded | None:
         """Store a worker's events and results in one transaction, extending its lease.
 
         None when the worker no longer owns the job (cancelled, or its lease was taken over):
-        the worker must then stop without writing anything else.
+        the worker must then stop without writing anything else. ``expected_seq``, the
+        job's event sequence as the worker last saw it (Recorded.seq), lets PostgreSQL
+        write everything in one statement (core/db/one_statement.py).
         """
         now = utcnow()
         values: dict[str, object] = {
@@ -303,9 +309,29 @@ class JobStore(JobReads):
             .values(**values)
             .returning(_JOBS.c.event_seq)
         )
-        if not events and transcript is None and note is None:
+        results: list[TranscriptRow | SummaryRow] = []
+        results += [_transcript_row(job_id, transcript, now)] if transcript else []
+        results += [_summary_row(job_id, note, now)] if note else []
+        if not events and not results:
             # A heartbeat or a bare state change: one statement, no transaction round trips.
-            return None if await self._single(bump) is None else Recorded(job_id, ())
+            row = await self._single(bump)
+            return None if row is None else Recorded(job_id, (), row[0])
+        if expected_seq is not None and self.engine.dialect.name == "postgresql":
+            seq = expected_seq + len(events)
+            payloads = tuple(e.SerializeToString() for e in _stamp(events, seq, now))
+            statement = one_statement_record(
+                job_id,
+                worker_id,
+                expected_seq=expected_seq,
+                terminal=_TERMINAL,
+                values=values,
+                events=list(enumerate(payloads, start=expected_seq + 1)),
+                now=now,
+                results=[result_values(r) for r in results],
+            )
+            if await self._single(statement) is not None:
+                return Recorded(job_id, payloads, seq)
+            # Someone else wrote an event (or took the job): the general path decides.
         async with self.engine.begin() as conn:
             seq = (await conn.execute(bump)).scalar()
             if seq is None:
@@ -324,17 +350,14 @@ class JobStore(JobReads):
                 )
             # Upserts (a taken-over job may write its result again): one statement each,
             # where session.merge was a SELECT and then an INSERT or UPDATE.
-            if transcript is not None:
-                await conn.execute(self._upsert(_transcript_row(job_id, transcript, now)))
-            if note is not None:
-                await conn.execute(self._upsert(_summary_row(job_id, note, now)))
-        return Recorded(job_id, payloads)
+            for result in results:
+                await conn.execute(self._upsert(result))
+        return Recorded(job_id, payloads, seq)
 
     def _upsert(self, row: TranscriptRow | SummaryRow) -> Executable:
         """INSERT the result row, or UPDATE the job's existing one (same dialect syntax on
         PostgreSQL and SQLite)."""
-        table = cast(Table, type(row).__table__)
-        values = {c.name: getattr(row, c.name) for c in table.columns}
+        table, values = result_values(row)
         make = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
         statement = make(table).values(**values)
         return statement.on_conflict_do_update(
