@@ -8,8 +8,10 @@ from typing import Any
 from sqlalchemy import Engine, event
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import ExceptionContext
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import InterfaceError, InvalidatePoolError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.util import await_only
 
 from core.errors import Unavailable
 from core.private_files import FILE_MODE, private_dir, private_file
@@ -66,19 +68,57 @@ def create_engine(settings: Settings) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         _translate_outages(engine.sync_engine)
         return engine
-    # pool_pre_ping stays for now: without it (a round trip saved per checkout,
-    # _async_ping in bench/results/profile-getjob-pg-before.txt) tests/e2e/test_restarts.py
-    # and test_reads.py failed once in three runs, and there was no time left to find why.
+    # The pre-ping stays (without one, tests/e2e/test_restarts.py and test_reads.py failed
+    # once in three runs: see git history), in one round trip instead of three.
     # Reads also retry once on a dead connection (core/db/reads.py).
     engine = create_async_engine(
         url,
         pool_size=settings.database_pool_size,
-        pool_pre_ping=True,
         max_overflow=5,
         hide_parameters=True,
     )
     _translate_outages(engine.sync_engine)
+    _ping_on_checkout(engine.sync_engine)
     return engine
+
+
+def _ping_on_checkout(engine: Engine) -> None:
+    """pool_pre_ping's check of a pooled connection at checkout, in one round trip.
+
+    SQLAlchemy's asyncpg ping wraps its ``;`` in BEGIN and ROLLBACK (for pgbouncer's
+    transaction mode, SQLAlchemy issue 10226): three round trips on every checkout, the
+    AsyncAdapt_asyncpg_connection._async_ping and Transaction.start frames of
+    bench/results/profile-scaleout-after.txt, for a worker four checkouts a job. This sends
+    the ``;`` alone. As with pool_pre_ping, a connection just opened is not pinged, and a
+    dead one invalidates the whole pool (after a database restart every pooled connection
+    is dead) and the checkout goes on with a new connection. When that new connection
+    cannot be made (the database is still down or starting) the caller gets Unavailable,
+    as from the failed ping before, never the driver's or the socket's exception.
+    """
+
+    @event.listens_for(engine, "do_connect")
+    def _connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+        try:
+            return dialect.connect(*cargs, **cparams)
+        except Exception as exc:
+            raise Unavailable(
+                "The database is unavailable; try again shortly.",
+                reason="DATABASE_UNAVAILABLE",
+                retry_after=2.0,
+            ) from exc
+
+    @event.listens_for(engine, "connect")
+    def _opened(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info["fresh"] = True
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        if record.info.pop("fresh", False):
+            return
+        try:
+            await_only(dbapi_connection.driver_connection.fetchrow(";"))
+        except Exception as exc:
+            raise InvalidatePoolError(f"pre-ping failed: {exc!r}") from exc
 
 
 def sqlite_thread_reader(engine: AsyncEngine) -> Engine | None:
