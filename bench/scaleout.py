@@ -38,6 +38,7 @@ from consulta.v1 import transcription_service_pb2_grpc as pb_grpc
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bench import scaleout_queries
 from bench.common import RESULTS, child_server, fresh_postgres
 from bench.profile import _record, summarize
 from bench.relay import AMQP
@@ -204,6 +205,8 @@ def run() -> dict[str, float]:
         # What one job costs a worker process in CPU: on a shared 2-core machine the
         # 8-worker rate is bound by it (and by the neighbours' load).
         "workers_8_cpu_ms_per_job": round(cpu, 2),
+        # Database round trips per job (bench/scaleout_queries.py): load-independent.
+        **scaleout_queries.run(),
     }
 
 
