@@ -73,7 +73,7 @@ async def measure(
     engines = Engines(Settings())
     whisper = engines._local_whisper()
     engine = Counted(whisper, TranscribeOptions(language="en"))
-    live = UtteranceSession(engine, **session)
+    live = UtteranceSession(engine, 0.0, said="", **session)
     pushed = 0.0
     finals: list[str] = []
     lags: list[float] = []

@@ -71,6 +71,9 @@ class JobRun:
         self.worker_id = worker_id
         self.lease = runtime.settings.lease_seconds
         self.live_audio = live_audio
+        #: The job's event sequence as this worker last wrote or claimed it: with it the
+        #: store writes events in one statement (core/db/one_statement.py).
+        self.seq: int | None = job.event_seq
 
     async def record(
         self,
@@ -93,9 +96,13 @@ class JobRun:
             language=language,
             transcript=transcript,
             note=note,
+            expected_seq=self.seq,
         )
         if recorded is None:
             raise LeaseLost(self.job.id)
+        # The largest: a heartbeat's answer may come back after a later write's.
+        if recorded.seq:
+            self.seq = max(self.seq or 0, recorded.seq)
         await self.rt.publish_events(recorded)
 
     async def heartbeat(self) -> None:

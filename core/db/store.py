@@ -14,23 +14,27 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 from consulta.v1 import job_pb2
 from consulta.v1 import transcription_service_pb2 as pb
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import Executable, Row, Table, and_, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core.auth import Principal
 from core.db.job_cache import JobCache
 from core.db.models import EventRow, JobRow, SummaryRow, TranscriptRow, UploadRow
+from core.db.one_statement import one_statement_record, result_values
 from core.db.reads import JobReads
+from core.db.result_rows import summary_row, transcript_row, upsert
 from core.db.retry import before_commit, idempotent
-from core.db.serialize import note_to_json, transcript_to_json
 from core.domain import RUNNING_STATES, TERMINAL_STATES, JobState, Note, Transcript
 
 log = logging.getLogger(__name__)
 
+_JOBS = cast(Table, JobRow.__table__)
+_EVENTS = cast(Table, EventRow.__table__)
 _TERMINAL = [s.value for s in TERMINAL_STATES]
 _RUNNING = [s.value for s in RUNNING_STATES]
 #: Jobs waiting for a worker: QUEUED, or a live job whose upload is done and nobody holds.
@@ -55,6 +59,8 @@ class Recorded:
 
     job_id: str
     events: tuple[bytes, ...]
+    #: The job's event sequence after the write (0 when not known).
+    seq: int = 0
 
 
 def _stamp(events: Sequence[pb.JobEvent], last_seq: int, now: datetime) -> list[pb.JobEvent]:
@@ -116,7 +122,7 @@ class JobStore(JobReads):
                 await session.flush()
                 session.add(EventRow(job_id=job.id, seq=1, payload=payload, created_at=now))
                 if transcript is not None:
-                    session.add(_transcript_row(job.id, transcript, now))
+                    session.add(transcript_row(job.id, transcript, now))
                 if upload is not None:
                     upload.created_at = upload.updated_at = now
                     session.add(upload)
@@ -240,27 +246,38 @@ class JobStore(JobReads):
 
         A redelivered message for a job someone else holds, or that is finished, claims
         nothing: that is what makes a duplicate message harmless.
+
+        One UPDATE ... RETURNING the whole row: no session and no second SELECT for the row
+        (the profile's JobStore.claim -> Session.get frames).
         """
         now = utcnow()
-        async with self._changing(job_id) as session:
-            claimed = await session.scalar(
-                update(JobRow)
-                .where(
-                    JobRow.id == job_id,
-                    JobRow.state.not_in(_TERMINAL),
-                    or_(JobRow.lease_owner.is_(None), JobRow.lease_expires_at < now),
-                )
-                .values(
-                    lease_owner=worker_id,
-                    lease_expires_at=now + timedelta(seconds=lease_seconds),
-                    attempts=JobRow.attempts + 1,
-                    updated_at=now,
-                )
-                .returning(JobRow.id)
+        row = await self._single(
+            job_id,
+            update(_JOBS)
+            .where(
+                _JOBS.c.id == job_id,
+                _JOBS.c.state.not_in(_TERMINAL),
+                or_(_JOBS.c.lease_owner.is_(None), _JOBS.c.lease_expires_at < now),
             )
-            if claimed is None:
-                return None
-            return await session.get(JobRow, job_id)
+            .values(
+                lease_owner=worker_id,
+                lease_expires_at=now + timedelta(seconds=lease_seconds),
+                attempts=_JOBS.c.attempts + 1,
+                updated_at=now,
+            )
+            .returning(*_JOBS.c),
+        )
+        return None if row is None else JobRow(**row._mapping)
+
+    async def _single(self, job_id: str, statement: Executable) -> Row[Any] | None:
+        """One write statement that changes ``job_id``, in a transaction (lost before COMMIT,
+        it was rolled back, so :func:`before_commit` may run it again; lost in autocommit, its
+        outcome is unknown), and its first row; the cache then forgets the job."""
+        try:
+            async with self.engine.begin() as conn:
+                return (await conn.execute(statement)).first()
+        finally:
+            self.job_changed(job_id)
 
     @before_commit
     async def record(
@@ -276,15 +293,18 @@ class JobStore(JobReads):
         error: tuple[str, str] | None = None,
         transcript: Transcript | None = None,
         note: Note | None = None,
+        expected_seq: int | None = None,
     ) -> Recorded | None:
         """Store a worker's events and results in one transaction, extending its lease.
 
         None when the worker no longer owns the job (cancelled, or its lease was taken over):
-        the worker must then stop without writing anything else.
+        the worker must then stop without writing anything else. ``expected_seq``, the
+        job's event sequence as the worker last saw it (Recorded.seq), lets PostgreSQL
+        write everything in one statement (core/db/one_statement.py).
         """
         now = utcnow()
         values: dict[str, object] = {
-            "event_seq": JobRow.event_seq + len(events),
+            "event_seq": _JOBS.c.event_seq + len(events),
             "updated_at": now,
             "lease_expires_at": now + timedelta(seconds=lease_seconds),
         }
@@ -299,51 +319,89 @@ class JobStore(JobReads):
             values["language"] = language
         if error is not None:
             values["error_code"], values["error_message"] = error
-        async with self._changing(job_id) as session:
-            seq = await session.scalar(
-                update(JobRow)
-                .where(
-                    JobRow.id == job_id,
-                    JobRow.lease_owner == worker_id,
-                    JobRow.state.not_in(_TERMINAL),
-                )
-                .values(**values)
-                .returning(JobRow.event_seq)
+        # SQLAlchemy Core, not an ORM session: no unit of work, no synchronize_session
+        # evaluation of the UPDATE (the profile's _EvaluatorCompiler and Session._merge).
+        bump = (
+            update(_JOBS)
+            .where(
+                _JOBS.c.id == job_id,
+                _JOBS.c.lease_owner == worker_id,
+                _JOBS.c.state.not_in(_TERMINAL),
             )
-            if seq is None:
-                return None
-            stamped = _stamp(events, seq, now)
-            payloads = tuple(e.SerializeToString() for e in stamped)
-            session.add_all(
-                EventRow(job_id=job_id, seq=e.sequence, payload=p, created_at=now)
-                for e, p in zip(stamped, payloads, strict=True)
+            .values(**values)
+            .returning(_JOBS.c.event_seq)
+        )
+        results: list[TranscriptRow | SummaryRow] = []
+        results += [transcript_row(job_id, transcript, now)] if transcript else []
+        results += [summary_row(job_id, note, now)] if note else []
+        if not events and not results:
+            # A heartbeat or a bare state change: one statement, no transaction round trips.
+            row = await self._single(job_id, bump)
+            return None if row is None else Recorded(job_id, (), row[0])
+        if expected_seq is not None and self.engine.dialect.name == "postgresql":
+            seq = expected_seq + len(events)
+            payloads = tuple(e.SerializeToString() for e in _stamp(events, seq, now))
+            statement = one_statement_record(
+                job_id,
+                worker_id,
+                expected_seq=expected_seq,
+                terminal=_TERMINAL,
+                values=values,
+                events=list(enumerate(payloads, start=expected_seq + 1)),
+                now=now,
+                results=[result_values(r) for r in results],
             )
-            if transcript is not None:
-                await session.merge(_transcript_row(job_id, transcript, now))
-            if note is not None:
-                await session.merge(_summary_row(job_id, note, now))
-        return Recorded(job_id, payloads)
+            if await self._single(job_id, statement) is not None:
+                return Recorded(job_id, payloads, seq)
+            # Someone else wrote an event (or took the job): the general path decides.
+        try:
+            async with self.engine.begin() as conn:
+                seq = (await conn.execute(bump)).scalar()
+                if seq is None:
+                    return None
+                stamped = _stamp(events, seq, now)
+                payloads = tuple(e.SerializeToString() for e in stamped)
+                if stamped:
+                    # One multi-row INSERT, one round trip for all the events.
+                    await conn.execute(
+                        insert(_EVENTS).values(
+                            [
+                                {
+                                    "job_id": job_id,
+                                    "seq": e.sequence,
+                                    "payload": p,
+                                    "created_at": now,
+                                }
+                                for e, p in zip(stamped, payloads, strict=True)
+                            ]
+                        )
+                    )
+                for result in results:
+                    await conn.execute(upsert(self.engine.dialect.name, result))
+        finally:
+            self.job_changed(job_id)
+        return Recorded(job_id, payloads, seq)
 
     @before_commit
     async def release(self, job_id: str, worker_id: str, state: JobState = JobState.QUEUED) -> bool:
         """Give a job back (worker shutting down): QUEUED again (or ``state``), lease
         cleared."""
-        async with self._changing(job_id) as session:
-            released = await session.scalar(
-                update(JobRow)
-                .where(
-                    JobRow.id == job_id,
-                    JobRow.lease_owner == worker_id,
-                    JobRow.state.not_in(_TERMINAL),
-                )
-                .values(
-                    state=state.value,
-                    lease_owner=None,
-                    lease_expires_at=None,
-                    updated_at=utcnow(),
-                )
-                .returning(JobRow.id)
+        released = await self._single(
+            job_id,
+            update(_JOBS)
+            .where(
+                _JOBS.c.id == job_id,
+                _JOBS.c.lease_owner == worker_id,
+                _JOBS.c.state.not_in(_TERMINAL),
             )
+            .values(
+                state=state.value,
+                lease_owner=None,
+                lease_expires_at=None,
+                updated_at=utcnow(),
+            )
+            .returning(_JOBS.c.id),
+        )
         return released is not None
 
     # -- sweeper ---------------------------------------------------------------------------
@@ -388,25 +446,3 @@ class JobStore(JobReads):
             if stale:  # touched: their update_time moved
                 self.job_changed(*stale)
         return stale, expired
-
-
-def _transcript_row(job_id: str, transcript: Transcript, now: datetime) -> TranscriptRow:
-    return TranscriptRow(
-        job_id=job_id,
-        language=transcript.language,
-        engine=transcript.engine,
-        segments_json=transcript_to_json(transcript),
-        created_at=now,
-    )
-
-
-def _summary_row(job_id: str, note: Note, now: datetime) -> SummaryRow:
-    return SummaryRow(
-        job_id=job_id,
-        template=note.template.value,
-        language=note.language,
-        engine=note.engine,
-        sections_json=note_to_json(note),
-        rendered=note.render(),
-        created_at=now,
-    )

@@ -8,12 +8,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from consulta.v1 import transcription_service_pb2 as pb
 
-from core.codec import state_event
+from core.codec import note_completed_event, state_event
 from core.db.engine import create_engine
 from core.db.migrate import upgrade_engine
 from core.db.store import JobStore
-from core.domain import JobState
+from core.domain import JobState, Note, NoteSection, Segment, Template, Transcript
 from core.settings import Settings
 from tests.e2e.conftest import reset_postgres
 from tests.support.jobs import new_job_row
@@ -99,3 +100,105 @@ async def test_events_are_numbered_without_gaps_and_read_after_a_sequence(
         await store.record(job_id, "worker-a", [state_event(state)], lease_seconds=60)
     assert [e.seq for e in await store.events_after(job_id, 0)] == [1, 2, 3]
     assert [e.seq for e in await store.events_after(job_id, 1)] == [2, 3]
+
+
+def a_note(engine: str = "e") -> Note:
+    sections = (NoteSection(key="plan", title="Plan"),)
+    return Note(template=Template.SOAP, language="en", engine=engine, sections=sections)
+
+
+async def numbered(store: JobStore, job_id: str) -> list[tuple[int, int]]:
+    """Each stored event's row number and the number inside its payload."""
+    rows = await store.events_after(job_id, 0)
+    return [(r.seq, pb.JobEvent.FromString(r.payload).sequence) for r in rows]
+
+
+async def test_a_write_from_the_last_seen_sequence_stores_events_and_note_at_once(
+    store: JobStore,
+) -> None:
+    job_id = await queued_job(store)
+    claimed = await store.claim(job_id, "worker-a", lease_seconds=60)
+    assert claimed is not None and claimed.event_seq == 1
+    summarizing = await store.record(
+        job_id,
+        "worker-a",
+        [state_event(JobState.SUMMARIZING)],
+        lease_seconds=60,
+        state=JobState.SUMMARIZING,
+        expected_seq=1,
+    )
+    assert summarizing is not None and summarizing.seq == 2
+    note = a_note()
+    done = await store.record(
+        job_id,
+        "worker-a",
+        [note_completed_event(note), state_event(JobState.COMPLETED)],
+        lease_seconds=60,
+        state=JobState.COMPLETED,
+        note=note,
+        expected_seq=2,
+    )
+    assert done is not None and done.seq == 4
+    assert [pb.JobEvent.FromString(p).sequence for p in done.events] == [3, 4]
+    assert await numbered(store, job_id) == [(1, 1), (2, 2), (3, 3), (4, 4)]
+    summary = await store.summary(job_id)
+    assert summary is not None and summary.engine == "e"
+    row = await store.get(job_id)
+    assert row is not None and row.state == JobState.COMPLETED.value
+    assert row.lease_owner is None and row.event_seq == 4
+
+
+async def test_a_write_from_a_stale_sequence_is_still_numbered_without_gaps(
+    store: JobStore,
+) -> None:
+    job_id = await queued_job(store)
+    assert await store.claim(job_id, "worker-a", lease_seconds=60) is not None
+    # Another event lands after the worker last looked (seq 2)...
+    await store.record(job_id, "worker-a", [state_event(JobState.TRANSCRIBING)], lease_seconds=60)
+    # ...so a write that expects seq 1 is numbered after it, not over it.
+    recorded = await store.record(
+        job_id, "worker-a", [state_event(JobState.SUMMARIZING)], lease_seconds=60, expected_seq=1
+    )
+    assert recorded is not None and recorded.seq == 3
+    assert await numbered(store, job_id) == [(1, 1), (2, 2), (3, 3)]
+
+
+async def test_a_write_from_the_last_seen_sequence_holds_only_with_the_lease(
+    store: JobStore,
+) -> None:
+    job_id = await queued_job(store)
+    assert await store.claim(job_id, "worker-a", lease_seconds=-1) is not None
+    assert await store.claim(job_id, "worker-b", lease_seconds=60) is not None
+    lost = await store.record(
+        job_id,
+        "worker-a",
+        [state_event(JobState.COMPLETED)],
+        lease_seconds=60,
+        state=JobState.COMPLETED,
+        note=a_note(),
+        expected_seq=1,
+    )
+    assert lost is None
+    assert await numbered(store, job_id) == [(1, 1)]
+    assert await store.summary(job_id) is None
+
+
+async def test_a_result_written_again_replaces_the_first(store: JobStore) -> None:
+    job_id = await queued_job(store)
+    assert await store.claim(job_id, "worker-a", lease_seconds=60) is not None
+    seq = 1
+    for engine in ("first", "second"):
+        segment = Segment(id=0, start=0.0, end=1.0, text="hi")
+        transcript = Transcript((segment,), language="en", engine=engine)
+        recorded = await store.record(
+            job_id,
+            "worker-a",
+            [state_event(JobState.TRANSCRIBING)],
+            lease_seconds=60,
+            transcript=transcript,
+            expected_seq=seq,
+        )
+        assert recorded is not None and recorded.seq == seq + 1
+        seq = recorded.seq
+    stored = await store.transcript(job_id)
+    assert stored is not None and stored.engine == "second"
