@@ -32,11 +32,14 @@ the same time never drop it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
 import sys
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from multiprocessing.connection import Connection
 
 import grpc
@@ -45,7 +48,7 @@ from consulta.v1 import transcription_service_pb2_grpc as pb_grpc
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bench.common import child_server, percentile
+from bench.common import ChildServer, child_server, percentile
 from core.auth import mint_token
 from core.codec import note_delta_event, state_event
 from core.db.migrate import upgrade_engine
@@ -120,14 +123,14 @@ async def _create_job(address: str, token: str) -> str:
         return (await stub.CreateJob(request, metadata=auth)).job.job_id
 
 
-async def _publish(settings: Settings, job_id: str) -> None:
-    """Play the worker: DELTAS note deltas 50 ms apart, then the job completes."""
+async def _publish(settings: Settings, job_id: str, deltas: int) -> None:
+    """Play the worker: ``deltas`` note deltas 50 ms apart, then the job completes."""
     runtime = await open_runtime(settings, migrate=False)
     try:
         worker = "bench-" + uuid.uuid4().hex[:6]
         assert await runtime.store.claim(job_id, worker, 60) is not None
         await asyncio.sleep(0.5)  # every subscription is bound before the first delta
-        for _ in range(DELTAS):
+        for _ in range(deltas):
             event = note_delta_event("plan", str(time.perf_counter_ns()))
             await runtime.publish_events(
                 await runtime.store.record(job_id, worker, [event], lease_seconds=60)
@@ -146,7 +149,9 @@ async def _publish(settings: Settings, job_id: str) -> None:
         await runtime.aclose()
 
 
-def measure(address: str, settings: Settings, token: str, processes: int) -> list[Arrival]:
+def measure(
+    address: str, settings: Settings, token: str, processes: int, deltas: int = DELTAS
+) -> list[Arrival]:
     """Every client's (publication, arrival) of every delta, the clients spread evenly over
     ``processes`` processes."""
     job_id = asyncio.run(_create_job(address, token))
@@ -168,7 +173,7 @@ def measure(address: str, settings: Settings, token: str, processes: int) -> lis
             if not ready_in.poll(120):
                 raise RuntimeError("the watchers did not connect in 120 s")
             ready_in.recv()
-        asyncio.run(_publish(settings, job_id))
+        asyncio.run(_publish(settings, job_id, deltas))
         arrivals: list[Arrival] = []
         for _, _, result_in in children:
             if not result_in.poll(120):
@@ -194,8 +199,13 @@ def _spreads_ms(arrivals: list[Arrival]) -> list[float]:
     return [(max(times) - min(times)) / 1e6 for times in by_delta.values()]
 
 
-def run_arrivals(processes: int = CLIENT_PROCESSES) -> list[Arrival]:
-    """One bench run against a fresh scaled-out server: every (publication, arrival)."""
+def run_arrivals(
+    processes: int = CLIENT_PROCESSES,
+    deltas: int = DELTAS,
+    around: Callable[[ChildServer], AbstractContextManager[object]] | None = None,
+) -> list[Arrival]:
+    """One bench run against a fresh scaled-out server: every (publication, arrival).
+    ``around`` wraps the measurement (bench/profile_relay.py samples the server in it)."""
     database = "consulta_bench_relay_" + uuid.uuid4().hex[:8]
     url = asyncio.run(_database(database))
     prefix = "bench-" + uuid.uuid4().hex[:6]
@@ -209,10 +219,11 @@ def run_arrivals(processes: int = CLIENT_PROCESSES) -> list[Arrival]:
         with child_server(env) as server:
             settings = Settings(database_url=url, queue_url=AMQP, rabbitmq_prefix=prefix)
             token = mint_token(server.secret, "b")
-            arrivals = measure(server.address, settings, token, processes)
+            with around(server) if around is not None else contextlib.nullcontext():
+                arrivals = measure(server.address, settings, token, processes, deltas)
     finally:
         asyncio.run(_database(database, drop=True))
-    assert len(arrivals) == CLIENTS * DELTAS, len(arrivals)
+    assert len(arrivals) == CLIENTS * deltas, len(arrivals)
     return arrivals
 
 
