@@ -64,7 +64,7 @@ def profile(name: str, *, native: bool = False, keep: Path | None = None) -> Pat
                 recorder.send_signal(2)  # SIGINT: py-spy writes what it sampled and exits
                 recorder.wait(timeout=30)
 
-        arrivals = run_arrivals(CLIENT_PROCESSES, PROFILE_DELTAS, sampled)
+        arrivals, _ = run_arrivals(CLIENT_PROCESSES, PROFILE_DELTAS, sampled)
         delays = [(arrival - sent) / 1e6 for sent, arrival in arrivals]
         text = (
             f"relay: {PROFILE_DELTAS} note deltas to 100 WatchJob clients "

@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import multiprocessing
+import os
 import sys
 import time
 import uuid
@@ -41,6 +42,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from multiprocessing.connection import Connection
+from pathlib import Path
 
 import grpc
 from consulta.v1 import transcription_service_pb2 as pb
@@ -150,10 +152,11 @@ async def _publish(settings: Settings, job_id: str, deltas: int) -> None:
 
 
 def measure(
-    address: str, settings: Settings, token: str, processes: int, deltas: int = DELTAS
-) -> list[Arrival]:
+    server: ChildServer, settings: Settings, token: str, processes: int, deltas: int = DELTAS
+) -> tuple[list[Arrival], float]:
     """Every client's (publication, arrival) of every delta, the clients spread evenly over
-    ``processes`` processes."""
+    ``processes`` processes; and the server's CPU seconds while the deltas went out."""
+    address = server.address
     job_id = asyncio.run(_create_job(address, token))
     context = multiprocessing.get_context("spawn")
     children = []
@@ -173,18 +176,26 @@ def measure(
             if not ready_in.poll(120):
                 raise RuntimeError("the watchers did not connect in 120 s")
             ready_in.recv()
+        cpu_before = _cpu_seconds(server.proc.pid)
         asyncio.run(_publish(settings, job_id, deltas))
+        cpu = _cpu_seconds(server.proc.pid) - cpu_before
         arrivals: list[Arrival] = []
         for _, _, result_in in children:
             if not result_in.poll(120):
                 raise RuntimeError("the watchers did not finish in 120 s")
             arrivals += result_in.recv()
-        return arrivals
+        return arrivals, cpu
     finally:
         for proc, _, _ in children:
             proc.join(10)
             if proc.is_alive():
                 proc.kill()
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _delays_ms(arrivals: list[Arrival]) -> list[float]:
@@ -203,8 +214,9 @@ def run_arrivals(
     processes: int = CLIENT_PROCESSES,
     deltas: int = DELTAS,
     around: Callable[[ChildServer], AbstractContextManager[object]] | None = None,
-) -> list[Arrival]:
-    """One bench run against a fresh scaled-out server: every (publication, arrival).
+) -> tuple[list[Arrival], float]:
+    """One bench run against a fresh scaled-out server: every (publication, arrival), and
+    the server's CPU seconds while the deltas went out.
     ``around`` wraps the measurement (bench/profile_relay.py samples the server in it)."""
     database = "consulta_bench_relay_" + uuid.uuid4().hex[:8]
     url = asyncio.run(_database(database))
@@ -220,26 +232,30 @@ def run_arrivals(
             settings = Settings(database_url=url, queue_url=AMQP, rabbitmq_prefix=prefix)
             token = mint_token(server.secret, "b")
             with around(server) if around is not None else contextlib.nullcontext():
-                arrivals = measure(server.address, settings, token, processes, deltas)
+                arrivals, cpu = measure(server, settings, token, processes, deltas)
     finally:
         asyncio.run(_database(database, drop=True))
     assert len(arrivals) == CLIENTS * deltas, len(arrivals)
-    return arrivals
+    return arrivals, cpu
 
 
 def run(processes: int = CLIENT_PROCESSES) -> dict[str, float]:
-    delays = _delays_ms(run_arrivals(processes))
+    arrivals, cpu = run_arrivals(processes)
+    delays = _delays_ms(arrivals)
     return {
         "relay_clients": CLIENTS,
         "relay_p50_ms": round(percentile(delays, 50), 2),
         "relay_p99_ms": round(percentile(delays, 99), 2),
+        # The server's CPU time per delta (100 streams' messages), which the machine's load
+        # moves far less than the latencies.
+        "relay_server_cpu_ms_per_delta": round(cpu / DELTAS * 1000, 2),
     }
 
 
 def spread(processes: int) -> dict[str, float]:
     """The delays and, per delta, the first-to-last arrival spread with the clients in
     ``processes`` processes."""
-    arrivals = run_arrivals(processes)
+    arrivals, _ = run_arrivals(processes)
     delays, spreads = _delays_ms(arrivals), _spreads_ms(arrivals)
     return {
         "processes": processes,
