@@ -144,10 +144,18 @@ class AccessInterceptor(WrappingInterceptor):
                 call = self._start(method, request)
                 try:
                     roles.require(call.principal, call.rpc)
+                    # Until the call is recorded, each message may be the first that names
+                    # the job, and it leaves only after the record is written; once recorded
+                    # (or never to be) the rest pass with no work per message (a WatchJob
+                    # stream's every event, bench/relay.py). The inner stream is never held
+                    # in a local: a traceback keeping this frame alive would keep it open.
+                    recording = True
                     async for response in behaviour(request, context):
-                        call.job_id = call.job_id or _job_of(response)
-                        if call.job_id:
-                            await call.ok()
+                        if recording:
+                            call.job_id = call.job_id or _job_of(response)
+                            if call.job_id:
+                                await call.ok()
+                            recording = call.audited and not call.done
                         yield response
                     await call.ok()
                 except BaseException as exc:

@@ -20,6 +20,7 @@ already has it (``after_sequence`` at or past the end of a finished job).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 
 from consulta.v1 import transcription_service_pb2 as pb
@@ -38,6 +39,17 @@ from server import metrics
 LIVE_WAIT_SECONDS = 1.0
 #: Events read from the log per query.
 PAGE = 500
+
+
+@functools.lru_cache(maxsize=64)
+def live_response(event: bytes) -> tuple[pb.WatchJobResponse, bool]:
+    """The response carrying a serialized event from the bus, and whether the event ends the
+    job. The bus hands the same bytes object to every subscription of the job, so the event
+    is parsed and its response built once per event rather than once per watcher (the bytes'
+    hash is computed once and kept by the object). Every stream yields the same message: no
+    one changes a response after it is yielded."""
+    response = pb.WatchJobResponse(event=pb.JobEvent.FromString(event))
+    return response, is_terminal_event(response.event)
 
 
 async def watch_job(  # noqa: C901 - one loop owns the sequence bookkeeping of log and bus
@@ -97,17 +109,18 @@ async def watch_job(  # noqa: C901 - one loop owns the sequence bookkeeping of l
                 elif isinstance(received, LinkChanged):
                     continue
                 else:
-                    event = pb.JobEvent.FromString(received)
-                    if event.sequence <= last:
-                        if is_terminal_event(event):
+                    response, terminal = live_response(received)
+                    sequence = response.event.sequence
+                    if sequence <= last:
+                        if terminal:
                             return  # the client is past the end and the job just finished
                         continue
-                    if event.sequence > last + 1:
+                    if sequence > last + 1:
                         read_log = True  # a gap: the log fills it
                         continue
-                    last = event.sequence
-                    yield pb.WatchJobResponse(event=event)
-                    if is_terminal_event(event):
+                    last = sequence
+                    yield response
+                    if terminal:
                         return
     finally:
         metrics.WATCHERS.dec()

@@ -14,6 +14,7 @@ reads the log once to cover what was published before the binding came back.
 from __future__ import annotations
 
 import asyncio
+import collections
 from abc import ABC, abstractmethod
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -41,7 +42,9 @@ class Subscription:
 
     def __init__(self, job_id: str, *, max_pending: int = 256, live: bool = True) -> None:
         self.job_id = job_id
-        self._inbox: asyncio.Queue[bytes | LinkChanged] = asyncio.Queue(maxsize=max_pending)
+        # A deque with maxlen drops its oldest item when full; one reader waits on _waiter.
+        self._inbox: collections.deque[bytes | LinkChanged] = collections.deque(maxlen=max_pending)
+        self._waiter: asyncio.Future[None] | None = None
         self._live = live
         self._settled = asyncio.Event()  # live, or the bus knows it cannot be live soon
         if live:
@@ -85,33 +88,55 @@ class Subscription:
         return self.live
 
     async def receive(self, within: float) -> Received:
-        """The next event or link change; None when nothing came ``within`` seconds."""
-        if not self._inbox.empty():
-            return self._inbox.get_nowait()  # no timer for what is already here
+        """The next event or link change; None when nothing came ``within`` seconds.
+
+        One reader at a time. It waits on one future and one timer of the loop's own, not
+        on ``asyncio.Queue.get`` inside ``asyncio.timeout``: this runs once per event per
+        watcher, and those two cost a Timeout object, a task lookup and a queue getter on
+        every call (bench/results/profile-relay-before.txt)."""
+        if self._inbox:
+            return self._inbox.popleft()  # no timer for what is already here
         if self.closed:
             await asyncio.sleep(within)  # nothing can come; the caller reads the log
             return None
+        loop = asyncio.get_running_loop()
+        waiter = self._waiter = loop.create_future()
+        timer = loop.call_later(within, _wake, waiter)
         try:
-            async with asyncio.timeout(within):
-                return await self._inbox.get()
-        except TimeoutError:
-            return None
+            await waiter
+        finally:
+            timer.cancel()
+            self._waiter = None
+        return self._inbox.popleft() if self._inbox else None
 
     def __aiter__(self) -> Subscription:
         return self
 
     async def __anext__(self) -> bytes:
         """The next event (link changes are skipped), until the bus closes."""
-        while not (self.closed and self._inbox.empty()):
-            item = await self._inbox.get()
-            if isinstance(item, bytes):
-                return item
-        raise StopAsyncIteration
+        while True:
+            while self._inbox:
+                item = self._inbox.popleft()
+                if isinstance(item, bytes):
+                    return item
+            if self.closed:
+                raise StopAsyncIteration
+            waiter = self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await waiter
+            finally:
+                self._waiter = None
 
     def _offer(self, item: bytes | LinkChanged) -> None:
-        if self._inbox.full():
-            self._inbox.get_nowait()
-        self._inbox.put_nowait(item)
+        self._inbox.append(item)  # full: the oldest item goes
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 class Subscribers:

@@ -22,3 +22,23 @@ async def test_closing_the_bus_ends_subscriptions() -> None:
         await bus.publish("job-1", b"last")
         await bus.aclose()
         assert [e async for e in events] == [b"last"]
+
+
+async def test_receive_waits_for_an_event_or_its_timeout_and_survives_cancellation() -> None:
+    bus = MemoryEventBus()
+    async with bus.subscribe("job-1") as events:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        assert await events.receive(0.05) is None  # nothing came
+        assert 0.04 <= loop.time() - start < 5
+        waiting = asyncio.create_task(events.receive(5))
+        await asyncio.sleep(0)
+        await bus.publish("job-1", b"woken")
+        assert await asyncio.wait_for(waiting, 1) == b"woken"
+        # A reader cancelled while waiting leaves the subscription as it was.
+        cancelled = asyncio.create_task(events.receive(5))
+        await asyncio.sleep(0)
+        cancelled.cancel()
+        await asyncio.gather(cancelled, return_exceptions=True)
+        await bus.publish("job-1", b"after")
+        assert await events.receive(1) == b"after"

@@ -11,10 +11,10 @@ not rely on are set far longer than that, so a test passes only by the path it n
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, cast
 
 import pytest
 from consulta.v1 import transcription_service_pb2 as pb
@@ -274,3 +274,37 @@ async def test_someone_elses_job_and_a_negative_sequence_are_refused(runtimes: M
         await anext(watch_job(runtime, bob, job_id, 0))
     with pytest.raises(InvalidArgument):
         await anext(watch_job(runtime, ALICE, job_id, -1))
+
+
+async def test_watchers_share_each_live_event_and_a_stalled_one_holds_up_no_one(
+    runtimes: Make,
+) -> None:
+    """The bus hands one bytes object to every subscription: each watcher yields the same
+    response (parsed once), with the same bytes and sequence; a watcher that stops reading
+    delays neither the publisher nor the other watcher, and gets everything once it reads."""
+    runtime = await runtimes()
+    job_id = await _running_job(runtime)
+    reading = Reader(watch_job(runtime, ALICE, job_id, 0))
+    stalled = cast(AsyncGenerator[pb.WatchJobResponse, None], watch_job(runtime, ALICE, job_id, 0))
+    async with asyncio.timeout(NEXT):
+        assert (await anext(stalled)).HasField("snapshot")
+        assert (await anext(stalled)).event.sequence == 1
+    first = await reading.next()
+    assert first is not None and first.HasField("snapshot")
+    assert await reading.sequences(1) == [1]
+    live: list[pb.WatchJobResponse] = []
+    for n in range(5):
+        await runtime.publish_events(await _progress(runtime, job_id, 10.0 * (n + 1)))
+        message = await reading.next()  # comes while the other stream is not read at all
+        assert message is not None
+        live.append(message)
+    assert [m.event.sequence for m in live] == [2, 3, 4, 5, 6]
+    async with asyncio.timeout(NEXT):
+        late = [await anext(stalled) for _ in range(5)]
+    assert [m.event.sequence for m in late] == [2, 3, 4, 5, 6]
+    assert [m.SerializeToString() for m in late] == [m.SerializeToString() for m in live]
+    assert all(a is b for a, b in zip(late, live, strict=True))  # one response per event
+    await runtime.publish_events(await _finish(runtime, job_id))
+    assert await reading.sequences(1) == [7]
+    assert await reading.ended()
+    await stalled.aclose()
