@@ -132,10 +132,14 @@ def synthesize(name: str, data: Path, seconds: float, out: Path) -> str:
 
 
 def direct(path: Path, threads: int, model_path: Path | None = None) -> str:
-    """faster-whisper called directly on ``model_path`` (default: the bundled tiny.en)."""
+    """faster-whisper called directly on ``model_path`` (default: the bundled tiny.en), with
+    the decoding the product uses for English (beam size, the previous text as prompt, VAD)."""
     from faster_whisper import WhisperModel
 
+    from core.settings import Settings
     from workers.engines.transcribers.local import bundled_model_path
+
+    settings = Settings()
 
     model = WhisperModel(
         str(model_path or bundled_model_path()),
@@ -144,7 +148,11 @@ def direct(path: Path, threads: int, model_path: Path | None = None) -> str:
         cpu_threads=threads,
     )
     segments, _ = model.transcribe(
-        str(path), language="en", beam_size=1, condition_on_previous_text=False
+        str(path),
+        language="en",
+        beam_size=settings.whisper_beam_size,
+        condition_on_previous_text=settings.whisper_condition_on_previous_text,
+        vad_filter=True,
     )
     return " ".join(s.text.strip() for s in segments)
 
