@@ -26,12 +26,19 @@ THREADS = 2
 def direct_seconds() -> float:
     from faster_whisper import WhisperModel
 
+    from core.settings import Settings
+
+    settings = Settings()  # the product's English decoding, so both do the same work
     model = WhisperModel(
         str(bundled_model_path()), device="cpu", compute_type="int8", cpu_threads=THREADS
     )
     start = time.perf_counter()
     segments, _ = model.transcribe(
-        str(SAMPLE), language="en", beam_size=1, condition_on_previous_text=False
+        str(SAMPLE),
+        language="en",
+        beam_size=settings.whisper_beam_size,
+        condition_on_previous_text=settings.whisper_condition_on_previous_text,
+        vad_filter=True,
     )
     for _ in segments:
         pass
