@@ -194,6 +194,29 @@ def test_a_transcript_with_nothing_said_gives_empty_sections(template: Template)
     assert note.render().count("\n-\n") == len(KEYS[template])
 
 
+# The committed sample's first lines as tiny.en heard them (unlabelled): its note began
+# "CHIEF COMPLAINT: Of pain." (issue 11), "a lot of pain" cut after its function word.
+SAMPLE_OPENING = "\n".join(
+    [
+        "Hey, dragon, I'm seeing MS deal, she's a 41 year old female, and what brings you in"
+        " today.",
+        "I am having a lot of pain at the end of my right middle finger.",
+        "Okay, when did this happen?",
+        "Uh, it once had your name, so I'm out for 5 days ago.",
+        "Okay, and all of our injuries, just my feeling good.",
+        "Just the middle finger.",
+    ]
+)
+
+
+def test_a_chief_complaint_is_never_a_fragment_of_grammar() -> None:
+    assert _section(_note(SAMPLE_OPENING), "chief_complaint") == "Pain."
+    lot = SAMPLE_OPENING.replace("a lot of pain", "a bit of swelling")
+    assert _section(_note(lot), "chief_complaint") == "Swelling."
+    kept = SAMPLE_OPENING.replace("a lot of pain", "bad pain")
+    assert _section(_note(kept), "chief_complaint") == "Bad pain."
+
+
 def test_a_lone_unlabelled_complaint_is_taken_as_the_patients() -> None:
     note = _note("I have had chest pain for 3 days and it gets worse when I walk.", Template.SOAP)
     assert _section(note, "subjective") == (

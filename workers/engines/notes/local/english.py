@@ -89,7 +89,9 @@ EN = Lexicon(
         (
             re.compile(
                 r"\b((?:(?:left|right|lower|upper|low|bad|severe|chronic|sharp)\s+)?"
-                r"(?:(?!(?:my|your|his|her|the|this|that|some|a|any|no)\b)\w+\s+)?"
+                # Never a function word: "a lot of pain" is "Pain.", not "Of pain.".
+                r"(?:(?!(?:my|your|his|her|the|this|that|some|a|any|no|not|of|in|on|at|to"
+                r"|with|and|or|for|from|lot|bit|little|much|more|less|so|such|some)\b)\w+\s+)?"
                 r"(?:pain|ache|headaches?|cough|rash|numbness|swelling|fevers?|bleeding"
                 r"|dizziness))\b",
                 re.IGNORECASE,
