@@ -58,8 +58,9 @@ def summarize(raw: str, top: int = TOP) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _record(pid: int, raw: Path) -> subprocess.Popen[bytes]:
-    """py-spy sampling ``pid`` into ``raw`` until it gets SIGINT."""
+def record(pid: int, raw: Path, *, native: bool = False) -> subprocess.Popen[bytes]:
+    """py-spy sampling ``pid`` into ``raw`` (with C/Cython frames when ``native``) until it
+    gets SIGINT."""
     spy = shutil.which("py-spy") or str(BIN / "py-spy")
     return subprocess.Popen(
         [
@@ -71,7 +72,7 @@ def _record(pid: int, raw: Path) -> subprocess.Popen[bytes]:
             "raw",
             "--rate",
             "200",
-            "--nonblocking",
+            "--native" if native else "--nonblocking",
             "-o",
             str(raw),
         ],
@@ -86,7 +87,7 @@ def profile(name: str, *, pg: bool, total: int = 6000) -> Path:
         token = mint_token(server.secret, "bench")
         job_id = asyncio.run(create_text_job(server.address, token))
         raw = Path(folder) / "raw.txt"
-        recorder = _record(server.proc.pid, raw)
+        recorder = record(server.proc.pid, raw)
         try:
             rps, _ = asyncio.run(hammer(server.address, job_id, token, total))
         finally:
@@ -105,7 +106,7 @@ def profile_upload(name: str, *, size_mib: int = 256, rounds: int = 2) -> Path:
         token = mint_token(server.secret, "bench")
         asyncio.run(upload_seconds(server.address, 8 << 20, token))  # warm-up
         raw = Path(folder) / "raw.txt"
-        recorder = _record(server.proc.pid, raw)
+        recorder = record(server.proc.pid, raw)
         try:
             seconds = [
                 asyncio.run(upload_seconds(server.address, size_mib << 20, token))

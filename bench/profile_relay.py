@@ -12,42 +12,17 @@ not a dependency of the service.
 from __future__ import annotations
 
 import shutil
-import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from bench.common import BIN, RESULTS, ChildServer, percentile
-from bench.profile import summarize
+from bench.common import RESULTS, ChildServer, percentile
+from bench.profile import record, summarize
 from bench.relay import CLIENT_PROCESSES, run_arrivals
 
 PROFILE_DELTAS = 200
-
-
-def _record(pid: int, raw: Path, native: bool) -> subprocess.Popen[bytes]:
-    """py-spy sampling ``pid`` into ``raw`` (with C/Cython frames when ``native``) until it
-    gets SIGINT."""
-    spy = shutil.which("py-spy") or str(BIN / "py-spy")
-    mode = "--native" if native else "--nonblocking"
-    return subprocess.Popen(
-        [
-            spy,
-            "record",
-            "--pid",
-            str(pid),
-            "--format",
-            "raw",
-            "--rate",
-            "200",
-            mode,
-            "-o",
-            str(raw),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
 
 
 def profile(name: str, *, native: bool = False, keep: Path | None = None) -> Path:
@@ -57,7 +32,7 @@ def profile(name: str, *, native: bool = False, keep: Path | None = None) -> Pat
 
         @contextmanager
         def sampled(server: ChildServer) -> Iterator[None]:
-            recorder = _record(server.proc.pid, raw, native)
+            recorder = record(server.proc.pid, raw, native=native)
             try:
                 yield
             finally:

@@ -40,7 +40,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench import scaleout_queries
 from bench.common import RESULTS, child_server, fresh_postgres
-from bench.profile import _record, summarize
+from bench.profile import record, summarize
 from bench.relay import AMQP
 from core.auth import mint_token
 
@@ -114,7 +114,7 @@ async def _measure(
     try:
         await asyncio.gather(_create_jobs(server_address, token, jobs), _wait_ready(procs))
         if profile is not None:
-            spies = [_record(procs[0].pid, profile / "worker.txt")]
+            spies = [record(procs[0].pid, profile / "worker.txt")]
             await asyncio.sleep(1.0)  # py-spy attached
         started = datetime.now(UTC).replace(tzinfo=None)  # the form updated_at holds
         for proc in procs:
@@ -161,7 +161,7 @@ def jobs_per_second(workers: int, profile: Path | None = None) -> tuple[float, f
         token = mint_token(server.secret, "bench")
         server_spy = None
         if profile is not None:
-            server_spy = _record(server.proc.pid, profile / "server.txt")
+            server_spy = record(server.proc.pid, profile / "server.txt")
         try:
             rate = asyncio.run(_measure(server.address, token, worker_env, workers, profile))
         finally:
