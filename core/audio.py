@@ -20,8 +20,10 @@ import numpy as np
 import numpy.typing as npt
 from av.container import InputContainer
 
+from core import wav_pcm
+from core.audio_limits import check_duration
 from core.audio_warnings import AudioWarning, LevelStats, sample_rate_warning, truncation_warning
-from core.errors import AudioError, OutOfRange
+from core.errors import AudioError
 
 #: The rate audio is decoded to unless a caller asks for another: what Whisper and the
 #: transcription providers work at.
@@ -94,16 +96,19 @@ def probe(path: Path, *, max_seconds: float | None = None) -> AudioInfo:
     if path.stat().st_size == 0:
         raise AudioError("The audio is empty (0 bytes).", reason="EMPTY_AUDIO")
     with open_audio(str(path)) as container:
-        decoded = decode_all(container, max_seconds=max_seconds)
+        decoded = decode_all(container, max_seconds=max_seconds, path=path)
         stream = container.streams.audio[0]
         declared = declared_duration(container, stream)
         byte_rate = (stream.codec_context.bit_rate or 0) // 8
     return describe(path, decoded, declared=declared, byte_rate=byte_rate)
 
 
-def decode_all(container: InputContainer, *, max_seconds: float | None = None) -> Decoded:
+def decode_all(
+    container: InputContainer, *, max_seconds: float | None = None, path: Path | None = None
+) -> Decoded:
     """Decode the container's first audio stream to its end, counting samples and levels
-    (memory stays one batch of frames deep); the errors of :func:`probe`."""
+    (memory stays one batch of frames deep); the errors of :func:`probe`. A plain PCM WAV
+    opened from ``path`` is read without FFmpeg's demuxer (core/wav_pcm.py)."""
     name = _format_name(container)
     if name not in SUPPORTED_FORMATS:
         raise AudioError(
@@ -118,19 +123,24 @@ def decode_all(container: InputContainer, *, max_seconds: float | None = None) -
     rate = stream.codec_context.sample_rate or 0
     levels = LevelStats()
     if max_seconds is not None:
-        _check_duration(declared_duration(container, stream) or 0.0, max_seconds)
+        check_duration(declared_duration(container, stream) or 0.0, max_seconds)
     pcm = _PCM_SAMPLES.get(stream.codec_context.name)
     channels = stream.codec_context.channels or 0
     try:
         if pcm is not None and rate and channels:
-            samples = _count_pcm(container, stream, pcm, channels, levels, max_seconds)
+            read = _read_plain_wav(path, stream, levels, max_seconds) if path else None
+            samples = (
+                read
+                if read is not None
+                else _count_pcm(container, stream, pcm, channels, levels, max_seconds)
+            )
         for frame in () if pcm is not None and rate and channels else container.decode(stream):
             samples += frame.samples
             rate = frame.sample_rate or rate
             levels.add(frame)
             if max_seconds is not None and rate:
                 # Headers can lie: stop decoding as soon as the samples say too long.
-                _check_duration(samples / rate, max_seconds)
+                check_duration(samples / rate, max_seconds)
     except av.error.FFmpegError as exc:
         raise AudioError(
             "The audio is corrupt: decoding failed partway through.", reason="CORRUPT_AUDIO"
@@ -192,12 +202,33 @@ def _count_pcm(
             levels.add_frames(np.frombuffer(b"".join(pieces), dtype=dtype), sizes)
             pieces, sizes = [], []
             if max_seconds is not None:
-                _check_duration(samples / rate, max_seconds)
+                check_duration(samples / rate, max_seconds)
     if pieces:
         levels.add_frames(np.frombuffer(b"".join(pieces), dtype=dtype), sizes)
     if max_seconds is not None:
-        _check_duration(samples / rate, max_seconds)
+        check_duration(samples / rate, max_seconds)
     return samples
+
+
+def _read_plain_wav(
+    path: Path, stream: av.audio.stream.AudioStream, levels: LevelStats, max_seconds: float | None
+) -> int | None:
+    """Samples of the file at ``path`` read by core/wav_pcm.py, when its header is one it
+    reads and says what FFmpeg saw (codec, channels, rate); None otherwise."""
+    with path.open("rb") as f:
+        layout, head = wav_pcm.read_header(f.read)
+        context = stream.codec_context
+        if layout is None or (layout.codec, layout.channels, layout.rate) != (
+            context.name,
+            context.channels,
+            context.sample_rate,
+        ):
+            return None
+        if wav_pcm.data_after(f, layout, path.stat().st_size):
+            return None
+        f.seek(len(head))
+        first = head[layout.data_start :]
+        return wav_pcm.count(f.read, layout, levels, max_seconds=max_seconds, first=first)
 
 
 def describe(path: Path, decoded: Decoded, *, declared: float | None, byte_rate: int) -> AudioInfo:
@@ -232,19 +263,6 @@ def describe_decoded(
         sample_rate=decoded.rate,
         warnings=tuple(w for w in found if w is not None),
     )
-
-
-def _check_duration(seconds: float, max_seconds: float) -> None:
-    if seconds > max_seconds:
-        raise OutOfRange(
-            f"The audio lasts {_hours(seconds)} or more; this service takes at most "
-            f"{_hours(max_seconds)} per recording. Split it into shorter recordings.",
-            reason="AUDIO_TOO_LONG",
-        )
-
-
-def _hours(seconds: float) -> str:
-    return f"{round(seconds / 3600, 1):g} h" if seconds >= 3600 else f"{seconds / 60:.0f} min"
 
 
 def wav_missing_bytes(f: BinaryIO, size: int) -> int:

@@ -8,7 +8,9 @@ a person reading the transcript knows why it may be short or poor.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Any
 
 import av
 import numpy as np
@@ -48,7 +50,9 @@ _BATCH_SAMPLES = 1 << 16
 class LevelStats:
     """Level and clipping over every decoded frame, gathered while the file is probed so
     that the audio is decoded only once. Memory stays one batch of frames deep
-    (``_BATCH_SAMPLES``); the loudest level is still measured frame by frame."""
+    (``_BATCH_SAMPLES``). The loudest level is measured frame by frame until it reaches
+    :data:`LOW_LEVEL_RMS` (it then rules the level warning out and is not followed further);
+    clipping is counted in the samples' own type."""
 
     def __init__(self) -> None:
         self.loudest_rms = 0.0
@@ -76,22 +80,23 @@ class LevelStats:
     def _flush(self) -> None:
         if not self._pending:
             return
-        sizes = np.array([n for n in self._sizes if n])
-        values = _normalized(np.concatenate(self._pending))
-        self._pending.clear()
-        self._sizes.clear()
-        self._pending_samples = 0
-        if sizes.min() == sizes.max():  # PCM: frames of one size, one pass without copies
-            frames = values.reshape(len(sizes), -1)
+        raw = np.concatenate(self._pending) if len(self._pending) > 1 else self._pending[0]
+        sizes = self._sizes
+        self._pending, self._sizes, self._pending_samples = [], [], 0
+        self.samples += raw.size
+        self.clipped += _clipped(raw)
+        if self.loudest_rms >= LOW_LEVEL_RMS:
+            return  # the level warning is ruled out: the frames' levels are not needed
+        values = _normalized(raw)
+        counts = np.array([n for n in sizes if n])
+        if counts.min() == counts.max():  # PCM: frames of one size, one pass without copies
+            frames = values.reshape(len(counts), -1)
             squares = np.einsum("ij,ij->i", frames, frames)
         else:
-            starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+            starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
             squares = np.add.reduceat(values * values, starts)
-        frame_means = squares / sizes
+        frame_means = squares / counts
         self.loudest_rms = max(self.loudest_rms, float(np.sqrt(frame_means.max())))
-        self.samples += values.size
-        self.clipped += int(np.count_nonzero(values >= CLIP_LEVEL))
-        self.clipped += int(np.count_nonzero(values <= -CLIP_LEVEL))
 
     def warnings(self) -> list[AudioWarning]:
         self._flush()
@@ -115,6 +120,24 @@ class LevelStats:
                 )
             )
         return found
+
+
+def _clipped(data: npt.NDArray[np.generic]) -> int:
+    """Samples at or beyond :data:`CLIP_LEVEL` of full scale, compared in the samples' own
+    type (no float copy): the integer bounds are those the float comparison gives."""
+    values: npt.NDArray[Any] = data
+    if data.dtype.kind == "f":
+        return int(np.count_nonzero(values >= CLIP_LEVEL) + np.count_nonzero(values <= -CLIP_LEVEL))
+    bits = 8 * data.dtype.itemsize
+    half = 1 << (bits - 1)
+    # Samples are normalized as (x - centre) / half with x - centre in [-half, half - 1].
+    bound = math.ceil(np.float32(CLIP_LEVEL) * np.float64(half))
+    centre, lowest = (half, 0) if data.dtype.kind == "u" else (0, -half)
+    highest = lowest + (1 << bits) - 1
+    found = np.count_nonzero(values <= centre - bound) if centre - bound >= lowest else 0
+    if centre + bound <= highest:
+        found += np.count_nonzero(values >= centre + bound)
+    return int(found)
 
 
 def _normalized(data: npt.NDArray[np.generic]) -> npt.NDArray[np.float32]:

@@ -37,6 +37,7 @@ from pathlib import Path
 
 import av
 
+from core import wav_pcm
 from core.audio import (
     AudioInfo,
     Decoded,
@@ -48,6 +49,7 @@ from core.audio import (
     wav_missing_bytes,
 )
 from core.audio_stream import LIVE_PROBE, STREAM_FORMATS
+from core.audio_warnings import LevelStats
 from core.byte_pipe import BytePipe
 from core.errors import AudioError, OutOfRange
 
@@ -71,6 +73,28 @@ _GIVE_UP = (AudioError, OutOfRange, av.error.FFmpegError, OSError, ValueError)
 def _settle(done: asyncio.Future[Decoded | None], result: Decoded | None) -> None:
     if not done.done():
         done.set_result(result)
+
+
+class _Replay:
+    """The bytes already read from a pipe, then the pipe: what FFmpeg reads when the header
+    was not one core/wav_pcm.py counts."""
+
+    def __init__(self, head: bytes, pipe: BytePipe) -> None:
+        self._head = memoryview(head)
+        self._pipe = pipe
+
+    def read(self, size: int = -1) -> bytes:
+        if not self._head:
+            return self._pipe.read(size)
+        take = len(self._head) if size < 0 else size
+        data, self._head = bytes(self._head[:take]), self._head[take:]
+        return data
+
+
+def _second_data_chunk(path: Path) -> bool:
+    with path.open("rb") as f:
+        layout, _ = wav_pcm.read_header(f.read)
+        return layout is not None and wav_pcm.data_after(f, layout, path.stat().st_size)
 
 
 class ReceivingProbe:
@@ -131,7 +155,13 @@ class ReceivingProbe:
     def _decode(self) -> Decoded | None:
         opened = False
         try:
-            with open_audio(self._pipe, LIVE_PROBE if self.live else None) as container:
+            source: BytePipe | _Replay = self._pipe
+            if not self.live:
+                layout, head = wav_pcm.read_header(self._pipe.read)
+                if layout is not None:
+                    return self._count_wav(layout, head)
+                source = _Replay(head, self._pipe)
+            with open_audio(source, LIVE_PROBE if self.live else None) as container:
                 opened = True
                 name = str(container.format.name).split(",")[0]
                 if name not in (STREAM_FORMATS if self.live else STREAMED_FORMATS):
@@ -153,6 +183,25 @@ class ReceivingProbe:
         finally:
             self._pipe.abort()  # wakes a waiting feeder; later bytes are dropped
 
+    def _count_wav(self, layout: wav_pcm.WavLayout, head: bytes) -> Decoded:
+        """A plain PCM WAV, counted without FFmpeg (core/wav_pcm.py)."""
+        levels = LevelStats()
+        samples = wav_pcm.count(
+            self._pipe.read,
+            layout,
+            levels,
+            max_seconds=self.max_seconds,
+            first=head[layout.data_start :],
+        )
+        return Decoded(
+            format="wav",
+            codec=layout.codec,
+            samples=samples,
+            rate=layout.rate,
+            channels=layout.channels,
+            levels=levels,
+        )
+
     async def info(self, path: Path) -> AudioInfo | None:
         """The finished file's description from the streamed decode; None when the caller
         must decode ``path`` itself."""
@@ -171,12 +220,20 @@ class ReceivingProbe:
                     return None
                 stream = container.streams.audio[0]
                 name = str(container.format.name).split(",")[0]
-                if (name, stream.codec_context.name) != (decoded.format, decoded.codec):
+                context = stream.codec_context
+                if (name, context.name, context.channels, context.sample_rate) != (
+                    decoded.format,
+                    decoded.codec,
+                    decoded.channels,
+                    decoded.rate,
+                ):
                     return None
                 declared = declared_duration(container, stream)
                 if declared is not None and declared > self.max_seconds:
                     return None  # probe() refuses it from the header alone
                 byte_rate = (stream.codec_context.bit_rate or 0) // 8
+            if name == "wav" and _second_data_chunk(path):
+                return None  # FFmpeg reads on into it; the streamed count stopped
             return describe(path, decoded, declared=declared, byte_rate=byte_rate)
         except _GIVE_UP:
             return None
