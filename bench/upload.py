@@ -1,15 +1,23 @@
 """Upload throughput (UploadAudio vs a bare stream that discards bytes) and the server's
-memory while it takes a 1 GiB upload."""
+memory while it takes a 1 GiB upload.
+
+``upload_ratio`` compares a durable upload with a stream that keeps nothing, so it can never
+pass what the disk allows: ``upload_disk_mib_s`` is the local store writing the same bytes
+durably with nothing else (its parts, each flushed to disk, into the folder the server
+uses), and ``upload_disk_ratio`` that rate against the bare stream's: the highest
+``upload_ratio`` this machine's disk permits, measured in the same run."""
 
 from __future__ import annotations
 
 import asyncio
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import grpc
 import psutil
@@ -139,6 +147,31 @@ def s3_multipart_rss(size_mib: int, small_mib: int = 16) -> dict[str, float]:
     }
 
 
+async def store_seconds(folder: str, total: int) -> float:
+    """The local store taking ``total`` bytes in its parts, durably, as an upload does."""
+    from core.blobstore.local import LocalBlobStore
+
+    store = LocalBlobStore(Path(folder))
+    part = bytes(store.part_size)
+    start = time.perf_counter()
+    handle = await store.start_multipart("audio/disk")
+    parts = []
+    for number, offset in enumerate(range(0, total, store.part_size), start=1):
+        size = min(store.part_size, total - offset)
+        parts.append(await store.upload_part("audio/disk", handle, number, part[:size]))
+    await store.complete_multipart("audio/disk", handle, parts)
+    elapsed = time.perf_counter() - start
+    await store.delete("audio/disk")
+    return elapsed
+
+
+def disk_seconds(total: int, rounds: int) -> float:
+    """Best of ``rounds`` durable writes of ``total`` bytes in a folder where the bench's
+    servers keep their data (the system's temporary folder)."""
+    with tempfile.TemporaryDirectory(prefix="consulta-bench-disk-") as folder:
+        return min(asyncio.run(store_seconds(folder, total)) for _ in range(rounds))
+
+
 def run(
     size_mib: int = 256, rss_mib: int = 1024, rounds: int = 3, s3_mib: int = 256
 ) -> dict[str, float]:
@@ -152,12 +185,15 @@ def run(
         ours = min(asyncio.run(upload_seconds(server.address, total, token)) for _ in range(rounds))
         with PeakRss(server.proc.pid) as rss:
             big = asyncio.run(upload_seconds(server.address, rss_mib * MIB, token))
+    disk = disk_seconds(total, rounds)
     s3 = s3_multipart_rss(s3_mib)
     return {
         **s3,
         "upload_bare_mib_s": round(size_mib / bare, 1),
         "upload_mib_s": round(size_mib / ours, 1),
         "upload_ratio": round(bare / ours, 3),
+        "upload_disk_mib_s": round(size_mib / disk, 1),
+        "upload_disk_ratio": round(bare / disk, 3),
         "upload_1gib_seconds": round(big, 2),
         "upload_rss_baseline_mib": round(rss.baseline / MIB, 1),
         "upload_rss_growth_mib": round((rss.peak - rss.baseline) / MIB, 1),

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from core.auth import Principal
 from core.errors import Aborted, ResourceExhausted
@@ -78,21 +78,35 @@ class UploadLimits:
 
 
 async def idle_limited(
-    requests: AsyncIterator[T], seconds: float, resume_hint: list[str]
+    requests: AsyncIterator[T],
+    seconds: float,
+    resume_hint: list[str],
+    busy: Callable[[], bool] = lambda: False,
 ) -> AsyncIterator[T]:
     """``requests`` until one takes longer than ``seconds`` to arrive; then ABORTED, naming
-    the upload to resume (``resume_hint`` holds its id once the server has given it)."""
+    the upload to resume (``resume_hint`` holds its id once the server has given it). The
+    clock does not run out while ``busy()`` (the server writing a part the client may be
+    waiting on): it starts again."""
     iterator = aiter(requests)
     while True:
+        arriving: asyncio.Future[T | object] = asyncio.ensure_future(anext(iterator, _END))
         try:
-            async with asyncio.timeout(seconds):
-                message = await anext(iterator)
-        except StopAsyncIteration:
+            while not (await asyncio.wait({arriving}, timeout=seconds))[0]:
+                if busy():
+                    continue
+                resume = f" Resume upload {resume_hint[0]}." if resume_hint else ""
+                raise Aborted(
+                    f"No upload message arrived for {seconds:g} s, so the stream was closed."
+                    f"{resume}",
+                    reason="UPLOAD_IDLE",
+                )
+        finally:
+            if not arriving.done():
+                arriving.cancel()
+        message = arriving.result()
+        if message is _END:
             return
-        except TimeoutError as exc:
-            resume = f" Resume upload {resume_hint[0]}." if resume_hint else ""
-            raise Aborted(
-                f"No upload message arrived for {seconds:g} s, so the stream was closed.{resume}",
-                reason="UPLOAD_IDLE",
-            ) from exc
-        yield message
+        yield cast(T, message)
+
+
+_END = object()

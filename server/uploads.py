@@ -13,7 +13,7 @@ import asyncio
 import hashlib
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,6 +63,35 @@ class _Upload:
     digest: Any = None  # hashlib.sha256 while receiving a fresh upload
     #: Decodes a fresh upload on a local store while it arrives (no second decode at the end).
     probe: ReceivingProbe | None = None
+    #: The part being written while the next one arrives (one at a time).
+    writing: asyncio.Task[None] | None = None
+
+
+@dataclass
+class _Gathered:
+    """The chunks of the part being gathered, joined once when the part is written (one
+    copy, not a bytearray grown chunk by chunk and then sliced and copied again)."""
+
+    part_size: int
+    chunks: list[bytes] = field(default_factory=list)
+    held: int = 0
+
+    def add(self, data: bytes) -> None:
+        self.chunks.append(data)
+        self.held += len(data)
+
+    def parts(self) -> Iterator[bytes]:
+        """Every whole part gathered, in order."""
+        while self.held >= self.part_size:
+            joined = b"".join(self.chunks)
+            part, rest = joined[: self.part_size], joined[self.part_size :]
+            self.chunks, self.held = ([rest] if rest else []), len(rest)
+            yield part
+
+    def take_rest(self) -> bytes:
+        rest = b"".join(self.chunks)
+        self.chunks, self.held = [], 0
+        return rest
 
 
 def _status(upload: _Upload) -> pb.UploadAudioResponse:
@@ -82,13 +111,19 @@ class UploadHandler:
         self.settings = runtime.settings
         self.limits = limits
         self._upload_ids: list[str] = []  # for the idle timeout's message
+        self._upload: _Upload | None = None  # once the stream has one
+
+    def _writing(self) -> bool:
+        """A part is being written: the client may rightly wait for its status."""
+        return self._upload is not None and self._upload.writing is not None
 
     async def run(
         self, requests: AsyncIterator[pb.UploadAudioRequest]
     ) -> AsyncIterator[pb.UploadAudioResponse]:
         with self.limits.stream(self.principal):
             idle = self.settings.upload_idle_timeout_seconds
-            async for response in self._run(idle_limited(requests, idle, self._upload_ids)):
+            messages = idle_limited(requests, idle, self._upload_ids, busy=self._writing)
+            async for response in self._run(messages):
                 yield response
 
     async def _run(
@@ -218,6 +253,7 @@ class UploadHandler:
     async def _receive(
         self, upload: _Upload, requests: AsyncIterator[pb.UploadAudioRequest]
     ) -> AsyncIterator[pb.UploadAudioResponse]:
+        self._upload = upload
         limit = upload.config.declared_size_bytes or self.settings.max_audio_bytes
         received = upload.row.committed_offset
         # Hash on the fly unless resumed (hashlib state cannot be stored; the stored object
@@ -235,46 +271,80 @@ class UploadHandler:
     async def _receive_bytes(
         self, upload: _Upload, requests: AsyncIterator[pb.UploadAudioRequest], limit: int
     ) -> AsyncIterator[pb.UploadAudioResponse]:
-        part_size = self.rt.blobs.part_size
-        # The chunks of the part being gathered, joined once when it is written (one copy,
-        # not a bytearray grown chunk by chunk and then sliced and copied again).
-        pending: list[bytes] = []
-        pending_bytes = 0
+        """Parts are written while the next one arrives. One write is in flight at a time, so
+        parts, the digest and the committed offset advance in order; each part's status goes
+        out as soon as it is durable and recorded, whether or not more bytes arrive."""
+        gathered = _Gathered(self.rt.blobs.part_size)
         received = upload.row.committed_offset
         finished = False
-        async for message in requests:
-            chunk = check_chunk(
-                message,
-                received,
-                limit,
-                upload.row.id,
-                upload.row.committed_offset,
-                declared=bool(upload.config.declared_size_bytes),
-            )
-            data = chunk.data
-            pending.append(data)
-            pending_bytes += len(data)
-            received += len(data)
-            metrics.UPLOAD_BYTES.inc(len(data))
-            if upload.probe is not None:
-                await upload.probe.feed(data)
-            while pending_bytes >= part_size:
-                joined = b"".join(pending)
-                part, rest = joined[:part_size], joined[part_size:]
-                pending, pending_bytes = ([rest] if rest else []), len(rest)
-                await self._write_part(upload, part)
+        messages = aiter(requests)
+        arriving: asyncio.Future[pb.UploadAudioRequest | None] | None = None
+        try:
+            while not finished:
+                arriving = arriving or asyncio.ensure_future(anext(messages, None))
+                if await self._written_first(upload, arriving):
+                    yield _status(upload)
+                    continue
+                message, arriving = arriving.result(), None
+                if message is None:
+                    break
+                chunk = check_chunk(
+                    message,
+                    received,
+                    limit,
+                    upload.row.id,
+                    upload.row.committed_offset,
+                    declared=bool(upload.config.declared_size_bytes),
+                )
+                received += len(chunk.data)
+                finished = chunk.finish
+                gathered.add(chunk.data)
+                metrics.UPLOAD_BYTES.inc(len(chunk.data))
+                if upload.probe is not None:
+                    await upload.probe.feed(chunk.data)
+                for part in gathered.parts():
+                    if await self._written(upload):
+                        yield _status(upload)
+                    upload.writing = asyncio.create_task(self._write_part(upload, part))
+            if await self._written(upload) and not (finished and gathered.held):
                 yield _status(upload)
-            if chunk.finish:
-                finished = True
-                break
+        finally:
+            if arriving is not None:
+                arriving.cancel()
+            if upload.writing is not None:
+                # The stream failed: the part already on its way is still recorded, so the
+                # client resumes after it.
+                await asyncio.gather(upload.writing, return_exceptions=True)
+                upload.writing = None
         if not finished:
             raise incomplete(upload.row.id, upload.row.committed_offset)
-        if pending:
-            await self._write_part(upload, b"".join(pending))
-            pending.clear()
-        yield _status(upload)
+        if gathered.held or not upload.parts:
+            if gathered.held:
+                await self._write_part(upload, gathered.take_rest())
+            yield _status(upload)
         job = await self._finish(upload)
         yield pb.UploadAudioResponse(job=job)
+
+    @staticmethod
+    async def _written_first(upload: _Upload, arriving: asyncio.Future[Any]) -> bool:
+        """Wait for the next message or the part being written, whichever comes first; True
+        when it was the part (its status is due), False when the message is there."""
+        if upload.writing is None:
+            await asyncio.wait({arriving})
+            return False
+        await asyncio.wait({arriving, upload.writing}, return_when=asyncio.FIRST_COMPLETED)
+        if not upload.writing.done():
+            return False
+        return await UploadHandler._written(upload)
+
+    @staticmethod
+    async def _written(upload: _Upload) -> bool:
+        """Wait for the part being written, if any (its failure is raised); True if one was."""
+        if upload.writing is None:
+            return False
+        writing, upload.writing = upload.writing, None
+        await writing
+        return True
 
     async def _write_part(self, upload: _Upload, data: bytes) -> None:
         await self.limits.check_staging(self.principal, len(data))

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from core.blobstore.base import Part
 from core.blobstore.local import LocalBlobStore
 from core.errors import InvalidArgument
 
@@ -18,11 +19,8 @@ async def test_parts_are_staged_in_a_hidden_folder_then_renamed_into_place(
     first = await store.upload_part("audio/a", handle, 1, b"abcd")
     last = await store.upload_part("audio/a", handle, 2, b"ef")
     staged = tmp_path / ".staging" / handle
-    assert sorted(p.name for p in staged.iterdir()) == [
-        "data",
-        "part-000001.token",
-        "part-000002.token",
-    ]
+    assert sorted(p.name for p in staged.iterdir()) == ["data", "tokens"]
+    assert (staged / "tokens").read_text().split() == ["1", first.token, "2", last.token]
     inode = (staged / "data").stat().st_ino
 
     await store.complete_multipart("audio/a", handle, [first, last])
@@ -62,6 +60,35 @@ async def test_a_part_changed_behind_the_token_is_refused(tmp_path: Path) -> Non
     with pytest.raises(InvalidArgument):
         await store.complete_multipart("audio/a", handle, [stale])
     assert not (tmp_path / "audio" / "a").exists()
+
+
+async def test_a_token_line_cut_short_names_no_part(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path, part_size=4)
+    handle = await store.start_multipart("audio/a")
+    first = await store.upload_part("audio/a", handle, 1, b"abcd")
+    second = await store.upload_part("audio/a", handle, 2, b"ef")
+    log = tmp_path / ".staging" / handle / "tokens"
+    # A crash while part 2's line was being appended: that part was never acknowledged.
+    log.write_text(log.read_text()[:-3])
+    with pytest.raises(InvalidArgument, match="part 2 was never written"):
+        await store.complete_multipart("audio/a", handle, [first, second])
+    # The client resumes: part 2 is written again and the upload completes.
+    again = await store.upload_part("audio/a", handle, 2, b"ef")
+    await store.complete_multipart("audio/a", handle, [first, again])
+    assert (tmp_path / "audio" / "a").read_bytes() == b"abcdef"
+
+
+async def test_a_folder_staged_by_the_earlier_layout_still_completes(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path, part_size=4)
+    handle = await store.start_multipart("audio/a")
+    staged = tmp_path / ".staging" / handle
+    (staged / "data").write_bytes(b"abcdef")
+    (staged / "tokens").unlink()
+    (staged / "part-000001.token").write_text("t1:4")
+    (staged / "part-000002.token").write_text("t2:2")
+    parts = [Part(number=1, token="t1:4"), Part(number=2, token="t2:2")]
+    await store.complete_multipart("audio/a", handle, parts)
+    assert (tmp_path / "audio" / "a").read_bytes() == b"abcdef"
 
 
 async def test_import_uri_is_refused(tmp_path: Path) -> None:

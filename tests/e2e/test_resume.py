@@ -137,3 +137,29 @@ async def test_an_abandoned_upload_expires_and_its_parts_are_deleted(
             )
     finally:
         await deployment.stop()
+
+
+async def test_the_part_on_its_way_when_a_stream_fails_is_kept(deployment: Deployment) -> None:
+    # A part is written while the next bytes arrive; a stream refused meanwhile still
+    # records that part, so the client resumes after it rather than sending it again.
+    part = deployment.server.runtime.blobs.part_size
+    data = wav_bytes(min_bytes=part + CHUNK)
+    stub, auth = deployment.stub(), deployment.auth()
+
+    async def out_of_order() -> AsyncIterator[pb.UploadAudioRequest]:
+        yield pb.UploadAudioRequest(config=pb.UploadConfig(declared_size_bytes=len(data)))
+        for offset in range(0, part, CHUNK):
+            yield pb.UploadAudioRequest(
+                chunk=pb.AudioChunk(offset=offset, data=data[offset : offset + CHUNK])
+            )
+        yield pb.UploadAudioRequest(chunk=pb.AudioChunk(offset=part + CHUNK, data=b"late"))
+
+    upload_id = ""
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        async for response in stub.UploadAudio(out_of_order(), metadata=auth):
+            upload_id = upload_id or response.status.upload_id
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    status = await stub.GetUploadStatus(
+        pb.GetUploadStatusRequest(upload_id=upload_id), metadata=auth
+    )
+    assert status.committed_offset == part and not status.complete
