@@ -69,29 +69,43 @@ class _Upload:
 
 @dataclass
 class _Gathered:
-    """The chunks of the part being gathered, joined once when the part is written (one
-    copy, not a bytearray grown chunk by chunk and then sliced and copied again)."""
+    """The chunks of the part being gathered, handed to the store as they came (no join:
+    the local store writes them with one vectored write; the last chunk of a part is split
+    by a view, not copied)."""
 
     part_size: int
-    chunks: list[bytes] = field(default_factory=list)
+    chunks: list[bytes | memoryview] = field(default_factory=list)
     held: int = 0
 
     def add(self, data: bytes) -> None:
         self.chunks.append(data)
         self.held += len(data)
 
-    def parts(self) -> Iterator[bytes]:
-        """Every whole part gathered, in order."""
+    def parts(self) -> Iterator[list[bytes | memoryview]]:
+        """Every whole part gathered, in order, as its pieces."""
         while self.held >= self.part_size:
-            joined = b"".join(self.chunks)
-            part, rest = joined[: self.part_size], joined[self.part_size :]
-            self.chunks, self.held = ([rest] if rest else []), len(rest)
+            part: list[bytes | memoryview] = []
+            size = 0
+            while size < self.part_size:
+                chunk = self.chunks.pop(0)
+                room = self.part_size - size
+                if len(chunk) > room:
+                    view = memoryview(chunk)
+                    chunk, rest = view[:room], view[room:]
+                    self.chunks.insert(0, rest)
+                part.append(chunk)
+                size += len(chunk)
+            self.held -= size
             yield part
 
-    def take_rest(self) -> bytes:
-        rest = b"".join(self.chunks)
-        self.chunks, self.held = [], 0
+    def take_rest(self) -> list[bytes | memoryview]:
+        rest, self.chunks, self.held = self.chunks, [], 0
         return rest
+
+
+def _hash_pieces(digest: Any, pieces: list[bytes | memoryview]) -> None:
+    for piece in pieces:
+        digest.update(piece)
 
 
 def _status(upload: _Upload) -> pb.UploadAudioResponse:
@@ -346,21 +360,24 @@ class UploadHandler:
         await writing
         return True
 
-    async def _write_part(self, upload: _Upload, data: bytes) -> None:
-        await self.limits.check_staging(self.principal, len(data))
+    async def _write_part(self, upload: _Upload, pieces: list[bytes | memoryview]) -> None:
+        size = sum(len(piece) for piece in pieces)
+        await self.limits.check_staging(self.principal, size)
         number = len(upload.parts) + 1
-        stored = self.rt.blobs.upload_part(
-            upload.row.blob_key, upload.row.multipart_handle, number, data
+        stored = self.rt.blobs.upload_part_pieces(
+            upload.row.blob_key, upload.row.multipart_handle, number, pieces
         )
         if upload.digest is not None:
             # Hashing (hashlib frees the GIL) runs in a thread while the store writes and
             # fsyncs the same part, instead of on the event loop chunk by chunk. Parts are
             # written one after another, so the digest still sees the bytes in order.
-            _, part = await asyncio.gather(asyncio.to_thread(upload.digest.update, data), stored)
+            _, part = await asyncio.gather(
+                asyncio.to_thread(_hash_pieces, upload.digest, pieces), stored
+            )
         else:
             part = await stored
         upload.parts.append(part)
-        upload.row.committed_offset += len(data)
+        upload.row.committed_offset += size
         upload.row.parts_json = json.dumps([[p.number, p.token] for p in upload.parts])
         await self.rt.uploads.commit_part(
             upload.row.id, upload.row.committed_offset, upload.row.parts_json

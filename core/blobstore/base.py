@@ -7,6 +7,7 @@ Adapters raise only ``core.errors`` exceptions (NotFound, InvalidArgument, Unava
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -37,6 +38,17 @@ class BlobStore(ABC):
     @abstractmethod
     async def upload_part(self, key: str, handle: str, number: int, data: bytes) -> Part:
         """Write part ``number`` (from 1) durably; writing the same number again replaces it."""
+
+    async def upload_part_pieces(
+        self, key: str, handle: str, number: int, pieces: Sequence[bytes | memoryview]
+    ) -> Part:
+        """:meth:`upload_part` of the part made of ``pieces`` in order (a stream's chunks as
+        they came). Joined here in a worker thread; a store that can write the pieces as they
+        are (the local folder, with one vectored write) does so without the copy."""
+        data = pieces[0] if len(pieces) == 1 and isinstance(pieces[0], bytes) else None
+        if data is None:
+            data = await asyncio.to_thread(b"".join, pieces)
+        return await self.upload_part(key, handle, number, data)
 
     @abstractmethod
     async def complete_multipart(self, key: str, handle: str, parts: list[Part]) -> None:

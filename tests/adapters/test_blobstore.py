@@ -46,6 +46,25 @@ async def test_multipart_round_trip_of_12_mib(blob_store: BlobStore, tmp_path: P
     assert hashlib.sha256(copy.read_bytes()).digest() == hashlib.sha256(data).digest()
 
 
+async def test_a_part_given_as_pieces_is_stored_as_their_join(blob_store: BlobStore) -> None:
+    data = random.Random(7).randbytes(blob_store.part_size + 3 * MIB + 5)
+    size = blob_store.part_size
+    # The server hands a part over as the stream's chunks, the last one split by a view.
+    first: list[bytes | memoryview] = [
+        data[:MIB],
+        data[MIB : size - 7],
+        memoryview(data)[size - 7 : size],
+    ]
+    last: list[bytes | memoryview] = [memoryview(data)[size:], b""]
+    handle = await blob_store.start_multipart("audio/pieces")
+    parts = [
+        await blob_store.upload_part_pieces("audio/pieces", handle, 1, first),
+        await blob_store.upload_part_pieces("audio/pieces", handle, 2, last),
+    ]
+    await blob_store.complete_multipart("audio/pieces", handle, parts)
+    assert await read_all(blob_store, "audio/pieces") == data
+
+
 async def test_writing_a_part_again_replaces_it(blob_store: BlobStore) -> None:
     first = b"A" * blob_store.part_size
     key = "audio/replaced"

@@ -41,6 +41,8 @@ async def test_a_short_part_that_is_not_last_is_refused(tmp_path: Path) -> None:
         await store.complete_multipart("audio/a", handle, [short, last])
     with pytest.raises(InvalidArgument):
         await store.upload_part("audio/a", handle, 3, b"too long")
+    with pytest.raises(InvalidArgument):  # counted over all the pieces
+        await store.upload_part_pieces("audio/a", handle, 3, [b"abc", memoryview(b"de")])
 
 
 async def test_hidden_keys_and_forged_handles_are_rejected(tmp_path: Path) -> None:
