@@ -1,5 +1,7 @@
 """GetJob and ListJobs throughput and latency at 64 calls in flight, against a bare unary echo
-measured in the same run, on the embedded default (SQLite) and on PostgreSQL."""
+measured in the same run, on the embedded default (SQLite) and on PostgreSQL, and the server's
+CPU time per GetJob (``getjob_server_cpu_us``, ``getjob_pg_server_cpu_us``), which moves far less
+than the ratios when other work shares the machine."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import grpc
 from consulta.v1 import transcription_service_pb2 as pb
 from consulta.v1 import transcription_service_pb2_grpc as pb_grpc
 
-from bench.common import child_server, fresh_postgres, percentile
+from bench.common import child_server, cpu_seconds, fresh_postgres, percentile
 from bench.upload import bare_server
 from core.auth import mint_token
 
@@ -79,21 +81,25 @@ async def create_text_job(address: str, token: str) -> str:
 
 def _server_figures(
     env: dict[str, str], total: int
-) -> tuple[tuple[float, list[float]], tuple[float, list[float]]]:
+) -> tuple[tuple[float, list[float]], tuple[float, list[float]], float]:
+    """GetJob's and ListJobs' (calls per second, latencies), and the server's CPU
+    microseconds per GetJob."""
     with child_server(env) as server:
         token = mint_token(server.secret, "bench")
         job_id = asyncio.run(create_text_job(server.address, token))
+        before = cpu_seconds(server.proc.pid)
         get = asyncio.run(hammer(server.address, job_id, token, total))
+        cpu_us = (cpu_seconds(server.proc.pid) - before) / total * 1e6
         listed = asyncio.run(hammer(server.address, job_id, token, total, list_jobs=True))
-    return get, listed
+    return get, listed, cpu_us
 
 
 def run(total: int = 4000) -> dict[str, float]:
     with bare_server() as address:
         bare_rps, bare_lat = asyncio.run(hammer(address, "x", None, total))
     bare_p99 = percentile(bare_lat, 99)
-    (rps, lat), (list_rps, _) = _server_figures({}, total)
-    (pg_rps, pg_lat), _ = _server_figures(asyncio.run(pg_env()), total)
+    (rps, lat), (list_rps, _), cpu_us = _server_figures({}, total)
+    (pg_rps, pg_lat), _, pg_cpu_us = _server_figures(asyncio.run(pg_env()), total)
     return {
         "getjob_bare_rps": round(bare_rps, 1),
         "getjob_rps": round(rps, 1),
@@ -108,6 +114,8 @@ def run(total: int = 4000) -> dict[str, float]:
         "getjob_pg_ratio": round(pg_rps / bare_rps, 3),
         "getjob_pg_p99_ms": round(percentile(pg_lat, 99) * 1000, 2),
         "getjob_pg_p99_ratio": round(percentile(pg_lat, 99) / bare_p99, 2),
+        "getjob_server_cpu_us": round(cpu_us),
+        "getjob_pg_server_cpu_us": round(pg_cpu_us),
     }
 
 
