@@ -96,3 +96,14 @@ async def test_reads_survive_every_pooled_connection_dropped(store: JobStore) ->
     # a fresh one, and so do the reads after it (one by one, each takes the pool's next).
     for _ in range(8):
         assert (await store.get_visible(job_id, ALICE)).id == job_id
+
+
+async def test_more_reads_at_once_than_the_read_pool_holds_all_answer(store: JobStore) -> None:
+    job_id = await queued_job(store)
+    many = 64  # as bench/unary.py has in flight; the read pool has 15 connections, no overflow
+    got = await asyncio.gather(*(store.get_visible(job_id, ALICE) for _ in range(many)))
+    listed = await asyncio.gather(
+        *(store.list_visible(ALICE, states=[], limit=10, page_token="") for _ in range(many))
+    )
+    assert {job.id for job in got} == {job_id}
+    assert all([job.id for job in page] == [job_id] for page, _ in listed)
