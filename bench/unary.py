@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 import time
 from collections.abc import Awaitable, Callable
 
@@ -119,5 +120,23 @@ def run(total: int = 4000) -> dict[str, float]:
     }
 
 
+def run_pg(total: int = 4000) -> dict[str, float]:
+    """The bare echo, then GetJob on PostgreSQL only: the PostgreSQL keys of :func:`run`."""
+    with bare_server() as address:
+        bare_rps, bare_lat = asyncio.run(hammer(address, "x", None, total))
+    bare_p99 = percentile(bare_lat, 99)
+    (pg_rps, pg_lat), _, pg_cpu_us = _server_figures(asyncio.run(pg_env()), total)
+    return {
+        "getjob_bare_rps": round(bare_rps, 1),
+        "getjob_pg_rps": round(pg_rps, 1),
+        "getjob_pg_ratio": round(pg_rps / bare_rps, 3),
+        "getjob_pg_p99_ms": round(percentile(pg_lat, 99) * 1000, 2),
+        "getjob_pg_p99_ratio": round(percentile(pg_lat, 99) / bare_p99, 2),
+        "getjob_pg_server_cpu_us": round(pg_cpu_us),
+    }
+
+
 if __name__ == "__main__":
-    print(run(1000))
+    # python -m bench.unary: every key, 1,000 calls each; --pg: PostgreSQL's, 4,000 calls,
+    # as `make bench` measures them (for before/after runs back to back).
+    print(run_pg() if "--pg" in sys.argv[1:] else run(1000))
