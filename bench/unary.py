@@ -95,12 +95,28 @@ def _server_figures(
     return get, listed, cpu_us
 
 
-def run(total: int = 4000) -> dict[str, float]:
+def _bare(total: int) -> tuple[float, float]:
+    """The bare echo's calls per second and p99 (seconds)."""
     with bare_server() as address:
-        bare_rps, bare_lat = asyncio.run(hammer(address, "x", None, total))
-    bare_p99 = percentile(bare_lat, 99)
-    (rps, lat), (list_rps, _), cpu_us = _server_figures({}, total)
+        rps, latencies = asyncio.run(hammer(address, "x", None, total))
+    return rps, percentile(latencies, 99)
+
+
+def _pg_keys(bare_rps: float, bare_p99: float, total: int) -> dict[str, float]:
+    """GetJob on PostgreSQL against the bare echo's figures."""
     (pg_rps, pg_lat), _, pg_cpu_us = _server_figures(asyncio.run(pg_env()), total)
+    return {
+        "getjob_pg_rps": round(pg_rps, 1),
+        "getjob_pg_ratio": round(pg_rps / bare_rps, 3),
+        "getjob_pg_p99_ms": round(percentile(pg_lat, 99) * 1000, 2),
+        "getjob_pg_p99_ratio": round(percentile(pg_lat, 99) / bare_p99, 2),
+        "getjob_pg_server_cpu_us": round(pg_cpu_us),
+    }
+
+
+def run(total: int = 4000) -> dict[str, float]:
+    bare_rps, bare_p99 = _bare(total)
+    (rps, lat), (list_rps, _), cpu_us = _server_figures({}, total)
     return {
         "getjob_bare_rps": round(bare_rps, 1),
         "getjob_rps": round(rps, 1),
@@ -111,29 +127,15 @@ def run(total: int = 4000) -> dict[str, float]:
         "getjob_p99_ratio": round(percentile(lat, 99) / bare_p99, 2),
         "listjobs_rps": round(list_rps, 1),
         "listjobs_ratio": round(list_rps / bare_rps, 3),
-        "getjob_pg_rps": round(pg_rps, 1),
-        "getjob_pg_ratio": round(pg_rps / bare_rps, 3),
-        "getjob_pg_p99_ms": round(percentile(pg_lat, 99) * 1000, 2),
-        "getjob_pg_p99_ratio": round(percentile(pg_lat, 99) / bare_p99, 2),
         "getjob_server_cpu_us": round(cpu_us),
-        "getjob_pg_server_cpu_us": round(pg_cpu_us),
+        **_pg_keys(bare_rps, bare_p99, total),
     }
 
 
 def run_pg(total: int = 4000) -> dict[str, float]:
     """The bare echo, then GetJob on PostgreSQL only: the PostgreSQL keys of :func:`run`."""
-    with bare_server() as address:
-        bare_rps, bare_lat = asyncio.run(hammer(address, "x", None, total))
-    bare_p99 = percentile(bare_lat, 99)
-    (pg_rps, pg_lat), _, pg_cpu_us = _server_figures(asyncio.run(pg_env()), total)
-    return {
-        "getjob_bare_rps": round(bare_rps, 1),
-        "getjob_pg_rps": round(pg_rps, 1),
-        "getjob_pg_ratio": round(pg_rps / bare_rps, 3),
-        "getjob_pg_p99_ms": round(percentile(pg_lat, 99) * 1000, 2),
-        "getjob_pg_p99_ratio": round(percentile(pg_lat, 99) / bare_p99, 2),
-        "getjob_pg_server_cpu_us": round(pg_cpu_us),
-    }
+    bare_rps, bare_p99 = _bare(total)
+    return {"getjob_bare_rps": round(bare_rps, 1), **_pg_keys(bare_rps, bare_p99, total)}
 
 
 if __name__ == "__main__":

@@ -10,23 +10,26 @@ from pathlib import Path
 
 import pytest
 
-from core.auth import Principal
 from core.codec import job_to_pb
 from core.db.engine import create_engine
 from core.db.store import JobStore
 from core.domain import JobState
-from core.errors import NotFound
 from core.settings import Settings
-from tests.support.jobs import claimed_job, job_store, queued_job, record_states
+from tests.support.jobs import (
+    ALICE,
+    ALICE_ELSEWHERE,
+    BOB,
+    SERVICE_A,
+    SERVICE_B,
+    claimed_job,
+    job_store,
+    not_found,
+    queued_job,
+    record_states,
+)
 from tests.support.services import POSTGRES_URL, drop_other_connections
 
 pytestmark = pytest.mark.stack
-
-ALICE = Principal("alice", "clinic-a")
-BOB = Principal("bob", "clinic-a")
-ALICE_ELSEWHERE = Principal("alice", "clinic-b")
-SERVICE_A = Principal("svc", "clinic-a", frozenset({"service"}))
-SERVICE_B = Principal("svc", "clinic-b", frozenset({"service"}))
 
 
 @pytest.fixture
@@ -46,14 +49,6 @@ async def other_server(store: JobStore, tmp_path: Path) -> AsyncIterator[JobStor
     finally:
         await engine.dispose()
         await jobs.aclose_readers()
-
-
-async def not_found(store: JobStore, job_id: str, principal: Principal) -> bool:
-    try:
-        await store.get_visible(job_id, principal)
-    except NotFound:
-        return True
-    return False
 
 
 async def test_the_driver_reads_the_row_sqlalchemy_reads(store: JobStore) -> None:

@@ -13,24 +13,29 @@ from typing import Any, cast
 import pytest
 from consulta.v1 import transcription_service_pb2 as pb
 
-from core.auth import Principal
 from core.db.job_cache import JobCache, cache_enabled, may_see
 from core.db.store import JobStore
 from core.db.upload_store import UploadStore
 from core.db.views import JobView
 from core.domain import JobState
-from core.errors import NotFound
 from core.runtime import job_cache
 from core.settings import Settings
-from tests.support.jobs import WORKER, job_store, new_job_row, queued_job, record_states
+from tests.support.jobs import (
+    ALICE,
+    ALICE_ELSEWHERE,
+    BOB,
+    SERVICE_A,
+    SERVICE_B,
+    WORKER,
+    job_store,
+    new_job_row,
+    not_found,
+    queued_job,
+    record_states,
+)
 from tests.support.services import POSTGRES_URL
 
 HOUR = 3600.0
-ALICE = Principal("alice", "clinic-a")
-BOB = Principal("bob", "clinic-a")
-ALICE_ELSEWHERE = Principal("alice", "clinic-b")
-SERVICE_A = Principal("svc", "clinic-a", frozenset({"service"}))
-SERVICE_B = Principal("svc", "clinic-b", frozenset({"service"}))
 
 
 ROWS: dict[str, JobView] = {n: cast(JobView, object()) for n in ("a", "b", "c", "d", "old", "new")}
@@ -116,14 +121,6 @@ async def cached_job(store: JobStore) -> str:
     assert (await store.get_visible(job_id, ALICE)).state == JobState.QUEUED.value
     assert store.cache is not None and store.cache.get(job_id) is not None
     return job_id
-
-
-async def not_found(store: JobStore, job_id: str, principal: Principal) -> bool:
-    try:
-        await store.get_visible(job_id, principal)
-    except NotFound:
-        return True
-    return False
 
 
 async def test_a_cached_job_stays_not_found_for_other_callers(store: JobStore) -> None:

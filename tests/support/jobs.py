@@ -1,6 +1,6 @@
 """Job rows and job stores for tests that write to the job store directly (bypassing the
-RPCs): a fresh store on SQLite or PostgreSQL, a job created (and claimed) in it, and a
-worker's write of state events."""
+RPCs): a fresh store on SQLite or PostgreSQL, a job created (and claimed) in it, a worker's
+write of state events, and callers to read it as."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 
 from consulta.v1 import job_pb2
 
+from core.auth import Principal
 from core.codec import config_to_json, state_event
 from core.db.engine import create_engine
 from core.db.job_cache import JobCache
@@ -18,9 +19,17 @@ from core.db.migrate import upgrade_engine
 from core.db.models import JobRow
 from core.db.store import JobStore, Recorded
 from core.domain import JobState, Note, Transcript
+from core.errors import NotFound
 from core.settings import Settings
 from tests.e2e.conftest import reset_postgres
 from tests.support.services import POSTGRES_URL
+
+#: Callers for the visibility rule: alice's jobs are in clinic-a.
+ALICE = Principal("alice", "clinic-a")
+BOB = Principal("bob", "clinic-a")
+ALICE_ELSEWHERE = Principal("alice", "clinic-b")
+SERVICE_A = Principal("svc", "clinic-a", frozenset({"service"}))
+SERVICE_B = Principal("svc", "clinic-b", frozenset({"service"}))
 
 #: The worker the helpers write as, and the lease its writes take.
 WORKER = "worker-a"
@@ -74,6 +83,15 @@ async def job_store(
     finally:
         await engine.dispose()
         await jobs.aclose_readers()
+
+
+async def not_found(store: JobStore, job_id: str, principal: Principal) -> bool:
+    """Whether ``principal``'s read of the job is NOT_FOUND."""
+    try:
+        await store.get_visible(job_id, principal)
+    except NotFound:
+        return True
+    return False
 
 
 async def queued_job(store: JobStore) -> str:
