@@ -24,57 +24,33 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import io
 import json
 import statistics
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-import av
 import grpc
 import numpy as np
-import numpy.typing as npt
 from consulta.v1 import job_pb2
 from consulta.v1 import transcription_service_pb2 as pb
 from consulta.v1 import transcription_service_pb2_grpc as pb_grpc
 
+from app.devstack.audio_encode import RATE, encode
 from bench.common import ROOT, child_server
 from core.audio import decode_pcm
 from core.auth import mint_token
 
 SAMPLE = ROOT / "examples" / "consultation.mp3"
-RATE = 16000
-#: (container, codec, rate) per format sent.
-FORMATS = {"ogg": ("ogg", "libopus", 48000), "wav": ("wav", "pcm_s16le", 16000)}
+#: The formats sent (keys of app/devstack/audio_encode.py's FORMATS).
+KINDS = ("ogg", "wav")
 
 
 def recording(seconds: float, kind: str) -> bytes:
     """The sample repeated to ``seconds``, encoded as ``kind``."""
     pcm = decode_pcm(SAMPLE, sample_rate=RATE)
     pcm = np.tile(pcm, int(seconds * RATE) // len(pcm) + 1)[: int(seconds * RATE)]
-    return _encode(pcm, *FORMATS[kind])
-
-
-def _encode(pcm: npt.NDArray[np.float32], fmt: str, codec: str, rate: int) -> bytes:
-    out = io.BytesIO()
-    with av.open(out, mode="w", format=fmt) as container:
-        stream = container.add_stream(codec, rate=rate, layout="mono")
-        assert isinstance(stream, av.audio.stream.AudioStream)
-        resampler = av.AudioResampler(format=stream.codec_context.format, layout="mono", rate=rate)
-        source = av.AudioFrame.from_ndarray(pcm.reshape(1, -1), format="fltp", layout="mono")
-        source.sample_rate = RATE
-        fifo = av.AudioFifo()
-        for frame in [*resampler.resample(source), *resampler.resample(None)]:
-            frame.pts = None
-            fifo.write(frame)
-        size = stream.codec_context.frame_size or 1024
-        while fifo.samples:
-            for packet in stream.encode(fifo.read(min(size, fifo.samples), partial=True)):
-                container.mux(packet)
-        for packet in stream.encode(None):
-            container.mux(packet)
-    return out.getvalue()
+    return encode(pcm, kind)
 
 
 class Stream:
@@ -141,7 +117,7 @@ async def finish_seconds(
 
 async def measure(address: str, token: str, args: argparse.Namespace) -> dict[str, Any]:
     figures: dict[str, Any] = {"seconds": args.seconds, "speed": args.speed, "runs": args.runs}
-    for kind in ("ogg", "wav"):
+    for kind in KINDS:
         data = recording(args.seconds, kind)
         figures[f"{kind}_bytes"] = len(data)
         for mode in ("straight", "resumed"):

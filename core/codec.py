@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 from consulta.v1 import job_pb2
 from consulta.v1 import transcription_service_pb2 as pb
-from google.protobuf import any_pb2, json_format
+from google.protobuf import any_pb2, json_format, timestamp_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
 from core.audio_warnings import AudioWarning
@@ -46,8 +47,16 @@ TEMPLATE_FROM_PB = {v: k for k, v in TEMPLATE_TO_PB.items()}
 TEMPLATE_FROM_PB[job_pb2.NOTE_TEMPLATE_UNSPECIFIED] = Template.SOAP
 
 
-def _timestamp(value: datetime, target: object) -> None:
-    target.FromDatetime(value.replace(tzinfo=UTC))  # type: ignore[attr-defined]
+_EPOCH = datetime(1970, 1, 1)
+
+
+def _timestamp(value: datetime, target: timestamp_pb2.Timestamp) -> None:
+    """``value`` (naive UTC; an aware one is taken as UTC, as before) into ``target``: what
+    Timestamp.FromDatetime computes, without its calendar.timegm and utctimetuple (profile:
+    Timestamp.FromDatetime, timegm in bench/results/profile-getjob-pg-h19-mid.txt)."""
+    delta = value.replace(tzinfo=None) - _EPOCH
+    target.seconds = delta.days * 86400 + delta.seconds
+    target.nanos = delta.microseconds * 1000
 
 
 #: ErrorInfo domain of a failed job's reason (the same as the server's errors).
@@ -86,6 +95,15 @@ def config_from_json(raw: str) -> job_pb2.JobConfig:
     return json_format.Parse(raw, job_pb2.JobConfig())
 
 
+@functools.lru_cache(maxsize=1024)
+def _config_wire(raw: str) -> bytes:
+    """A stored configuration's JSON as the message's bytes: the same JSON parses to the
+    same bytes, and parsing wire bytes is C while json_format.Parse is Python (profile:
+    config_from_json, _Parser in bench/results/profile-getjob-pg-h19-mid.txt). Immutable
+    bytes, so no caller can change another's configuration."""
+    return config_from_json(raw).SerializeToString()
+
+
 def warning_to_pb(warning: AudioWarning) -> job_pb2.JobWarning:
     return job_pb2.JobWarning(
         reason=job_pb2.JobWarningReason.Value(f"JOB_WARNING_REASON_{warning.reason}"),
@@ -102,6 +120,8 @@ def warnings_to_json(warnings: Sequence[AudioWarning]) -> str:
 
 
 def warnings_from_json(raw: str) -> list[job_pb2.JobWarning]:
+    if raw in ("", "[]"):  # most jobs: no json.loads (profile: loads)
+        return []
     return [json_format.ParseDict(item, job_pb2.JobWarning()) for item in json.loads(raw or "[]")]
 
 
@@ -110,7 +130,6 @@ def job_to_pb(row: JobView) -> job_pb2.Job:
         name=f"jobs/{row.id}",
         job_id=row.id,
         state=STATE_TO_PB[JobState(row.state)],
-        config=config_from_json(row.config_json),
         progress=row.progress,
         audio_size_bytes=row.audio_size,
         audio_sha256=row.audio_sha256,
@@ -120,6 +139,7 @@ def job_to_pb(row: JobView) -> job_pb2.Job:
         warnings=warnings_from_json(row.warnings_json),
         filename=row.filename or "",
     )
+    job.config.MergeFromString(_config_wire(row.config_json))
     _timestamp(row.created_at, job.create_time)
     _timestamp(row.updated_at, job.update_time)
     if row.state == JobState.FAILED.value:

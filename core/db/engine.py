@@ -40,6 +40,15 @@ class ConnectionLost(Unavailable):
 _DROPPED = ("08", "57P01", "57P02", "57P03")
 
 
+def dropped(sqlstate: str) -> bool:
+    """Whether a statement failed with a SQLSTATE of a connection the server ended."""
+    return sqlstate.startswith(_DROPPED)
+
+
+#: Connections the main engine's pool may open beyond its size, under a burst.
+_MAX_OVERFLOW = 5
+
+
 def _translate_outages(engine: Engine) -> None:
     """A database that is down, restarting or locked is a passing outage: callers get
     core.errors.Unavailable (gRPC UNAVAILABLE with RetryInfo, a worker retry), never a
@@ -50,7 +59,7 @@ def _translate_outages(engine: Engine) -> None:
     def _outage(context: ExceptionContext) -> None:
         error = context.sqlalchemy_exception
         sqlstate = str(getattr(context.original_exception, "sqlstate", None) or "")
-        if sqlstate.startswith(_DROPPED):
+        if dropped(sqlstate):
             # Invalidate the connection (and the pool) as for any disconnect.
             context.is_disconnect = True
         if context.is_disconnect:
@@ -122,7 +131,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
     engine = create_async_engine(
         url,
         pool_size=settings.database_pool_size,
-        max_overflow=5,
+        max_overflow=_MAX_OVERFLOW,
         hide_parameters=True,
     )
     _refused_connects(engine.sync_engine)
@@ -137,15 +146,23 @@ def postgres_reader(engine: AsyncEngine) -> AsyncEngine | None:
     bench/results/profile-getjob-pg-mid3.txt). Like the main engine's, its pool has no
     pre-ping: a read is safe to repeat, so one that meets a connection the database dropped
     is retried once on a fresh one (core/db/retry.py), which tests/e2e/test_reads.py checks.
-    No connection is opened until the first read."""
+    No connection is opened until the first read.
+
+    The pool has the main engine's most connections (its size and overflow) and no overflow
+    of its own: with more reads in flight than the pool size, an overflow connection was
+    closed on return and another opened for the next read (a new backend, its connect,
+    asyncpg's type set-up; ``connect``, ``AsyncAdapt_dbapi_connection.create`` and
+    ``SSLContext.__new__`` in bench/results/profile-getjob-pg-h19-before.txt, and 73 sessions
+    for one 4,000-call run). Reads beyond it wait for one of these instead."""
     if engine.dialect.name != "postgresql":
         return None
     pool = engine.sync_engine.pool
+    most = pool.size() + _MAX_OVERFLOW if isinstance(pool, QueuePool) else 10
     reader = create_async_engine(
         engine.url,
-        pool_size=pool.size() if isinstance(pool, QueuePool) else 5,
+        pool_size=most,
         pool_pre_ping=False,
-        max_overflow=5,
+        max_overflow=0,
         isolation_level="AUTOCOMMIT",
         hide_parameters=True,
     )

@@ -33,6 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from core.db.held import held_by
 from core.db.models import EventRow, JobRow
 
 _JOBS = cast(Table, JobRow.__table__)
@@ -50,7 +51,6 @@ def one_statement_record(
     worker_id: str,
     *,
     expected_seq: int,
-    terminal: Sequence[str],
     values: Mapping[str, object],
     events: Sequence[tuple[int, bytes]],
     now: datetime,
@@ -62,12 +62,7 @@ def one_statement_record(
     ``results`` are rows keyed by ``job_id`` to insert or replace (transcript, note)."""
     job = (
         update(_JOBS)
-        .where(
-            _JOBS.c.id == job_id,
-            _JOBS.c.lease_owner == worker_id,
-            _JOBS.c.state.not_in(terminal),
-            _JOBS.c.event_seq == expected_seq,
-        )
+        .where(held_by(job_id, worker_id), _JOBS.c.event_seq == expected_seq)
         .values(**values)
         .returning(_JOBS.c.id)
         .cte("job")

@@ -3,7 +3,9 @@
 They read with SQLAlchemy Core through a bare connection: no ORM session, identity map or
 instance state (the profile's Session.scalar and ORM loading frames), and SQLAlchemy's
 compiled cache spares recompiling each statement. Rows go straight to protobuf
-(core/codec.py) through the protocols in core/db/views.py.
+(core/codec.py) through the protocols in core/db/views.py. On PostgreSQL, GetJob's read (every
+``get_visible``) skips SQLAlchemy's execution too: a prepared asyncpg statement on a pooled
+connection (core/db/driver_read.py).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
 from core.auth import Principal
+from core.db.driver_read import DriverStatement, fetch_first
 from core.db.engine import postgres_reader, sqlite_thread_reader
 from core.db.job_cache import JobCache, may_see
 from core.db.models import JobRow, SummaryRow, TranscriptRow
@@ -98,6 +101,12 @@ class JobReads:
         self.pg_reader = postgres_reader(engine)
         self.reader = self.pg_reader or engine
         self.thread_reader = sqlite_thread_reader(engine)
+        #: GetJob's SELECTs compiled for the driver (core/db/driver_read.py), on PostgreSQL.
+        self.pg_get_job: dict[bool, DriverStatement] = {}
+        if self.pg_reader is not None:
+            dialect = self.pg_reader.dialect
+            for service, query in _GET_JOB.items():
+                self.pg_get_job[service] = DriverStatement(query, dialect, "JobRecord")
 
     async def get_visible(self, job_id: str, principal: Principal) -> JobView:
         """The job when ``principal`` may see it; NotFound otherwise (even when it exists).
@@ -116,7 +125,11 @@ class JobReads:
         params = {"job_id": job_id, "tenant": principal.tenant}
         if not service:
             params["subject"] = principal.subject
-        row = await self._first(_GET_JOB[service], params)
+        row: JobView | None
+        if self.pg_get_job:
+            row = await self._pg_first(self.pg_get_job[service], params)
+        else:
+            row = await self._first(_GET_JOB[service], params)
         if row is None:
             raise NotFound(f"Job {job_id} was not found.", reason="JOB_NOT_FOUND")
         if cache is not None:
@@ -167,6 +180,14 @@ class JobReads:
     ) -> Row[Any] | None:
         rows = await self._rows(query, params)
         return rows[0] if rows else None
+
+    @idempotent
+    async def _pg_first(self, statement: DriverStatement, params: dict[str, str]) -> JobView | None:
+        """One row through the driver (core/db/driver_read.py); safe to repeat, as
+        :meth:`_rows`."""
+        assert self.pg_reader is not None
+        row: JobView | None = await fetch_first(self.pg_reader, statement, params)
+        return row
 
     @idempotent
     async def _rows(

@@ -23,19 +23,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core.auth import Principal
+from core.db.held import TERMINAL, held_by
 from core.db.job_cache import JobCache
 from core.db.models import EventRow, JobRow, SummaryRow, TranscriptRow, UploadRow
 from core.db.one_statement import one_statement_record, result_values
 from core.db.reads import JobReads
 from core.db.result_rows import summary_row, transcript_row, upsert
 from core.db.retry import before_commit, idempotent
-from core.domain import RUNNING_STATES, TERMINAL_STATES, JobState, Note, Transcript
+from core.domain import RUNNING_STATES, JobState, Note, Transcript
 
 log = logging.getLogger(__name__)
 
 _JOBS = cast(Table, JobRow.__table__)
 _EVENTS = cast(Table, EventRow.__table__)
-_TERMINAL = [s.value for s in TERMINAL_STATES]
 _RUNNING = [s.value for s in RUNNING_STATES]
 #: Jobs waiting for a worker: QUEUED, or a live job whose upload is done and nobody holds.
 _WAITING = or_(
@@ -194,7 +194,7 @@ class JobStore(JobReads):
         async with self._changing(job_id) as session:
             seq = await session.scalar(
                 update(JobRow)
-                .where(JobRow.id == job_id, JobRow.state.not_in(_TERMINAL))
+                .where(JobRow.id == job_id, JobRow.state.not_in(TERMINAL))
                 .values(
                     state=state.value,
                     error_code=code,
@@ -256,7 +256,7 @@ class JobStore(JobReads):
             update(_JOBS)
             .where(
                 _JOBS.c.id == job_id,
-                _JOBS.c.state.not_in(_TERMINAL),
+                _JOBS.c.state.not_in(TERMINAL),
                 or_(_JOBS.c.lease_owner.is_(None), _JOBS.c.lease_expires_at < now),
             )
             .values(
@@ -323,11 +323,7 @@ class JobStore(JobReads):
         # evaluation of the UPDATE (the profile's _EvaluatorCompiler and Session._merge).
         bump = (
             update(_JOBS)
-            .where(
-                _JOBS.c.id == job_id,
-                _JOBS.c.lease_owner == worker_id,
-                _JOBS.c.state.not_in(_TERMINAL),
-            )
+            .where(held_by(job_id, worker_id))
             .values(**values)
             .returning(_JOBS.c.event_seq)
         )
@@ -345,7 +341,6 @@ class JobStore(JobReads):
                 job_id,
                 worker_id,
                 expected_seq=expected_seq,
-                terminal=_TERMINAL,
                 values=values,
                 events=list(enumerate(payloads, start=expected_seq + 1)),
                 now=now,
@@ -389,11 +384,7 @@ class JobStore(JobReads):
         released = await self._single(
             job_id,
             update(_JOBS)
-            .where(
-                _JOBS.c.id == job_id,
-                _JOBS.c.lease_owner == worker_id,
-                _JOBS.c.state.not_in(_TERMINAL),
-            )
+            .where(held_by(job_id, worker_id))
             .values(
                 state=state.value,
                 lease_owner=None,

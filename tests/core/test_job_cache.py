@@ -13,27 +13,29 @@ from typing import Any, cast
 import pytest
 from consulta.v1 import transcription_service_pb2 as pb
 
-from core.auth import Principal
-from core.codec import state_event
-from core.db.engine import create_engine
 from core.db.job_cache import JobCache, cache_enabled, may_see
-from core.db.migrate import upgrade_engine
 from core.db.store import JobStore
 from core.db.upload_store import UploadStore
 from core.db.views import JobView
 from core.domain import JobState
-from core.errors import NotFound
 from core.runtime import job_cache
 from core.settings import Settings
-from tests.support.jobs import new_job_row
+from tests.support.jobs import (
+    ALICE,
+    ALICE_ELSEWHERE,
+    BOB,
+    SERVICE_A,
+    SERVICE_B,
+    WORKER,
+    job_store,
+    new_job_row,
+    not_found,
+    queued_job,
+    record_states,
+)
 from tests.support.services import POSTGRES_URL
 
 HOUR = 3600.0
-ALICE = Principal("alice", "clinic-a")
-BOB = Principal("bob", "clinic-a")
-ALICE_ELSEWHERE = Principal("alice", "clinic-b")
-SERVICE_A = Principal("svc", "clinic-a", frozenset({"service"}))
-SERVICE_B = Principal("svc", "clinic-b", frozenset({"service"}))
 
 
 ROWS: dict[str, JobView] = {n: cast(JobView, object()) for n in ("a", "b", "c", "d", "old", "new")}
@@ -109,32 +111,16 @@ def test_the_cache_is_on_by_default_only_where_it_is_exact(tmp_path: Path) -> No
 
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[JobStore]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'jobs.db'}"
-    engine = create_engine(Settings(data_dir=tmp_path, database_url=url))
-    await upgrade_engine(engine)
-    jobs = JobStore(engine, JobCache(100, HOUR))
-    try:
+    async with job_store(tmp_path, cache=JobCache(100, HOUR)) as jobs:
         yield jobs
-    finally:
-        await engine.dispose()
-        await jobs.aclose_readers()
 
 
 async def cached_job(store: JobStore) -> str:
     """A QUEUED job of alice in clinic-a, read once so that its row is cached."""
-    job = new_job_row()
-    await store.create_job(job, state_event(JobState.QUEUED))
-    assert (await store.get_visible(job.id, ALICE)).state == JobState.QUEUED.value
-    assert store.cache is not None and store.cache.get(job.id) is not None
-    return job.id
-
-
-async def not_found(store: JobStore, job_id: str, principal: Principal) -> bool:
-    try:
-        await store.get_visible(job_id, principal)
-    except NotFound:
-        return True
-    return False
+    job_id = await queued_job(store)
+    assert (await store.get_visible(job_id, ALICE)).state == JobState.QUEUED.value
+    assert store.cache is not None and store.cache.get(job_id) is not None
+    return job_id
 
 
 async def test_a_cached_job_stays_not_found_for_other_callers(store: JobStore) -> None:
@@ -156,19 +142,14 @@ async def test_a_deleted_job_is_gone_at_once(store: JobStore) -> None:
 
 async def test_a_workers_writes_are_seen_by_the_next_read(store: JobStore) -> None:
     job_id = await cached_job(store)
-    assert await store.claim(job_id, "worker-a", lease_seconds=60) is not None
-    recorded = await store.record(
-        job_id,
-        "worker-a",
-        [state_event(JobState.TRANSCRIBING)],
-        lease_seconds=60,
-        state=JobState.TRANSCRIBING,
-        progress=0.5,
+    assert await store.claim(job_id, WORKER, lease_seconds=60) is not None
+    recorded = await record_states(
+        store, job_id, JobState.TRANSCRIBING, state=JobState.TRANSCRIBING, progress=0.5
     )
     assert recorded is not None
     seen = await store.get_visible(job_id, ALICE)
     assert (seen.state, seen.progress) == (JobState.TRANSCRIBING.value, 0.5)
-    assert await store.release(job_id, "worker-a")
+    assert await store.release(job_id, WORKER)
     assert (await store.get_visible(job_id, ALICE)).state == JobState.QUEUED.value
     await store.fail(job_id, "ENGINE", "It broke.")
     failed = await store.get_visible(job_id, ALICE)

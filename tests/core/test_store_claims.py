@@ -11,38 +11,15 @@ import pytest
 from consulta.v1 import transcription_service_pb2 as pb
 
 from core.codec import note_completed_event, state_event
-from core.db.engine import create_engine
-from core.db.migrate import upgrade_engine
 from core.db.store import JobStore
 from core.domain import JobState, Note, NoteSection, Segment, Template, Transcript
-from core.settings import Settings
-from tests.e2e.conftest import reset_postgres
-from tests.support.jobs import new_job_row
-from tests.support.services import POSTGRES_URL
+from tests.support.jobs import claimed_job, job_store, queued_job, record_states
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.stack)])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[JobStore]:
-    if request.param == "postgres":
-        await reset_postgres()
-        url = POSTGRES_URL
-    else:
-        url = f"sqlite+aiosqlite:///{tmp_path / 'jobs.db'}"
-    engine = create_engine(Settings(data_dir=tmp_path, database_url=url))
-    if request.param == "sqlite":
-        await upgrade_engine(engine)
-    jobs = JobStore(engine)
-    try:
+    async with job_store(tmp_path, request.param) as jobs:
         yield jobs
-    finally:
-        await engine.dispose()
-        await jobs.aclose_readers()
-
-
-async def queued_job(store: JobStore) -> str:
-    row = new_job_row()
-    await store.create_job(row, state_event(JobState.QUEUED))
-    return row.id
 
 
 async def test_a_job_is_claimed_once_while_its_lease_holds(store: JobStore) -> None:
@@ -57,8 +34,7 @@ async def test_a_job_is_claimed_once_while_its_lease_holds(store: JobStore) -> N
 async def test_an_expired_lease_is_taken_over_and_the_old_holder_can_write_nothing(
     store: JobStore,
 ) -> None:
-    job_id = await queued_job(store)
-    assert await store.claim(job_id, "worker-a", lease_seconds=-1) is not None
+    job_id = await claimed_job(store, lease_seconds=-1)
     taken = await store.claim(job_id, "worker-b", lease_seconds=60)
     assert taken is not None and taken.lease_owner == "worker-b" and taken.attempts == 2
     assert await store.record(job_id, "worker-a", [], lease_seconds=60) is None
@@ -67,8 +43,7 @@ async def test_an_expired_lease_is_taken_over_and_the_old_holder_can_write_nothi
 
 
 async def test_a_released_job_is_queued_again_and_claimable(store: JobStore) -> None:
-    job_id = await queued_job(store)
-    assert await store.claim(job_id, "worker-a", lease_seconds=60) is not None
+    job_id = await claimed_job(store)
     assert await store.release(job_id, "worker-a")
     row = await store.get(job_id)
     assert row is not None and row.state == JobState.QUEUED.value and row.lease_owner is None
@@ -76,15 +51,8 @@ async def test_a_released_job_is_queued_again_and_claimable(store: JobStore) -> 
 
 
 async def test_a_finished_job_is_never_claimed_again(store: JobStore) -> None:
-    job_id = await queued_job(store)
-    assert await store.claim(job_id, "worker-a", lease_seconds=60) is not None
-    recorded = await store.record(
-        job_id,
-        "worker-a",
-        [state_event(JobState.COMPLETED)],
-        lease_seconds=60,
-        state=JobState.COMPLETED,
-    )
+    job_id = await claimed_job(store)
+    recorded = await record_states(store, job_id, JobState.COMPLETED, state=JobState.COMPLETED)
     assert recorded is not None and len(recorded.events) == 1
     assert await store.claim(job_id, "worker-b", lease_seconds=60) is None
     row = await store.get(job_id)
@@ -94,10 +62,9 @@ async def test_a_finished_job_is_never_claimed_again(store: JobStore) -> None:
 async def test_events_are_numbered_without_gaps_and_read_after_a_sequence(
     store: JobStore,
 ) -> None:
-    job_id = await queued_job(store)
-    assert await store.claim(job_id, "worker-a", lease_seconds=60) is not None
+    job_id = await claimed_job(store)
     for state in (JobState.TRANSCRIBING, JobState.SUMMARIZING):
-        await store.record(job_id, "worker-a", [state_event(state)], lease_seconds=60)
+        await record_states(store, job_id, state)
     assert [e.seq for e in await store.events_after(job_id, 0)] == [1, 2, 3]
     assert [e.seq for e in await store.events_after(job_id, 1)] == [2, 3]
 
@@ -119,13 +86,8 @@ async def test_a_write_from_the_last_seen_sequence_stores_events_and_note_at_onc
     job_id = await queued_job(store)
     claimed = await store.claim(job_id, "worker-a", lease_seconds=60)
     assert claimed is not None and claimed.event_seq == 1
-    summarizing = await store.record(
-        job_id,
-        "worker-a",
-        [state_event(JobState.SUMMARIZING)],
-        lease_seconds=60,
-        state=JobState.SUMMARIZING,
-        expected_seq=1,
+    summarizing = await record_states(
+        store, job_id, JobState.SUMMARIZING, state=JobState.SUMMARIZING, expected_seq=1
     )
     assert summarizing is not None and summarizing.seq == 2
     note = a_note()
@@ -151,14 +113,11 @@ async def test_a_write_from_the_last_seen_sequence_stores_events_and_note_at_onc
 async def test_a_write_from_a_stale_sequence_is_still_numbered_without_gaps(
     store: JobStore,
 ) -> None:
-    job_id = await queued_job(store)
-    assert await store.claim(job_id, "worker-a", lease_seconds=60) is not None
+    job_id = await claimed_job(store)
     # Another event lands after the worker last looked (seq 2)...
-    await store.record(job_id, "worker-a", [state_event(JobState.TRANSCRIBING)], lease_seconds=60)
+    await record_states(store, job_id, JobState.TRANSCRIBING)
     # ...so a write that expects seq 1 is numbered after it, not over it.
-    recorded = await store.record(
-        job_id, "worker-a", [state_event(JobState.SUMMARIZING)], lease_seconds=60, expected_seq=1
-    )
+    recorded = await record_states(store, job_id, JobState.SUMMARIZING, expected_seq=1)
     assert recorded is not None and recorded.seq == 3
     assert await numbered(store, job_id) == [(1, 1), (2, 2), (3, 3)]
 
@@ -166,17 +125,10 @@ async def test_a_write_from_a_stale_sequence_is_still_numbered_without_gaps(
 async def test_a_write_from_the_last_seen_sequence_holds_only_with_the_lease(
     store: JobStore,
 ) -> None:
-    job_id = await queued_job(store)
-    assert await store.claim(job_id, "worker-a", lease_seconds=-1) is not None
+    job_id = await claimed_job(store, lease_seconds=-1)
     assert await store.claim(job_id, "worker-b", lease_seconds=60) is not None
-    lost = await store.record(
-        job_id,
-        "worker-a",
-        [state_event(JobState.COMPLETED)],
-        lease_seconds=60,
-        state=JobState.COMPLETED,
-        note=a_note(),
-        expected_seq=1,
+    lost = await record_states(
+        store, job_id, JobState.COMPLETED, state=JobState.COMPLETED, note=a_note(), expected_seq=1
     )
     assert lost is None
     assert await numbered(store, job_id) == [(1, 1)]
@@ -184,19 +136,13 @@ async def test_a_write_from_the_last_seen_sequence_holds_only_with_the_lease(
 
 
 async def test_a_result_written_again_replaces_the_first(store: JobStore) -> None:
-    job_id = await queued_job(store)
-    assert await store.claim(job_id, "worker-a", lease_seconds=60) is not None
+    job_id = await claimed_job(store)
     seq = 1
     for engine in ("first", "second"):
         segment = Segment(id=0, start=0.0, end=1.0, text="hi")
         transcript = Transcript((segment,), language="en", engine=engine)
-        recorded = await store.record(
-            job_id,
-            "worker-a",
-            [state_event(JobState.TRANSCRIBING)],
-            lease_seconds=60,
-            transcript=transcript,
-            expected_seq=seq,
+        recorded = await record_states(
+            store, job_id, JobState.TRANSCRIBING, transcript=transcript, expected_seq=seq
         )
         assert recorded is not None and recorded.seq == seq + 1
         seq = recorded.seq

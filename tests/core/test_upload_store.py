@@ -13,36 +13,19 @@ from pathlib import Path
 import pytest
 
 from core.codec import state_event
-from core.db.engine import create_engine
-from core.db.migrate import upgrade_engine
 from core.db.models import UploadRow
 from core.db.store import JobStore, utcnow
 from core.db.upload_store import LIVE_HANDLE, UploadStore, segment_keys
 from core.domain import JobState
-from core.settings import Settings
-from tests.e2e.conftest import reset_postgres
-from tests.support.jobs import new_job_row
-from tests.support.services import POSTGRES_URL
+from tests.support.jobs import job_store, new_job_row
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.stack)])
 async def stores(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[tuple[JobStore, UploadStore]]:
-    if request.param == "postgres":
-        await reset_postgres()
-        url = POSTGRES_URL
-    else:
-        url = f"sqlite+aiosqlite:///{tmp_path / 'jobs.db'}"
-    engine = create_engine(Settings(data_dir=tmp_path, database_url=url))
-    if request.param == "sqlite":
-        await upgrade_engine(engine)
-    jobs = JobStore(engine)
-    try:
-        yield jobs, UploadStore(engine)
-    finally:
-        await engine.dispose()
-        await jobs.aclose_readers()
+    async with job_store(tmp_path, request.param) as jobs:
+        yield jobs, UploadStore(jobs.engine)
 
 
 def upload_row(upload_id: str, *, live: bool) -> UploadRow:

@@ -1,56 +1,19 @@
-"""Speech encoded the way recorders and browsers send it (Ogg/Opus, WebM, MP3, ...), with
-PyAV, for tests of code that decodes audio as it arrives."""
+"""Speech encoded the way recorders and browsers send it, for tests of code that decodes
+audio as it arrives: the committed sample's opening, and the encoder the tests share with
+bench/ (app/devstack/audio_encode.py)."""
 
 from __future__ import annotations
 
-import io
-
-import av
 import numpy as np
 import numpy.typing as npt
 
+from app.devstack.audio_encode import FORMATS, RATE, encode
 from core.audio import decode_pcm
 from tests.e2e.audio import SAMPLE
 
-RATE = 16000
-
-#: (container, codec, sample rate of the encoded audio) per format a live upload may use.
-FORMATS = {
-    "ogg": ("ogg", "libopus", 48000),
-    "webm": ("webm", "libopus", 48000),
-    "mp3": ("mp3", "libmp3lame", 16000),
-    "wav": ("wav", "pcm_s16le", 16000),
-    "flac": ("flac", "flac", 16000),
-    "aac": ("adts", "aac", 16000),
-}
+__all__ = ["FORMATS", "RATE", "encode", "sample_speech"]
 
 
 def sample_speech(seconds: float) -> npt.NDArray[np.float32]:
     """The first ``seconds`` of the committed consultation (espeak-ng voices), 16 kHz mono."""
     return decode_pcm(SAMPLE)[: int(seconds * RATE)]
-
-
-def encode(pcm: npt.NDArray[np.float32], kind: str) -> bytes:
-    """``pcm`` (16 kHz mono float32) encoded as ``kind`` (a key of FORMATS)."""
-    fmt, codec, rate = FORMATS[kind]
-    out = io.BytesIO()
-    with av.open(out, mode="w", format=fmt) as container:
-        stream = container.add_stream(codec, rate=rate, layout="mono")
-        assert isinstance(stream, av.audio.stream.AudioStream)
-        resampler = av.AudioResampler(format=stream.codec_context.format, layout="mono", rate=rate)
-        source = av.AudioFrame.from_ndarray(
-            np.ascontiguousarray(pcm, dtype=np.float32).reshape(1, -1), format="fltp", layout="mono"
-        )
-        source.sample_rate = RATE
-        fifo = av.AudioFifo()
-        for frame in [*resampler.resample(source), *resampler.resample(None)]:
-            frame.pts = None
-            fifo.write(frame)
-        size = stream.codec_context.frame_size or 1024
-        while fifo.samples:
-            piece = fifo.read(min(size, fifo.samples), partial=True)
-            for packet in stream.encode(piece):
-                container.mux(packet)
-        for packet in stream.encode(None):
-            container.mux(packet)
-    return out.getvalue()
