@@ -13,7 +13,7 @@ import asyncio
 import hashlib
 import json
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +42,7 @@ from server.jobs import create_job, new_job_id
 from server.live_uploads import LiveUpload
 from server.upload_checks import check_chunk, incomplete
 from server.upload_limits import UploadLimits, idle_limited
+from server.upload_parts import Gathered, hash_pieces
 from server.validation import (
     MAX_FILENAME,
     MAX_MIME_TYPE,
@@ -65,47 +66,6 @@ class _Upload:
     probe: ReceivingProbe | None = None
     #: The part being written while the next one arrives (one at a time).
     writing: asyncio.Task[None] | None = None
-
-
-@dataclass
-class _Gathered:
-    """The chunks of the part being gathered, handed to the store as they came (no join:
-    the local store writes them with one vectored write; the last chunk of a part is split
-    by a view, not copied)."""
-
-    part_size: int
-    chunks: list[bytes | memoryview] = field(default_factory=list)
-    held: int = 0
-
-    def add(self, data: bytes) -> None:
-        self.chunks.append(data)
-        self.held += len(data)
-
-    def parts(self) -> Iterator[list[bytes | memoryview]]:
-        """Every whole part gathered, in order, as its pieces."""
-        while self.held >= self.part_size:
-            part: list[bytes | memoryview] = []
-            size = 0
-            while size < self.part_size:
-                chunk = self.chunks.pop(0)
-                room = self.part_size - size
-                if len(chunk) > room:
-                    view = memoryview(chunk)
-                    chunk, rest = view[:room], view[room:]
-                    self.chunks.insert(0, rest)
-                part.append(chunk)
-                size += len(chunk)
-            self.held -= size
-            yield part
-
-    def take_rest(self) -> list[bytes | memoryview]:
-        rest, self.chunks, self.held = self.chunks, [], 0
-        return rest
-
-
-def _hash_pieces(digest: Any, pieces: list[bytes | memoryview]) -> None:
-    for piece in pieces:
-        digest.update(piece)
 
 
 def _status(upload: _Upload) -> pb.UploadAudioResponse:
@@ -288,7 +248,7 @@ class UploadHandler:
         """Parts are written while the next one arrives. One write is in flight at a time, so
         parts, the digest and the committed offset advance in order; each part's status goes
         out as soon as it is durable and recorded, whether or not more bytes arrive."""
-        gathered = _Gathered(self.rt.blobs.part_size)
+        gathered = Gathered(self.rt.blobs.part_size)
         received = upload.row.committed_offset
         finished = False
         messages = aiter(requests)
@@ -372,7 +332,7 @@ class UploadHandler:
             # fsyncs the same part, instead of on the event loop chunk by chunk. Parts are
             # written one after another, so the digest still sees the bytes in order.
             _, part = await asyncio.gather(
-                asyncio.to_thread(_hash_pieces, upload.digest, pieces), stored
+                asyncio.to_thread(hash_pieces, upload.digest, pieces), stored
             )
         else:
             part = await stored
