@@ -33,6 +33,27 @@ DATABASE_NAME = "consulta"
 APP_USER = "consulta"
 AUDIO_PREFIX = "audio"
 
+#: core/db/engine.py's overflow beyond the pool size (its _MAX_OVERFLOW).
+DATABASE_POOL_OVERFLOW = 5
+#: Connections kept free for an instance booting and migrating, and for a person with psql.
+MIGRATION_CONNECTIONS = 5
+#: Memory in GiB of an RDS instance class by its size, for the general-purpose and burstable
+#: families (t, m); memory-optimised (r, x) classes have twice and more, so this errs low.
+_CLASS_GIB = {"micro": 1, "small": 2, "medium": 4, "large": 8, "xlarge": 16, "2xlarge": 32,
+              "4xlarge": 64, "8xlarge": 128, "12xlarge": 192, "16xlarge": 256}  # fmt: skip
+
+
+def rds_max_connections(instance_type: str) -> int | None:
+    """RDS PostgreSQL's default max_connections, LEAST(DBInstanceClassMemory / 9531392,
+    5000), for an instance type such as "t4g.micro"; DBInstanceClassMemory is taken as 3/4 of
+    the class's memory (RDS keeps some for the OS and itself: a t4g.micro allows about 80).
+    None for a size this table does not know."""
+    gib = _CLASS_GIB.get(instance_type.rsplit(".", 1)[-1])
+    if gib is None:
+        return None
+    return min((gib << 30) * 3 // 4 // 9531392, 5000)
+
+
 TLS_MODES = ("nlb", "passthrough")
 # CloudWatch Logs accepts only these retention periods.
 LOG_RETENTION_DAYS = (
@@ -68,6 +89,8 @@ class EnvConfig:
     worker_scale_out_backlog: int
     """Jobs waiting in consulta.jobs at which one more worker is started."""
     database_instance_type: str
+    database_pool_size: int
+    """CONSULTA_DATABASE_POOL_SIZE of every process (see database_connections)."""
     database_allocated_storage_gib: int
     database_max_allocated_storage_gib: int
     database_backup_retention_days: int
@@ -105,8 +128,32 @@ class EnvConfig:
             problems.append("databaseMaxAllocatedStorageGib is below databaseAllocatedStorageGib")
         if self.audio_retention_days < 1 or self.database_backup_retention_days < 1:
             problems.append("retention periods must be at least one day")
+        problems += self._connection_problems()
         if problems:
             raise ValueError(f"context for env {self.name!r}: " + "; ".join(problems))
+
+    @property
+    def database_connections(self) -> int:
+        """PostgreSQL connections the fleets can hold at their largest: every process has
+        the main pool (pool size + DATABASE_POOL_OVERFLOW) and a read pool as large again
+        (core/db/engine.py), plus MIGRATION_CONNECTIONS for a boot's migration."""
+        per_process = 2 * (self.database_pool_size + DATABASE_POOL_OVERFLOW)
+        processes = self.server_max_capacity + self.worker_max_capacity
+        return processes * per_process + MIGRATION_CONNECTIONS
+
+    def _connection_problems(self) -> list[str]:
+        if self.database_pool_size < 1:
+            return ["databasePoolSize must be at least 1"]
+        allowed = rds_max_connections(self.database_instance_type)
+        if allowed is None or self.database_connections <= allowed:
+            return []
+        return [
+            f"the fleets can open {self.database_connections} database connections at "
+            f"most capacity (servers + workers x 2 x (databasePoolSize + "
+            f"{DATABASE_POOL_OVERFLOW})), more than the about {allowed} a "
+            f"{self.database_instance_type} allows: lower databasePoolSize or the capacities, "
+            "or take a larger databaseInstanceType"
+        ]
 
     @property
     def stack_name(self) -> str:

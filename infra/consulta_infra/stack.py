@@ -97,6 +97,7 @@ class ConsultaStack(Stack):
             "CONSULTA_S3_SSE": "aws:kms",
             "CONSULTA_S3_KMS_KEY_ID": keys.audio.key_arn,
             "CONSULTA_QUEUE_URL": broker.url,
+            "CONSULTA_DATABASE_POOL_SIZE": str(config.database_pool_size),
             "CONSULTA_BROKER_SECRET_ID": broker.secret.secret_arn,
         }
         common = {

@@ -107,6 +107,12 @@ def test_worker_environment(stack: Synthesized) -> None:
     assert "CONSULTA_GRPC_LISTEN" not in env
 
 
+def test_every_process_gets_the_database_pool_size(stack: Synthesized) -> None:
+    for fleet in FLEETS:
+        env = environment(boot_script(stack, fleet))
+        assert env["CONSULTA_DATABASE_POOL_SIZE"] == str(stack.config.database_pool_size)
+
+
 def test_logs_shipped_to_the_role_log_group(stack: Synthesized) -> None:
     for fleet, role in (("Servers", "server"), ("Workers", "worker")):
         script = boot_script(stack, fleet)
