@@ -107,6 +107,21 @@ def test_dictation_commands_stay_out() -> None:
     assert "The x-ray of the left knee shows mild arthritis." in note
 
 
+def test_a_command_said_inside_a_sentence_stays_out() -> None:
+    # The sample recording's results, as tiny.en heard them: the command is mid-sentence.
+    note = _note(
+        "Patient: I have a lot of pain at the end of my right middle finger.\n"
+        "Doctor: Let's look at her x-ray, hey, Dragon, show me the last x-ray, so what I'm "
+        "seeing here is a fracture on the tip of this middle finger.\n"
+        "Doctor: Her finger is swollen, Dragon, tenderness over the distal phalanx.\n"
+    ).render()
+    assert "dragon" not in note.lower()
+    assert "show me" not in note.lower()
+    assert "hey" not in note.lower()
+    assert "a fracture on the tip of this middle finger" in note
+    assert "tenderness over the distal phalanx" in note  # dictation after the name stays
+
+
 def test_filler_fragments_stay_out() -> None:
     note = _note(
         "Patient: My left knee has been hurting for two weeks when I climb stairs.\n"

@@ -113,13 +113,62 @@ def clean(text: str, lexicon: Lexicon) -> str:
     return text
 
 
+def without_inner_commands(text: str, lexicon: Lexicon) -> str:
+    """A sentence without a command to the dictation assistant said inside it, between
+    commas ("Let's look at her x-ray, hey, Dragon, show me the last x-ray, so what I'm
+    seeing ..."): the assistant's name goes, and the clause after it too when it is a
+    command; dictation after the name stays ("..., Dragon, 48-year-old female")."""
+    clauses = text.split(",")
+    if len(clauses) < 2 or not lexicon.wake_words:
+        return text
+    lows = [clause.strip().lower() for clause in clauses]
+    kept: list[str] = []
+    called = False  # the clause before named the assistant
+    for index, (clause, low) in enumerate(zip(clauses, lows, strict=True)):
+        if called and _addressed(low, lexicon):
+            called = False
+            continue
+        called = False
+        named = _wake_in(low, lexicon)
+        if named is not None:
+            rest = low[len(named) :].strip(" .?!")
+            if not rest:  # the name alone ("Dragon"): a command may follow it
+                called = True
+                continue
+            if _addressed(rest, lexicon):
+                continue
+        nxt = lows[index + 1] if index + 1 < len(lows) else ""
+        if low in _CALLS and _wake_in(nxt, lexicon) is not None:
+            continue  # "hey" before the name
+        kept.append(clause)
+    result = ",".join(kept).strip(" ,")
+    if result and result[-1] not in ".?!" and text.rstrip()[-1:] in (".", "?", "!"):
+        result += text.rstrip()[-1]
+    return result
+
+
+#: Words said to call an assistant before its name ("hey, Dragon").
+_CALLS = frozenset({"hey", "okay", "ok"})
+
+
+def _wake_in(low: str, lexicon: Lexicon) -> str | None:
+    for wake in sorted(lexicon.wake_words, key=len, reverse=True):
+        if re.match(rf"{re.escape(wake)}\b", low):
+            return wake
+    return None
+
+
+def _addressed(low: str, lexicon: Lexicon) -> bool:
+    return any(re.match(rf"{re.escape(v)}(?!\w)", low) for v in lexicon.assistant_verbs)
+
+
 def unit_text(said: str, lexicon: Lexicon) -> str | None:
     """A sentence as said, cleaned for the note; None when it holds nothing for the note (a
     command to a dictation assistant, only fillers)."""
     if is_command(said, lexicon):
         return None
     # Checked again once cleaned: "okay, Dragon, show me ..." opens with a filler.
-    text = _dictated(clean(said, lexicon), lexicon) or ""
+    text = _dictated(without_inner_commands(clean(said, lexicon), lexicon), lexicon) or ""
     if not text or not _WORDS.search(text):
         return None
     return text
