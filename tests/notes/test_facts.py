@@ -122,6 +122,27 @@ def test_a_command_said_inside_a_sentence_stays_out() -> None:
     assert "tenderness over the distal phalanx" in note  # dictation after the name stays
 
 
+def test_a_question_tacked_onto_a_statement_is_cut_off() -> None:
+    # The sample recording's opening as tiny.en heard it: no question mark.
+    note = _note(
+        "Doctor: I'm seeing Ms. Hill, she's a 41-year-old female, and what brings you in to me.\n"
+        "Patient: I have a lot of pain at the end of my right middle finger.\n"
+        "Doctor: The x-ray shows a fracture of the distal phalanx, which is not displaced.\n"
+        "Doctor: Come back in two weeks for another x-ray, any questions for me.\n"
+    ).render()
+    assert "41-year-old female" in note
+    assert "what brings" not in note.lower()
+    assert "any questions" not in note.lower()
+    assert "which is not displaced" in note  # a clause that is not a question stays
+    spanish = _note(
+        "Médico: Veo a la señora Ruiz, de 52 años, y qué le trae por aquí.\n"
+        "Paciente: Me duele la rodilla izquierda desde hace tres semanas.\n",
+        "es",
+    ).render()
+    assert "52 años" in spanish
+    assert "qué le trae" not in spanish.lower()
+
+
 def test_filler_fragments_stay_out() -> None:
     note = _note(
         "Patient: My left knee has been hurting for two weeks when I climb stairs.\n"

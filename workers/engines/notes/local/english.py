@@ -20,6 +20,7 @@ from .english_sentences import (
     OPENERS,
     QUESTION_STARTS,
     SPOKEN,
+    TRAILING_QUESTIONS,
     TRANSITIONS,
     WAKE_WORDS,
 )
@@ -174,5 +175,6 @@ EN = Lexicon(
     assistant_verbs=ASSISTANT_VERBS,
     breaks=BREAKS,
     inner_questions=INNER_QUESTIONS,
+    trailing_questions=TRAILING_QUESTIONS,
     question_starts=QUESTION_STARTS,
 )

@@ -205,6 +205,21 @@ INNER_QUESTIONS: tuple[str, ...] = (
 )
 
 # Whole openings, not single words: "what we're going to do is ..." is not a question.
+TRAILING_QUESTIONS: tuple[str, ...] = (
+    "what brings you",
+    "what can i do for you",
+    "any questions",
+    "do you have any questions",
+    "how are you",
+    "how can i help",
+    "do you",
+    "did you",
+    "are you",
+    "have you",
+    "can you tell me",
+    "could you tell me",
+)
+
 QUESTION_STARTS: tuple[str, ...] = (
     "do you",
     "do they",

@@ -86,3 +86,7 @@ class Lexicon:
     inner_questions: tuple[str, ...] = ()
     #: Words that open a question, for speech without question marks.
     question_starts: tuple[str, ...] = ()
+    #: Openings of a question tacked onto a statement after a comma ("she's 41, and what
+    #: brings you in today"): only those that cannot open a statement's clause ("which is
+    #: healing" can).
+    trailing_questions: tuple[str, ...] = ()

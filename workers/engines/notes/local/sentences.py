@@ -147,6 +147,28 @@ def without_inner_commands(text: str, lexicon: Lexicon) -> str:
     return result
 
 
+def without_trailing_question(text: str, lexicon: Lexicon) -> str:
+    """A statement without the question tacked onto its end after a comma ("I'm seeing Ms.
+    Hill, she's a 41-year-old female, and what brings you in to me." loses its last clause);
+    the sentence as it is when nothing of a statement would be left."""
+    if not lexicon.trailing_questions or "," not in text:
+        return text
+    head, _, tail = text.rpartition(",")
+    low = tail.strip().lower()
+    for opener in lexicon.openers:
+        if low.startswith(f"{opener} "):
+            low = low[len(opener) + 1 :]
+            break
+    if not any(re.match(rf"{re.escape(q)}\b", low) for q in lexicon.trailing_questions):
+        return text
+    if len(head.split()) < _MIN_STATEMENT_WORDS:
+        return text
+    return head.rstrip(" ,") + "."
+
+
+#: Words a statement keeps for its trailing question to be cut off.
+_MIN_STATEMENT_WORDS = 4
+
 #: Words said to call an assistant before its name ("hey, Dragon").
 _CALLS = frozenset({"hey", "okay", "ok"})
 
@@ -169,6 +191,7 @@ def unit_text(said: str, lexicon: Lexicon) -> str | None:
         return None
     # Checked again once cleaned: "okay, Dragon, show me ..." opens with a filler.
     text = _dictated(without_inner_commands(clean(said, lexicon), lexicon), lexicon) or ""
+    text = without_trailing_question(text, lexicon)
     if not text or not _WORDS.search(text):
         return None
     return text

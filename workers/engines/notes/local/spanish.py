@@ -240,6 +240,7 @@ ES = Lexicon(
     openers=("y", "pero", "pues", "entonces", "también", "o"),
     commands=(),
     inner_questions=("ha tenido", "ha notado", "le duele", "tiene usted", "qué", "cuánto"),
+    trailing_questions=("qué le trae", "en qué le puedo ayudar", "alguna pregunta", "tiene alguna"),
     breaks=("bueno", "vale", "entonces", "pues", "y luego", "eh", "mire", "a ver"),
     question_starts=(
         "ha",
