@@ -129,10 +129,12 @@ def test_a_question_tacked_onto_a_statement_is_cut_off() -> None:
         "Patient: I have a lot of pain at the end of my right middle finger.\n"
         "Doctor: The x-ray shows a fracture of the distal phalanx, which is not displaced.\n"
         "Doctor: Come back in two weeks for another x-ray, any questions for me.\n"
+        "Doctor: I'll put you in a finger splint to wear until then any questions.\n"
     ).render()
     assert "41-year-old female" in note
     assert "what brings" not in note.lower()
     assert "any questions" not in note.lower()
+    assert "finger splint to wear until then." in note  # no comma before the question
     assert "which is not displaced" in note  # a clause that is not a question stays
     spanish = _note(
         "Médico: Veo a la señora Ruiz, de 52 años, y qué le trae por aquí.\n"

@@ -151,7 +151,12 @@ def without_trailing_question(text: str, lexicon: Lexicon) -> str:
     """A statement without the question tacked onto its end after a comma ("I'm seeing Ms.
     Hill, she's a 41-year-old female, and what brings you in to me." loses its last clause);
     the sentence as it is when nothing of a statement would be left."""
-    if not lexicon.trailing_questions or "," not in text:
+    if not lexicon.trailing_questions:
+        return text
+    closing = _closing_question(lexicon).search(text)
+    if closing is not None and len(text[: closing.start()].split()) >= _MIN_STATEMENT_WORDS:
+        text = text[: closing.start()].rstrip(" ,") + "."
+    if "," not in text:
         return text
     head, _, tail = text.rpartition(",")
     low = tail.strip().lower()
@@ -165,6 +170,18 @@ def without_trailing_question(text: str, lexicon: Lexicon) -> str:
         return text
     return head.rstrip(" ,") + "."
 
+
+@cache
+def _closing_question(lexicon: Lexicon) -> re.Pattern[str]:
+    """The visit's closing question at a sentence's end, with or without a comma before it
+    ("... in 2 weeks to get an x-ray any questions for me.")."""
+    closing = [q for q in lexicon.trailing_questions if q.split()[-1] in _CLOSING_WORDS]
+    names = "|".join(re.escape(q) for q in closing) or "(?!)"
+    return re.compile(rf"[\s,]+(?:{names})\b[^,.?!]*[.?!]?$", re.IGNORECASE)
+
+
+#: Last words of the questions that close a visit ("any questions", "alguna pregunta").
+_CLOSING_WORDS = frozenset({"questions", "pregunta", "preguntas"})
 
 #: Words a statement keeps for its trailing question to be cut off.
 _MIN_STATEMENT_WORDS = 4
