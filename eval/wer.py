@@ -152,6 +152,7 @@ def direct(path: Path, threads: int, model_path: Path | None = None) -> str:
         str(path),
         language="en",
         beam_size=settings.whisper_beam_size,
+        patience=settings.whisper_patience,
         condition_on_previous_text=settings.whisper_condition_on_previous_text,
         vad_filter=True,
     )

@@ -67,6 +67,7 @@ def test_english_keeps_the_english_decoding_on_either_model(
         data_dir=tmp_path,
         whisper_english_model=english_model,
         whisper_beam_size=3,
+        whisper_patience=2.0,
         whisper_multilingual_beam_size=7,
         whisper_condition_on_previous_text=True,
     )
@@ -75,7 +76,9 @@ def test_english_keeps_the_english_decoding_on_either_model(
     pcm = np.zeros(16000, dtype=np.float32)
     list(whisper.transcribe_window(model, pcm, "en", None))
     assert model.options["beam_size"] == 3
+    assert model.options["patience"] == 2.0
     assert model.options["condition_on_previous_text"] is True
     list(whisper.transcribe_window(model, pcm, "es", None))
     assert model.options["beam_size"] == 7
+    assert model.options["patience"] == 1.0
     assert model.options["condition_on_previous_text"] is False

@@ -75,6 +75,7 @@ class LocalWhisperTranscriber(Transcriber):
         builtin_hotwords: int = 0,
         multilingual_beam_size: int = 5,
         english_model: Literal["tiny.en", "base"] = "tiny.en",
+        patience: float = 1.0,
     ) -> None:
         if english_model == "base" and multilingual_path is None:
             raise ValueError("english_model 'base' needs multilingual_path")
@@ -89,6 +90,7 @@ class LocalWhisperTranscriber(Transcriber):
         self.builtin_hotwords = builtin_hotwords
         self.multilingual_beam_size = multilingual_beam_size
         self.english_model = english_model
+        self.patience = patience
         self.name = f"local:faster-whisper-{self.model_path.name}"
         if self.model_path == bundled_model_path():
             self.name = "local:faster-whisper-tiny.en"
@@ -157,7 +159,7 @@ class LocalWhisperTranscriber(Transcriber):
         before them, when conditioning is on), hotwords for every piece. ``context``, the text
         said just before the window (a live utterance's), is that initial prompt.
         The beam size and conditioning on the previous text of English are for English,
-        where they were measured (settings ``whisper_beam_size``,
+        where they were measured (settings ``whisper_beam_size``, ``whisper_patience``,
         ``whisper_condition_on_previous_text``), on tiny.en or on base when it is the English
         model; other languages keep the multilingual settings, tuned on Spanish doses.
         """
@@ -166,6 +168,7 @@ class LocalWhisperTranscriber(Transcriber):
             pcm,
             language=language,
             beam_size=self.beam_size if english else self.multilingual_beam_size,
+            patience=self.patience if english else 1.0,
             hotwords=vocabulary,
             initial_prompt=context or None,
             condition_on_previous_text=self.condition_on_previous_text and english,
