@@ -306,7 +306,8 @@ class Settings(BaseSettings):
         description="Beam search patience for English (faster-whisper patience: the search "
         "ends after patience x beam_size finished hypotheses). 2 against 1 on tiny.en "
         "(2026-12-02): WER 0.173 -> 0.155 on 4 PriMock57 consultations, 0.163 -> 0.153 on 5 "
-        "espeak-ng ACI-Bench visits, about the same CPU; live_wer_delta -0.003. 3 gave 0.156.",
+        "espeak-ng ACI-Bench visits, for up to 14% more CPU; live_wer_delta -0.003. 3 gave "
+        "0.156.",
     )
     whisper_condition_on_previous_text: bool = Field(
         True,

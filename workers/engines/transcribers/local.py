@@ -75,7 +75,7 @@ class LocalWhisperTranscriber(Transcriber):
         builtin_hotwords: int = 0,
         multilingual_beam_size: int = 5,
         english_model: Literal["tiny.en", "base"] = "tiny.en",
-        patience: float = 1.0,
+        patience: float = 2.0,
     ) -> None:
         if english_model == "base" and multilingual_path is None:
             raise ValueError("english_model 'base' needs multilingual_path")
