@@ -259,8 +259,8 @@ class Settings(BaseSettings):
         "tiny.en",
         description="Model the local transcriber uses for English, batch and live: 'tiny.en' "
         "(bundled, or CONSULTA_WHISPER_MODEL_PATH) or 'base', the multilingual model other "
-        "languages use (with the English beam size and conditioning). tiny.en by "
-        "measurement (2026-12-02, eval/README.md): base heard 5 espeak-ng ACI-Bench visits at "
+        "languages use (with the English beam size, patience and conditioning). tiny.en by "
+        "measurement (2026-12-02, eval/README.md, patience 1): base heard 5 espeak-ng visits at "
         "WER 0.120 against 0.164, but their notes scored ROUGE-1 47.56 against 49.47, 4 "
         "PriMock57 consultations at 0.160 against 0.173 (issue 11 asks 0.15), for 1.6 times "
         "the CPU; live on base missed live_wer_delta (+0.017).",
