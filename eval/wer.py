@@ -133,7 +133,8 @@ def synthesize(name: str, data: Path, seconds: float, out: Path) -> str:
 
 def direct(path: Path, threads: int, model_path: Path | None = None) -> str:
     """faster-whisper called directly on ``model_path`` (default: the bundled tiny.en), with
-    the decoding the product uses for English (beam size, the previous text as prompt, VAD)."""
+    the decoding the product uses for English (beam size, the previous text as prompt, VAD).
+    ``run`` passes the base model when CONSULTA_WHISPER_ENGLISH_MODEL is "base"."""
     from faster_whisper import WhisperModel
 
     from core.settings import Settings
@@ -151,6 +152,7 @@ def direct(path: Path, threads: int, model_path: Path | None = None) -> str:
         str(path),
         language="en",
         beam_size=settings.whisper_beam_size,
+        patience=settings.whisper_patience,
         condition_on_previous_text=settings.whisper_condition_on_previous_text,
         vad_filter=True,
     )
@@ -192,7 +194,11 @@ async def through_product(paths: list[Path], threads: int) -> list[str]:
 
 def run(
     data: Path, count: int, seconds: float, threads: int, write: bool, compare_base: bool = False
-) -> dict[str, float]:
+) -> dict[str, float | str]:
+    from core.settings import Settings
+    from workers.engines.transcribers.models import multilingual_model_path
+
+    english_model = Settings().whisper_english_model
     base_texts: list[str] = []
     with tempfile.TemporaryDirectory(prefix="consulta-wer-") as folder:
         references, paths = [], []
@@ -200,24 +206,29 @@ def run(
             path = Path(folder) / f"{name}.wav"
             references.append(normalise(synthesize(name, data, seconds, path)))
             paths.append(path)
-        started = time.perf_counter()
-        direct_texts = [normalise(direct(p, threads)) for p in paths]
-        direct_s = time.perf_counter() - started
-        started = time.perf_counter()
+        english = None
+        if english_model == "base":
+            english = multilingual_model_path(Path(folder) / "models")
+        # CPU seconds of this process (the embedded server and its worker run in it too).
+        started, cpu = time.perf_counter(), time.process_time()
+        direct_texts = [normalise(direct(p, threads, english)) for p in paths]
+        direct_s, direct_cpu = time.perf_counter() - started, time.process_time() - cpu
+        started, cpu = time.perf_counter(), time.process_time()
         product_texts = [normalise(t) for t in asyncio.run(through_product(paths, threads))]
-        product_s = time.perf_counter() - started
+        product_s, product_cpu = time.perf_counter() - started, time.process_time() - cpu
         if compare_base:
-            from workers.engines.transcribers.models import multilingual_model_path
-
             base = multilingual_model_path(Path(folder) / "models")
             base_texts = [normalise(direct(p, threads, base)) for p in paths]
-    figures = {
+    figures: dict[str, float | str] = {
         "wer_direct": round(float(jiwer.wer(references, direct_texts)), 4),
         "wer_pipeline": round(float(jiwer.wer(references, product_texts)), 4),
         "wer_consultations": float(len(paths)),
         "wer_seconds_each": seconds,
         "wer_direct_s": round(direct_s, 1),
         "wer_pipeline_s": round(product_s, 1),
+        "wer_direct_cpu_s": round(direct_cpu, 1),
+        "wer_pipeline_cpu_s": round(product_cpu, 1),
+        "wer_english_model": english_model,
     }
     if base_texts:
         # The multilingual base model on the same English audio: the local transcriber keeps

@@ -79,6 +79,8 @@ class Engines:
                 beam_size=settings.whisper_beam_size,
                 condition_on_previous_text=settings.whisper_condition_on_previous_text,
                 workers=settings.worker_concurrency,
+                english_model=settings.whisper_english_model,
+                patience=settings.whisper_patience,
             )
         return self._whisper
 

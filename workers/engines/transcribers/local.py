@@ -6,9 +6,10 @@ pause), so neither faster-whisper's own whole-file decode nor its features for h
 are ever held. Silero VAD (inside the faster-whisper wheel) drops non-speech first, so
 silence and tones give no words instead of Whisper's hallucinated "you".
 
-English goes to tiny.en; every other language to the multilingual base model (see
-``models.py``). With no language given, the base model detects it on the first window that
-holds speech, and English still goes to tiny.en.
+English goes to tiny.en (or, with ``english_model="base"``, to the multilingual base model
+too); every other language to the multilingual base model (see ``models.py``). With no
+language given, the base model detects it on the first window that holds speech, and English
+still goes to the English model.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import asyncio
 import threading
 from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -55,6 +56,9 @@ class LocalWhisperTranscriber(Transcriber):
     ``model_path`` is the English model (tiny.en bundled by default); ``multilingual_path``
     returns the folder of the model for other languages (called only when one is needed,
     since the first call joins it into the cache). Without it, a non-English job fails.
+    ``english_model`` "base" sends English to the multilingual model as well (with the
+    English decoding: ``beam_size`` and ``condition_on_previous_text``); ``model_path`` is
+    then unused.
     """
 
     def __init__(
@@ -70,7 +74,11 @@ class LocalWhisperTranscriber(Transcriber):
         min_silence_seconds: float = 0.3,
         builtin_hotwords: int = 0,
         multilingual_beam_size: int = 5,
+        english_model: Literal["tiny.en", "base"] = "tiny.en",
+        patience: float = 2.0,
     ) -> None:
+        if english_model == "base" and multilingual_path is None:
+            raise ValueError("english_model 'base' needs multilingual_path")
         self.model_path = model_path or bundled_model_path()
         self.multilingual_path = multilingual_path
         self.threads = threads
@@ -81,9 +89,13 @@ class LocalWhisperTranscriber(Transcriber):
         self.min_silence_seconds = min_silence_seconds
         self.builtin_hotwords = builtin_hotwords
         self.multilingual_beam_size = multilingual_beam_size
+        self.english_model = english_model
+        self.patience = patience
         self.name = f"local:faster-whisper-{self.model_path.name}"
         if self.model_path == bundled_model_path():
             self.name = "local:faster-whisper-tiny.en"
+        if english_model == "base":
+            self.name = "local:faster-whisper-base"
 
     def _load(self, path: Path) -> Any:
         key = (str(path), self.threads, self.workers)
@@ -108,12 +120,20 @@ class LocalWhisperTranscriber(Transcriber):
 
     @property
     def english_only(self) -> bool:
+        if self.english_model == "base":
+            return False
         return self.model_path.name.endswith(".en") or "tiny.en" in self.name
+
+    def english_path(self) -> Path:
+        """The folder of the model English goes to (joins the base model on first call)."""
+        if self.english_model == "base" and self.multilingual_path is not None:
+            return self.multilingual_path()
+        return self.model_path
 
     def _model_for(self, language: str) -> tuple[Any, str]:
         """The loaded model for ``language`` and the engine name to record with it."""
         if language == "en" or not self.english_only:
-            return self._load(self.model_path), self.name
+            return self._load(self.english_path()), self.name
         if self.multilingual_path is None:
             raise PermanentEngineError(
                 f"The local transcriber ({self.name}) understands only English, and this "
@@ -138,15 +158,17 @@ class LocalWhisperTranscriber(Transcriber):
         initial prompt for the first 30 s piece only (later pieces get the text transcribed
         before them, when conditioning is on), hotwords for every piece. ``context``, the text
         said just before the window (a live utterance's), is that initial prompt.
-        Conditioning on the previous text is for the English model, where it was measured
-        (settings ``whisper_condition_on_previous_text``); the multilingual model's settings
-        were tuned on Spanish doses without it and stay so.
+        The beam size and conditioning on the previous text of English are for English,
+        where they were measured (settings ``whisper_beam_size``, ``whisper_patience``,
+        ``whisper_condition_on_previous_text``), on tiny.en or on base when it is the English
+        model; other languages keep the multilingual settings, tuned on Spanish doses.
         """
-        english = language == "en" and self.english_only
+        english = language == "en" and (self.english_only or self.english_model == "base")
         segments, _ = model.transcribe(
             pcm,
             language=language,
             beam_size=self.beam_size if english else self.multilingual_beam_size,
+            patience=self.patience if english else 1.0,
             hotwords=vocabulary,
             initial_prompt=context or None,
             condition_on_previous_text=self.condition_on_previous_text and english,
@@ -161,7 +183,7 @@ class LocalWhisperTranscriber(Transcriber):
         if not get_speech_timestamps(pcm, VadOptions()):
             return None
         if not self.english_only:
-            model = self._load(self.model_path)
+            model = self._load(self.english_path())
         elif self.multilingual_path is not None:
             model = self._load(self.multilingual_path())
         else:
