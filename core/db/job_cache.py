@@ -39,7 +39,7 @@ CacheMode = Literal["auto", "on", "off"]
 
 
 def may_see(principal: Principal, owner: str, tenant: str) -> bool:
-    """The ownership rule of core/db/reads.py ``visible_to``, on a row already read: a user
+    """The ownership rule of core/db/visibility.py ``visible_to``, on a row already read: a user
     sees what they own in their tenant; a service role sees its whole tenant's."""
     if principal.is_service:
         return tenant == principal.tenant
