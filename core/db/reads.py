@@ -28,11 +28,12 @@ from core.db.engine import postgres_reader, sqlite_thread_reader
 from core.db.job_cache import JobCache, may_see
 from core.db.list_reads import SHAPES, Shape, list_params, list_statement
 from core.db.models import JobRow, SummaryRow, TranscriptRow
+from core.db.result_reads import COLUMNS, RESULT_STATEMENTS, Convert, Kind, VisibleResult
 from core.db.retry import idempotent
 from core.db.views import JobView, SummaryView, TranscriptView
 from core.db.visibility import rule
 from core.domain import JobState
-from core.errors import InvalidArgument, NotFound
+from core.errors import FailedPrecondition, InvalidArgument, NotFound
 
 _JOBS = JobRow.__table__
 
@@ -86,6 +87,11 @@ class JobReads:
             dialect = self.pg_reader.dialect
             for service, query in _GET_JOB.items():
                 self.pg_get_job[service] = DriverStatement(query, dialect, "JobRecord")
+        #: GetTranscript's and GetSummary's SELECTs compiled for the driver, on PostgreSQL.
+        self.pg_results: dict[tuple[Kind, bool], DriverStatement] = {}
+        if self.pg_reader is not None:
+            for key, query in RESULT_STATEMENTS.items():
+                self.pg_results[key] = DriverStatement(query, self.pg_reader.dialect, "Result")
         #: ListJobs' SELECTs by shape compiled for the driver, on PostgreSQL.
         self.pg_list: dict[Shape, DriverStatement] = {}
         if self.pg_reader is not None:
@@ -155,6 +161,43 @@ class JobReads:
             return rows[:limit], encode_cursor(rows[limit - 1])
         return rows, ""
 
+    async def visible_result(
+        self, kind: Kind, job_id: str, principal: Principal, convert: Convert
+    ) -> bytes:
+        """The job's transcript or note as ``convert`` makes it (the message's wire bytes)
+        when ``principal`` may see the job: one statement (core/db/result_reads.py), or with
+        the cache none. NotFound as :meth:`get_visible`; FailedPrecondition while the job
+        has no such result yet."""
+        cache = self.cache
+        if cache is not None:
+            cached = cache.get_result(kind, job_id)
+            if cached is not None:
+                if may_see(principal, cached.owner, cached.tenant):
+                    return cached.wire
+                raise NotFound(f"Job {job_id} was not found.", reason="JOB_NOT_FOUND")
+            generation = cache.generation()
+        service = principal.is_service
+        params = {"job_id": job_id, "tenant": principal.tenant}
+        if not service:
+            params["subject"] = principal.subject
+        row: Any
+        if self.pg_results:
+            row = await self._pg_first(self.pg_results[(kind, service)], params)
+        else:
+            row = await self._first(RESULT_STATEMENTS[(kind, service)], params)
+        if row is None:
+            raise NotFound(f"Job {job_id} was not found.", reason="JOB_NOT_FOUND")
+        if getattr(row, COLUMNS[kind][0]) is None:
+            what = "transcript" if kind == "transcript" else "note"
+            raise FailedPrecondition(
+                f"Job {row.id} has no {what} yet (state {row.state}).",
+                reason=f"{kind.upper()}_NOT_READY",
+            )
+        result = VisibleResult(row.owner, row.tenant, convert(row))
+        if cache is not None:
+            cache.put_result(kind, job_id, result, generation)
+        return result.wire
+
     async def transcript(self, job_id: str) -> TranscriptView | None:
         table = TranscriptRow.__table__
         return await self._first(select(table).where(table.c.job_id == job_id))
@@ -170,12 +213,11 @@ class JobReads:
         return rows[0] if rows else None
 
     @idempotent
-    async def _pg_first(self, statement: DriverStatement, params: dict[str, str]) -> JobView | None:
-        """One row through the driver (core/db/driver_read.py); safe to repeat, as
+    async def _pg_first(self, statement: DriverStatement, params: dict[str, str]) -> Any:
+        """One row through the driver (core/db/driver_read.py), or None; safe to repeat, as
         :meth:`_rows`."""
         assert self.pg_reader is not None
-        row: JobView | None = await fetch_first(self.pg_reader, statement, params)
-        return row
+        return await fetch_first(self.pg_reader, statement, params)
 
     @idempotent
     async def _pg_all(self, statement: DriverStatement, params: dict[str, Any]) -> list[JobView]:
