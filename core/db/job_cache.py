@@ -26,7 +26,8 @@ Size: at most ``job_cache_entries`` rows, least recently used dropped first.
 Beside the rows, the same cache keeps jobs' results (GetTranscript's and GetSummary's
 messages as wire bytes, core/db/result_reads.py) under the same rules: checked against the
 caller on every read, dropped with the job's row by every write of the job, the same
-generation guard and TTL. They are larger than rows, so at most a tenth as many are kept.
+generation guard and TTL. They are larger than rows (a long consultation's transcript is tens
+of kilobytes), so at most a hundredth as many are kept (100 for the default 10,000 rows).
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ class JobCache:
         self.ttl_seconds = ttl_seconds
         self._clock = clock
         self._rows: OrderedDict[str, tuple[float, JobView]] = OrderedDict()
-        self.max_results = max(1, max_entries // 10)
+        self.max_results = max(1, max_entries // 100)
         self._results: OrderedDict[tuple[Kind, str], tuple[float, VisibleResult]] = OrderedDict()
         self._generation = 0
         self._lock = threading.Lock()
