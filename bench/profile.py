@@ -4,6 +4,9 @@ it, and the top of the profile (own and cumulative samples per function) is writ
     .venv/bin/python -m bench.profile getjob-before            # embedded default (SQLite)
     .venv/bin/python -m bench.profile getjob-pg-before --pg    # PostgreSQL
     .venv/bin/python -m bench.profile upload-before --upload   # 256 MiB batch uploads
+    .venv/bin/python -m bench.profile listjobs-before --method ListJobs  # another unary read
+
+``--method`` is one of bench/unary.py's METHODS (GetJob, ListJobs, GetTranscript, GetSummary).
 
 Needs py-spy on PATH or beside the interpreter (`pip install py-spy`); it is a profiling tool,
 not a dependency of the service. The result goes to bench/results/profile-<name>.txt.
@@ -20,7 +23,7 @@ import tempfile
 from pathlib import Path
 
 from bench.common import BIN, RESULTS, child_server
-from bench.unary import create_text_job, hammer, pg_env
+from bench.unary import METHODS, create_text_job, hammer, pg_env
 from bench.upload import BIG_UPLOADS, upload_seconds
 from core.auth import mint_token
 
@@ -81,7 +84,7 @@ def record(pid: int, raw: Path, *, native: bool = False) -> subprocess.Popen[byt
     )
 
 
-def profile(name: str, *, pg: bool, total: int = 6000) -> Path:
+def profile(name: str, *, pg: bool, method: str = "GetJob", total: int = 6000) -> Path:
     env = asyncio.run(pg_env()) if pg else {}
     with child_server(env) as server, tempfile.TemporaryDirectory() as folder:
         token = mint_token(server.secret, "bench")
@@ -89,11 +92,11 @@ def profile(name: str, *, pg: bool, total: int = 6000) -> Path:
         raw = Path(folder) / "raw.txt"
         recorder = record(server.proc.pid, raw)
         try:
-            rps, _ = asyncio.run(hammer(server.address, job_id, token, total))
+            rps, _ = asyncio.run(hammer(server.address, job_id, token, total, method=method))
         finally:
             recorder.send_signal(2)  # SIGINT: py-spy writes what it sampled and exits
             recorder.wait(timeout=30)
-        text = f"GetJob at 64 in flight, {'PostgreSQL' if pg else 'SQLite'}: {rps:.0f} rps\n"
+        text = f"{method} at 64 in flight, {'PostgreSQL' if pg else 'SQLite'}: {rps:.0f} rps\n"
         text += summarize(raw.read_text())
     out = RESULTS / f"profile-{name}.txt"
     out.write_text(text)
@@ -127,4 +130,7 @@ if __name__ == "__main__":
     if "--upload" in args:
         print(profile_upload(args[0]))
     else:
-        print(profile(args[0], pg="--pg" in args))
+        method = args[args.index("--method") + 1] if "--method" in args else "GetJob"
+        if method not in METHODS:
+            raise SystemExit(f"--method is one of {', '.join(METHODS)}")
+        print(profile(args[0], pg="--pg" in args, method=method))

@@ -180,6 +180,21 @@ def transcript_row_to_domain(row: TranscriptView) -> Transcript:
     return transcript_from_json(row.segments_json, language=row.language, engine=row.engine)
 
 
+def transcript_wire(row: TranscriptView) -> bytes:
+    """A stored transcript as the Transcript message's wire bytes (GetTranscript)."""
+    return _transcript_wire(row.segments_json, row.language, row.engine)
+
+
+@functools.lru_cache(maxsize=128)
+def _transcript_wire(segments_json: str, language: str, engine: str) -> bytes:
+    """The same stored transcript converts to the same bytes: parsed once, not per call
+    (profile: transcript_row_to_domain, transcript_from_json, transcript_to_pb). Keyed by
+    content, so a read still needs the row, which a deleted job no longer has."""
+    return transcript_to_pb(
+        transcript_from_json(segments_json, language=language, engine=engine)
+    ).SerializeToString()
+
+
 def note_to_pb(note: Note) -> job_pb2.Summary:
     return job_pb2.Summary(
         template=TEMPLATE_TO_PB[note.template],
@@ -207,6 +222,22 @@ def note_to_pb(note: Note) -> job_pb2.Summary:
         rendered_text=note.render(),
         engine=note.engine,
     )
+
+
+def summary_wire(row: SummaryView) -> bytes:
+    """A stored note as the Summary message's wire bytes (GetSummary)."""
+    return _summary_wire(row.sections_json, row.template, row.language, row.engine, row.rendered)
+
+
+@functools.lru_cache(maxsize=128)
+def _summary_wire(
+    sections_json: str, template: str, language: str, engine: str, rendered: str
+) -> bytes:
+    """As :func:`_transcript_wire`, for notes."""
+    note = note_from_json(
+        sections_json, template=template, language=language, engine=engine, rendered=rendered
+    )
+    return note_to_pb(note).SerializeToString()
 
 
 def summary_row_to_domain(row: SummaryView) -> Note:

@@ -25,7 +25,8 @@ from google.rpc import code_pb2
 
 from core import errors
 from core.auth import Principal
-from core.db.audit import AuditEntry, record
+from core.db.audit import AuditEntry
+from core.db.audit_batch import AuditWriter
 from core.db.store import JobStore
 from server import roles
 from server.interceptors import (
@@ -86,8 +87,8 @@ def _outcome(exc: BaseException) -> str:
 class _Call:
     """One call's audit record, written at most once."""
 
-    def __init__(self, store: JobStore, principal: Principal, rpc: str, audited: bool) -> None:
-        self.store, self.principal, self.rpc, self.audited = store, principal, rpc, audited
+    def __init__(self, writer: AuditWriter, principal: Principal, rpc: str, audited: bool) -> None:
+        self.writer, self.principal, self.rpc, self.audited = writer, principal, rpc, audited
         self.job_id = ""
         self.done = False
 
@@ -104,7 +105,7 @@ class _Call:
     async def ok(self) -> None:
         if self.audited and not self.done:
             self.done = True
-            await record(self.store, self.entry("OK"))
+            await self.writer.record(self.entry("OK"))
 
     async def failed(self, exc: BaseException) -> None:
         outcome = _outcome(exc)
@@ -113,7 +114,7 @@ class _Call:
         self.done = True
         try:
             # Shielded: a cancelled call's record must still be written.
-            await asyncio.shield(record(self.store, self.entry(outcome)))
+            await asyncio.shield(self.writer.record(self.entry(outcome)))
         except Exception:
             log.error("could not record an audit event for %s (%s)", self.rpc, outcome)
 
@@ -122,7 +123,8 @@ class AccessInterceptor(WrappingInterceptor):
     """Enforces ``server.roles.ALLOWED`` and writes the audit log."""
 
     def __init__(self, store: JobStore) -> None:
-        self._store = store
+        #: Rows of concurrent calls share a transaction (core/db/audit_batch.py).
+        self._writer = AuditWriter(store)
 
     def intercept(self, handler: Any, details: grpc.HandlerCallDetails) -> Any:
         # Health and reflection have no caller to check or audit (load balancers, grpcurl).
@@ -133,7 +135,7 @@ class AccessInterceptor(WrappingInterceptor):
     def _start(self, method: str, request: Any) -> _Call:
         rpc = method.rsplit("/", 1)[-1]
         principal = current_principal()
-        call = _Call(self._store, principal, rpc, _audited(rpc, request))
+        call = _Call(self._writer, principal, rpc, _audited(rpc, request))
         call.job_id = _job_of(request)
         return call
 

@@ -13,16 +13,9 @@ import grpc
 from consulta.v1 import transcription_service_pb2 as pb
 from consulta.v1 import transcription_service_pb2_grpc as pb_grpc
 
-from core.codec import (
-    STATE_FROM_PB,
-    job_to_pb,
-    note_to_pb,
-    summary_row_to_domain,
-    transcript_row_to_domain,
-    transcript_to_pb,
-)
+from core.codec import STATE_FROM_PB, job_to_pb, summary_wire, transcript_wire
 from core.db.upload_store import segment_folder
-from core.errors import ConsultaError, FailedPrecondition, FieldViolation, InvalidArgument
+from core.errors import ConsultaError, FieldViolation, InvalidArgument
 from core.language import guess_language
 from core.live_finish import discard_live_upload
 from core.runtime import Runtime
@@ -179,31 +172,22 @@ class TranscriptionService(pb_grpc.TranscriptionServiceServicer):
     async def GetTranscript(
         self, request: pb.GetTranscriptRequest, context: Context
     ) -> pb.GetTranscriptResponse:
-        row = await self.rt.store.get_visible(
-            require_id(request.job_id, "job_id"), current_principal()
+        wire = await self.rt.store.visible_result(
+            "transcript", require_id(request.job_id, "job_id"), current_principal(), transcript_wire
         )
-        transcript = await self.rt.store.transcript(row.id)
-        if transcript is None:
-            raise FailedPrecondition(
-                f"Job {row.id} has no transcript yet (state {row.state}).",
-                reason="TRANSCRIPT_NOT_READY",
-            )
-        return pb.GetTranscriptResponse(
-            transcript=transcript_to_pb(transcript_row_to_domain(transcript))
-        )
+        response = pb.GetTranscriptResponse()
+        response.transcript.MergeFromString(wire)
+        return response
 
     async def GetSummary(
         self, request: pb.GetSummaryRequest, context: Context
     ) -> pb.GetSummaryResponse:
-        row = await self.rt.store.get_visible(
-            require_id(request.job_id, "job_id"), current_principal()
+        wire = await self.rt.store.visible_result(
+            "summary", require_id(request.job_id, "job_id"), current_principal(), summary_wire
         )
-        summary = await self.rt.store.summary(row.id)
-        if summary is None:
-            raise FailedPrecondition(
-                f"Job {row.id} has no note yet (state {row.state}).", reason="SUMMARY_NOT_READY"
-            )
-        return pb.GetSummaryResponse(summary=note_to_pb(summary_row_to_domain(summary)))
+        response = pb.GetSummaryResponse()
+        response.summary.MergeFromString(wire)
+        return response
 
     async def WatchJob(
         self, request: pb.WatchJobRequest, context: Context

@@ -5,10 +5,11 @@ database refuses them). Entries name who, tenant, action, job and outcome; never
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from core.db.models import AuditRow
 from core.db.retry import before_commit, idempotent
@@ -42,21 +43,31 @@ class AuditQuery:
     end: datetime | None = None
 
 
+def audit_values(entry: AuditEntry) -> dict[str, object]:
+    """``entry`` as a row's column values, stamped now (naive UTC)."""
+    return {
+        "at": utcnow(),
+        "subject": entry.subject[:255],
+        "tenant": entry.tenant[:255],
+        "roles": ",".join(sorted(entry.roles))[:255],
+        "action": entry.action[:64],
+        "job_id": entry.job_id[:64],
+        "outcome": entry.outcome[:32],
+    }
+
+
 @before_commit
+async def append(store: JobStore, rows: Sequence[dict[str, object]]) -> None:
+    """Append ``rows`` (:func:`audit_values`) in one transaction, in their order: SQLAlchemy
+    Core, no ORM session or unit of work (profile: AsyncSessionTransaction.__aexit__,
+    UOWTransaction.execute in bench/results/profile-gettranscript-h20-before.txt)."""
+    async with store.engine.begin() as conn:
+        await conn.execute(insert(AuditRow), list(rows))
+
+
 async def record(store: JobStore, entry: AuditEntry) -> None:
     """Append ``entry``, stamped now (naive UTC)."""
-    async with store.sessions.begin() as session:
-        session.add(
-            AuditRow(
-                at=utcnow(),
-                subject=entry.subject[:255],
-                tenant=entry.tenant[:255],
-                roles=",".join(sorted(entry.roles))[:255],
-                action=entry.action[:64],
-                job_id=entry.job_id[:64],
-                outcome=entry.outcome[:32],
-            )
-        )
+    await append(store, [audit_values(entry)])
 
 
 def _encode(last_id: int) -> str:

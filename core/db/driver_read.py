@@ -62,12 +62,29 @@ async def fetch_first(
     reader: AsyncEngine, statement: DriverStatement, params: Mapping[str, object]
 ) -> Any | None:
     """The statement's first row as its named tuple, or None."""
+    record = await _fetch(reader, statement, params, many=False)
+    return None if record is None else statement.row._make(record)
+
+
+async def fetch_all(
+    reader: AsyncEngine, statement: DriverStatement, params: Mapping[str, object]
+) -> list[Any]:
+    """Every row of the statement, each as its named tuple."""
+    make = statement.row._make
+    return [make(record) for record in await _fetch(reader, statement, params, many=True)]
+
+
+async def _fetch(
+    reader: AsyncEngine, statement: DriverStatement, params: Mapping[str, object], *, many: bool
+) -> Any:
     args = statement.args(params)
     async with reader.connect() as conn:
         raw = await conn.get_raw_connection()
         driver: Any = raw.driver_connection  # asyncpg's Connection
         try:
-            record = await driver.fetchrow(statement.sql, *args)
+            if many:
+                return await driver.fetch(statement.sql, *args)
+            return await driver.fetchrow(statement.sql, *args)
         except Exception as exc:
             if _lost(exc):
                 # As SQLAlchemy does on a disconnect: this connection and every one pooled
@@ -81,4 +98,3 @@ async def fetch_first(
                     retry_after=2.0,
                 ) from exc
             raise
-    return None if record is None else statement.row._make(record)

@@ -22,6 +22,12 @@ in-process queue (``job_cache`` "auto"); forced on for PostgreSQL, entries live 
 well, as a backstop for any write made outside this process.
 
 Size: at most ``job_cache_entries`` rows, least recently used dropped first.
+
+Beside the rows, the same cache keeps jobs' results (GetTranscript's and GetSummary's
+messages as wire bytes, core/db/result_reads.py) under the same rules: checked against the
+caller on every read, dropped with the job's row by every write of the job, the same
+generation guard and TTL. They are larger than rows (a long consultation's transcript is tens
+of kilobytes), so at most a hundredth as many are kept (100 for the default 10,000 rows).
 """
 
 from __future__ import annotations
@@ -33,13 +39,14 @@ from collections.abc import Callable
 from typing import Literal
 
 from core.auth import Principal
+from core.db.result_reads import Kind, VisibleResult
 from core.db.views import JobView
 
 CacheMode = Literal["auto", "on", "off"]
 
 
 def may_see(principal: Principal, owner: str, tenant: str) -> bool:
-    """The ownership rule of core/db/reads.py ``visible_to``, on a row already read: a user
+    """The ownership rule of core/db/visibility.py ``visible_to``, on a row already read: a user
     sees what they own in their tenant; a service role sees its whole tenant's."""
     if principal.is_service:
         return tenant == principal.tenant
@@ -70,6 +77,8 @@ class JobCache:
         self.ttl_seconds = ttl_seconds
         self._clock = clock
         self._rows: OrderedDict[str, tuple[float, JobView]] = OrderedDict()
+        self.max_results = max(1, max_entries // 100)
+        self._results: OrderedDict[tuple[Kind, str], tuple[float, VisibleResult]] = OrderedDict()
         self._generation = 0
         self._lock = threading.Lock()
 
@@ -88,6 +97,31 @@ class JobCache:
                 return None
             self._rows.move_to_end(job_id)
             return row
+
+    def get_result(self, kind: Kind, job_id: str) -> VisibleResult | None:
+        """The job's cached result, or None when absent or older than the TTL."""
+        key = (kind, job_id)
+        with self._lock:
+            found = self._results.get(key)
+            if found is None:
+                return None
+            stored_at, result = found
+            if self._clock() - stored_at >= self.ttl_seconds:
+                del self._results[key]
+                return None
+            self._results.move_to_end(key)
+            return result
+
+    def put_result(self, kind: Kind, job_id: str, result: VisibleResult, generation: int) -> bool:
+        """Keep ``result`` as :meth:`put` keeps a row."""
+        with self._lock:
+            if generation != self._generation:
+                return False
+            self._results[(kind, job_id)] = (self._clock(), result)
+            self._results.move_to_end((kind, job_id))
+            while len(self._results) > self.max_results:
+                self._results.popitem(last=False)
+            return True
 
     def generation(self) -> int:
         """Take before reading the database; pass to :meth:`put` with what was read."""
@@ -111,8 +145,11 @@ class JobCache:
             self._generation += 1
             for job_id in job_ids:
                 self._rows.pop(job_id, None)
+                self._results.pop(("transcript", job_id), None)
+                self._results.pop(("summary", job_id), None)
 
     def clear(self) -> None:
         with self._lock:
             self._generation += 1
             self._rows.clear()
+            self._results.clear()

@@ -1,11 +1,13 @@
-"""The hot unary reads (GetJob, ListJobs, GetTranscript, GetSummary) and the visibility rule.
+"""The hot unary reads (GetJob, ListJobs, GetTranscript, GetSummary); the visibility rule is
+core/db/visibility.py.
 
 They read with SQLAlchemy Core through a bare connection: no ORM session, identity map or
 instance state (the profile's Session.scalar and ORM loading frames), and SQLAlchemy's
 compiled cache spares recompiling each statement. Rows go straight to protobuf
 (core/codec.py) through the protocols in core/db/views.py. On PostgreSQL, GetJob's read (every
 ``get_visible``) skips SQLAlchemy's execution too: a prepared asyncpg statement on a pooled
-connection (core/db/driver_read.py).
+connection (core/db/driver_read.py), and so is ListJobs' (one statement per shape,
+core/db/list_reads.py).
 """
 
 from __future__ import annotations
@@ -17,45 +19,23 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BindParameter, Row, Select, and_, bindparam, or_, select
+from sqlalchemy import Row, Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.orm import InstrumentedAttribute
-from sqlalchemy.sql.elements import ColumnElement
 
 from core.auth import Principal
-from core.db.driver_read import DriverStatement, fetch_first
+from core.db.driver_read import DriverStatement, fetch_all, fetch_first
 from core.db.engine import postgres_reader, sqlite_thread_reader
 from core.db.job_cache import JobCache, may_see
+from core.db.list_reads import SHAPES, Shape, list_params, list_statement
 from core.db.models import JobRow, SummaryRow, TranscriptRow
+from core.db.result_reads import COLUMNS, RESULT_STATEMENTS, Convert, Kind, VisibleResult
 from core.db.retry import idempotent
 from core.db.views import JobView, SummaryView, TranscriptView
+from core.db.visibility import rule
 from core.domain import JobState
-from core.errors import InvalidArgument, NotFound
+from core.errors import FailedPrecondition, InvalidArgument, NotFound
 
 _JOBS = JobRow.__table__
-
-
-def visible_to(
-    principal: Principal,
-    owner: ColumnElement[str] | InstrumentedAttribute[str],
-    tenant: ColumnElement[str] | InstrumentedAttribute[str],
-) -> ColumnElement[bool]:
-    """The one ownership rule, for jobs and uploads alike: a user sees what they own in
-    their tenant; a service role sees its whole tenant's. (core/db/job_cache.py ``may_see``
-    applies it to a row already read.)"""
-    return _rule(principal.is_service, owner, tenant, principal.subject, principal.tenant)
-
-
-def _rule(
-    service: bool,
-    owner: ColumnElement[str] | InstrumentedAttribute[str],
-    tenant: ColumnElement[str] | InstrumentedAttribute[str],
-    subject: str | BindParameter[str],
-    their_tenant: str | BindParameter[str],
-) -> ColumnElement[bool]:
-    if service:
-        return tenant == their_tenant
-    return and_(owner == subject, tenant == their_tenant)
 
 
 #: GetJob's SELECT for a user and for a service role, built once with bound parameters
@@ -63,14 +43,14 @@ def _rule(
 _GET_JOB = {
     service: select(_JOBS).where(
         _JOBS.c.id == bindparam("job_id"),
-        _rule(service, _JOBS.c.owner, _JOBS.c.tenant, bindparam("subject"), bindparam("tenant")),
+        rule(service, _JOBS.c.owner, _JOBS.c.tenant, bindparam("subject"), bindparam("tenant")),
     )
     for service in (False, True)
 }
 
 
-def _visible(principal: Principal) -> ColumnElement[bool]:
-    return visible_to(principal, _JOBS.c.owner, _JOBS.c.tenant)
+#: ListJobs' SELECTs by shape, for SQLAlchemy's execution (core/db/list_reads.py).
+_LIST = {shape: list_statement(shape, postgres=False) for shape in SHAPES}
 
 
 def encode_cursor(row: JobView) -> str:
@@ -107,6 +87,17 @@ class JobReads:
             dialect = self.pg_reader.dialect
             for service, query in _GET_JOB.items():
                 self.pg_get_job[service] = DriverStatement(query, dialect, "JobRecord")
+        #: GetTranscript's and GetSummary's SELECTs compiled for the driver, on PostgreSQL.
+        self.pg_results: dict[tuple[Kind, bool], DriverStatement] = {}
+        if self.pg_reader is not None:
+            for key, query in RESULT_STATEMENTS.items():
+                self.pg_results[key] = DriverStatement(query, self.pg_reader.dialect, "Result")
+        #: ListJobs' SELECTs by shape compiled for the driver, on PostgreSQL.
+        self.pg_list: dict[Shape, DriverStatement] = {}
+        if self.pg_reader is not None:
+            for shape in SHAPES:
+                query = list_statement(shape, postgres=True)
+                self.pg_list[shape] = DriverStatement(query, self.pg_reader.dialect, "JobRecord")
 
     async def get_visible(self, job_id: str, principal: Principal) -> JobView:
         """The job when ``principal`` may see it; NotFound otherwise (even when it exists).
@@ -149,23 +140,63 @@ class JobReads:
         limit: int,
         page_token: str,
     ) -> tuple[list[JobView], str]:
-        """A page of the caller's jobs, newest first, and the token of the next page."""
-        query = select(_JOBS).where(_visible(principal))
-        if states:
-            query = query.where(_JOBS.c.state.in_([s.value for s in states]))
-        if page_token:
-            created, job_id = decode_cursor(page_token)
-            query = query.where(
-                or_(
-                    _JOBS.c.created_at < created,
-                    and_(_JOBS.c.created_at == created, _JOBS.c.id < job_id),
-                )
-            )
-        query = query.order_by(_JOBS.c.created_at.desc(), _JOBS.c.id.desc()).limit(limit + 1)
-        rows: list[JobView] = list(await self._rows(query))
+        """A page of the caller's jobs, newest first, and the token of the next page: a
+        statement built once per shape (core/db/list_reads.py), its values bound."""
+        cursor = decode_cursor(page_token) if page_token else None
+        shape = (principal.is_service, bool(states), cursor is not None)
+        params = list_params(
+            shape,
+            tenant=principal.tenant,
+            subject=principal.subject,
+            states=[s.value for s in states],
+            cursor=cursor,
+            limit=limit,
+        )
+        rows: list[JobView]
+        if self.pg_list:
+            rows = await self._pg_all(self.pg_list[shape], params)
+        else:
+            rows = list(await self._rows(_LIST[shape], params))
         if len(rows) > limit:
             return rows[:limit], encode_cursor(rows[limit - 1])
         return rows, ""
+
+    async def visible_result(
+        self, kind: Kind, job_id: str, principal: Principal, convert: Convert
+    ) -> bytes:
+        """The job's transcript or note as ``convert`` makes it (the message's wire bytes)
+        when ``principal`` may see the job: one statement (core/db/result_reads.py), or with
+        the cache none. NotFound as :meth:`get_visible`; FailedPrecondition while the job
+        has no such result yet."""
+        cache = self.cache
+        if cache is not None:
+            cached = cache.get_result(kind, job_id)
+            if cached is not None:
+                if may_see(principal, cached.owner, cached.tenant):
+                    return cached.wire
+                raise NotFound(f"Job {job_id} was not found.", reason="JOB_NOT_FOUND")
+            generation = cache.generation()
+        service = principal.is_service
+        params = {"job_id": job_id, "tenant": principal.tenant}
+        if not service:
+            params["subject"] = principal.subject
+        row: Any
+        if self.pg_results:
+            row = await self._pg_first(self.pg_results[(kind, service)], params)
+        else:
+            row = await self._first(RESULT_STATEMENTS[(kind, service)], params)
+        if row is None:
+            raise NotFound(f"Job {job_id} was not found.", reason="JOB_NOT_FOUND")
+        if getattr(row, COLUMNS[kind][0]) is None:
+            what = "transcript" if kind == "transcript" else "note"
+            raise FailedPrecondition(
+                f"Job {row.id} has no {what} yet (state {row.state}).",
+                reason=f"{kind.upper()}_NOT_READY",
+            )
+        result = VisibleResult(row.owner, row.tenant, convert(row))
+        if cache is not None:
+            cache.put_result(kind, job_id, result, generation)
+        return result.wire
 
     async def transcript(self, job_id: str) -> TranscriptView | None:
         table = TranscriptRow.__table__
@@ -176,22 +207,28 @@ class JobReads:
         return await self._first(select(table).where(table.c.job_id == job_id))
 
     async def _first(
-        self, query: Select[Any], params: dict[str, str] | None = None
+        self, query: Select[Any], params: dict[str, Any] | None = None
     ) -> Row[Any] | None:
         rows = await self._rows(query, params)
         return rows[0] if rows else None
 
     @idempotent
-    async def _pg_first(self, statement: DriverStatement, params: dict[str, str]) -> JobView | None:
-        """One row through the driver (core/db/driver_read.py); safe to repeat, as
+    async def _pg_first(self, statement: DriverStatement, params: dict[str, str]) -> Any:
+        """One row through the driver (core/db/driver_read.py), or None; safe to repeat, as
         :meth:`_rows`."""
         assert self.pg_reader is not None
-        row: JobView | None = await fetch_first(self.pg_reader, statement, params)
-        return row
+        return await fetch_first(self.pg_reader, statement, params)
+
+    @idempotent
+    async def _pg_all(self, statement: DriverStatement, params: dict[str, Any]) -> list[JobView]:
+        """Every row through the driver, as :meth:`_pg_first`."""
+        assert self.pg_reader is not None
+        rows: list[JobView] = await fetch_all(self.pg_reader, statement, params)
+        return rows
 
     @idempotent
     async def _rows(
-        self, query: Select[Any], params: dict[str, str] | None = None
+        self, query: Select[Any], params: dict[str, Any] | None = None
     ) -> Sequence[Row[Any]]:
         """Rows through a bare connection: hot reads skip the ORM session, its identity map
         and instance state (the profile's Session.scalar and ORM loading frames), and
@@ -206,7 +243,7 @@ class JobReads:
         return rows
 
     def _read_in_thread(
-        self, query: Select[Any], params: dict[str, str] | None
+        self, query: Select[Any], params: dict[str, Any] | None
     ) -> Sequence[Row[Any]]:
         assert self.thread_reader is not None
         with self.thread_reader.connect() as conn:

@@ -29,9 +29,9 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from core.auth import Principal
 from core.db.models import JobRow, UploadRow
-from core.db.reads import visible_to
 from core.db.retry import before_commit, idempotent
 from core.db.store import utcnow
+from core.db.visibility import visible_to
 from core.domain import JobState
 from core.errors import NotFound
 

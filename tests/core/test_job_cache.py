@@ -14,6 +14,7 @@ import pytest
 from consulta.v1 import transcription_service_pb2 as pb
 
 from core.db.job_cache import JobCache, cache_enabled, may_see
+from core.db.result_reads import VisibleResult
 from core.db.store import JobStore
 from core.db.upload_store import UploadStore
 from core.db.views import JobView
@@ -192,3 +193,18 @@ async def test_without_the_cache_the_sql_rule_keeps_callers_apart_too(store: Job
             assert (await uncached.get_visible(job_id, allowed)).id == job_id
     finally:
         await uncached.aclose_readers()
+
+
+def test_results_are_bounded_checked_by_generation_and_dropped_with_their_job() -> None:
+    cache = JobCache(200, HOUR)  # two results at most
+    made = {n: VisibleResult("alice", "clinic-a", n.encode()) for n in ("a", "b", "c")}
+    for name in ("a", "b", "c"):
+        assert cache.put_result("transcript", name, made[name], cache.generation())
+    assert cache.get_result("transcript", "a") is None  # the least recently used went
+    assert cache.get_result("transcript", "c") is made["c"]
+    assert cache.get_result("summary", "c") is None  # kinds apart
+    generation = cache.generation()
+    cache.invalidate("c")
+    assert cache.get_result("transcript", "c") is None
+    assert not cache.put_result("transcript", "c", made["c"], generation)  # read before it
+    assert cache.get_result("transcript", "b") is made["b"]
