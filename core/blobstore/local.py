@@ -184,7 +184,7 @@ class LocalBlobStore(BlobStore):
     ) -> None:
         fd = open_private(staging / "data", os.O_RDWR)
         try:
-            offset = (number - 1) * self.part_size
+            offset = start_at = (number - 1) * self.part_size
             for start in range(0, len(pieces), _IOV_MAX):
                 batch = pieces[start : start + _IOV_MAX]
                 written = os.pwritev(fd, batch, offset)
@@ -193,6 +193,7 @@ class LocalBlobStore(BlobStore):
                     _write_rest(fd, batch, offset, written)
                 offset += expected
             os.fdatasync(fd)
+            _release_cache(fd, start_at, offset - start_at)
         finally:
             os.close(fd)
         log = open_private(staging / _TOKENS, os.O_WRONLY | os.O_APPEND)
@@ -311,6 +312,17 @@ class LocalBlobStore(BlobStore):
             "upload the bytes instead",
             reason="URI_NOT_SUPPORTED",
         )
+
+
+def _release_cache(fd: int, offset: int, length: int) -> None:
+    """Give the page cache back the pages of bytes just flushed to disk. An upload streams
+    through once (the worker reads the file later, from disk if need be); with the cache full
+    of other files, every new page of the next part cost the kernel a reclaim inside
+    ``os.pwritev``: 53% of the upload's samples in bench/results/profile-upload-after-3.txt,
+    about 100 MiB/s against 150-180 MiB/s with the pages given back. Linux only (where
+    ``posix_fadvise`` exists); elsewhere the kernel decides alone."""
+    if hasattr(os, "posix_fadvise"):
+        os.posix_fadvise(fd, offset, length, os.POSIX_FADV_DONTNEED)
 
 
 def _write_rest(fd: int, pieces: Sequence[bytes | memoryview], offset: int, written: int) -> None:
