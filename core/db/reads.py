@@ -31,7 +31,7 @@ from core.db.models import JobRow, SummaryRow, TranscriptRow
 from core.db.result_reads import COLUMNS, RESULT_STATEMENTS, Convert, Kind, VisibleResult
 from core.db.retry import idempotent
 from core.db.views import JobView, SummaryView, TranscriptView
-from core.db.visibility import rule
+from core.db.visibility import rule, visible_params
 from core.domain import JobState
 from core.errors import FailedPrecondition, InvalidArgument, NotFound
 
@@ -113,9 +113,7 @@ class JobReads:
                 raise NotFound(f"Job {job_id} was not found.", reason="JOB_NOT_FOUND")
             generation = cache.generation()
         service = principal.is_service
-        params = {"job_id": job_id, "tenant": principal.tenant}
-        if not service:
-            params["subject"] = principal.subject
+        params = visible_params(principal, job_id)
         row: JobView | None
         if self.pg_get_job:
             row = await self._pg_first(self.pg_get_job[service], params)
@@ -177,9 +175,7 @@ class JobReads:
                 raise NotFound(f"Job {job_id} was not found.", reason="JOB_NOT_FOUND")
             generation = cache.generation()
         service = principal.is_service
-        params = {"job_id": job_id, "tenant": principal.tenant}
-        if not service:
-            params["subject"] = principal.subject
+        params = visible_params(principal, job_id)
         row: Any
         if self.pg_results:
             row = await self._pg_first(self.pg_results[(kind, service)], params)

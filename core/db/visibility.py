@@ -32,3 +32,12 @@ def rule(
     if service:
         return tenant == their_tenant
     return and_(owner == subject, tenant == their_tenant)
+
+
+def visible_params(principal: Principal, job_id: str) -> dict[str, str]:
+    """The values the statements built by :func:`rule` with bound parameters take for
+    ``principal`` reading ``job_id``: a service role binds no subject."""
+    params = {"job_id": job_id, "tenant": principal.tenant}
+    if not principal.is_service:
+        params["subject"] = principal.subject
+    return params
