@@ -217,6 +217,30 @@ def test_a_chief_complaint_is_never_a_fragment_of_grammar() -> None:
     assert _section(_note(kept), "chief_complaint") == "Bad pain."
 
 
+@pytest.mark.parametrize(
+    ("lang", "dialogue", "complaint"),
+    [
+        (
+            "es",
+            "Médico: Veo a la señora Ruiz, de 52 años, y qué le trae por aquí.\n"
+            "Paciente: Me duele la rodilla izquierda desde hace tres semanas.\n",
+            "Le duele la rodilla izquierda desde hace 3 semanas.",
+        ),
+        (
+            "en",
+            "Doctor: I'm seeing Mr. Park today, he is 61 years old.\n"
+            "Patient: My shoulder aches at night since the fall.\n",
+            "His shoulder aches at night since the fall.",
+        ),
+    ],
+)
+def test_a_short_visits_complaint_is_the_patients_not_the_introduction(
+    lang: str, dialogue: str, complaint: str
+) -> None:
+    note = _note(dialogue, lang=lang)
+    assert _section(note, "chief_complaint") == complaint
+
+
 def test_a_lone_unlabelled_complaint_is_taken_as_the_patients() -> None:
     note = _note("I have had chest pain for 3 days and it gets worse when I walk.", Template.SOAP)
     assert _section(note, "subjective") == (

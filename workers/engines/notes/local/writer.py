@@ -65,6 +65,8 @@ class _Candidate:
     score: float
     sentence: NoteSentence
     answer: Answered | None = None
+    #: Said by the patient (their own words, not the clinician's).
+    patient: bool = False
 
     @property
     def words(self) -> int:
@@ -118,7 +120,9 @@ def _candidates(transcript: Transcript, lexicon: Lexicon) -> list[_Candidate]:
             elif scored.score < TUNING.min_patient_score:
                 continue
         text = _rewrite(unit, lexicon, pronouns)
-        found.append(_Candidate(part, unit.index, scored.score, NoteSentence(text, unit.segments)))
+        sentence = NoteSentence(text, unit.segments)
+        patient = unit.speaker == Speaker.PATIENT
+        found.append(_Candidate(part, unit.index, scored.score, sentence, patient=patient))
     for answer in answered_questions(units, raw, lexicon, pronouns):
         phrase = lexicon.denies if answer.denied else lexicon.reports
         sentence = NoteSentence(sentence_case(phrase.format(answer.finding)), answer.evidence)
@@ -225,7 +229,10 @@ def write_note(transcript: Transcript, request: NoteRequest) -> Note:
     ]
     chosen = [replace(c, sentence=correct_drugs(c.sentence)) for c in _select(faithful, transcript)]
     if not any(c.part == CC for c in chosen):
-        first = next((c for c in chosen if c.part == HPI), None)
+        # The patient's own first complaint, else the history's first sentence (a
+        # clinician's introduction of the patient says who came, not why).
+        history = [c for c in chosen if c.part == HPI]
+        first = next((c for c in history if c.patient), history[0] if history else None)
         if first is not None:
             chosen.insert(0, _Candidate(CC, -1, 0.0, first.sentence))
     by_part = _by_part(chosen, lexicon, request.language)
