@@ -4,11 +4,23 @@ chunk that sets ``finish``."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from consulta.v1 import transcription_service_pb2 as pb
 
 from core.errors import FieldViolation, InvalidArgument, OutOfRange
 
 MAX_CHUNK_BYTES = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """A checked chunk's bytes, read from the message once: each read of a protobuf bytes
+    field makes a new copy (a 1 MiB chunk read five times was 0.2 ms of the event loop per
+    MiB; bench/results/profile-upload-before-4.txt)."""
+
+    data: bytes
+    finish: bool
 
 
 def check_chunk(
@@ -19,7 +31,7 @@ def check_chunk(
     committed: int,
     *,
     declared: bool = False,
-) -> pb.AudioChunk:
+) -> Chunk:
     """The message's chunk when it may follow ``received`` bytes; the caller's error
     otherwise (naming ``committed``, where a resume starts)."""
     if message.WhichOneof("request") != "chunk":
@@ -29,9 +41,10 @@ def check_chunk(
             violations=(FieldViolation("config", "Only allowed in the first message."),),
         )
     chunk = message.chunk
-    if len(chunk.data) > MAX_CHUNK_BYTES:
+    data = chunk.data
+    if len(data) > MAX_CHUNK_BYTES:
         raise InvalidArgument(
-            f"A chunk holds at most {MAX_CHUNK_BYTES} bytes (got {len(chunk.data)}).",
+            f"A chunk holds at most {MAX_CHUNK_BYTES} bytes (got {len(data)}).",
             reason="CHUNK_TOO_LARGE",
             violations=(FieldViolation("chunk.data", "At most 1 MiB."),),
         )
@@ -42,13 +55,13 @@ def check_chunk(
             reason="OFFSET_MISMATCH",
             violations=(FieldViolation("chunk.offset", f"Expected {received}."),),
         )
-    if received + len(chunk.data) > limit:
+    if received + len(data) > limit:
         raise OutOfRange(
             f"The audio passes {limit} bytes, the "
             + ("declared size." if declared else "largest taken."),
             reason="AUDIO_TOO_LARGE",
         )
-    return chunk
+    return Chunk(data, chunk.finish)
 
 
 def incomplete(upload_id: str, committed: int) -> InvalidArgument:

@@ -59,14 +59,20 @@ class UploadLimits:
             if not self._open[key]:
                 del self._open[key]
 
-    async def staged_bytes(self, principal: Principal) -> int:
-        """Committed bytes of the caller's unfinished uploads, abandoned ones included."""
-        return await self.rt.uploads.staged_bytes(principal)
+    async def staged_bytes(self, principal: Principal, excluding: str | None = None) -> int:
+        """Committed bytes of the caller's unfinished uploads, abandoned ones included, but
+        for upload ``excluding``."""
+        return await self.rt.uploads.staged_bytes(principal, excluding)
 
-    async def check_staging(self, principal: Principal, more: int) -> None:
-        """RESOURCE_EXHAUSTED when staging ``more`` bytes would pass the caller's limit."""
+    async def check_staging(
+        self, principal: Principal, more: int, *, upload_id: str | None = None, held: int = 0
+    ) -> None:
+        """RESOURCE_EXHAUSTED when staging ``more`` bytes would pass the caller's limit. With
+        ``upload_id``, that upload's bytes are not read from the database but given as
+        ``held`` (its committed bytes and its part being written), so the check can run
+        while that part is written."""
         limit = self.settings.upload_max_staged_bytes_per_caller
-        staged = await self.staged_bytes(principal)
+        staged = held + await self.staged_bytes(principal, upload_id)
         if staged + more > limit:
             raise ResourceExhausted(
                 f"Your unfinished uploads hold {staged} bytes and this one needs {more} more; "

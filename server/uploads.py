@@ -13,7 +13,7 @@ import asyncio
 import hashlib
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,8 +64,14 @@ class _Upload:
     digest: Any = None  # hashlib.sha256 while receiving a fresh upload
     #: Decodes a fresh upload on a local store while it arrives (no second decode at the end).
     probe: ReceivingProbe | None = None
-    #: The part being written while the next one arrives (one at a time).
+    #: The part being written while the next one arrives (one at a time), and its bytes
+    #: until they count in ``row.committed_offset``.
     writing: asyncio.Task[None] | None = None
+    writing_size: int = 0
+
+
+def _size(pieces: list[bytes | memoryview]) -> int:
+    return sum(len(piece) for piece in pieces)
 
 
 def _status(upload: _Upload) -> pb.UploadAudioResponse:
@@ -270,16 +276,24 @@ class UploadHandler:
                     upload.row.committed_offset,
                     declared=bool(upload.config.declared_size_bytes),
                 )
-                received += len(chunk.data)
+                data = chunk.data
+                received += len(data)
                 finished = chunk.finish
-                gathered.add(chunk.data)
-                metrics.UPLOAD_BYTES.inc(len(chunk.data))
+                gathered.add(data)
+                metrics.UPLOAD_BYTES.inc(len(data))
                 if upload.probe is not None:
-                    await upload.probe.feed(chunk.data)
+                    await upload.probe.feed(data)
                 for part in gathered.parts():
-                    if await self._written(upload):
-                        yield _status(upload)
-                    upload.writing = asyncio.create_task(self._write_part(upload, part))
+                    # The part's staging check runs while the part before it is written.
+                    allowed = asyncio.ensure_future(self._staging_allows(upload, part))
+                    try:
+                        if await self._written(upload):
+                            yield _status(upload)
+                    except BaseException:
+                        allowed.cancel()
+                        raise
+                    upload.writing = asyncio.create_task(self._write_part(upload, part, allowed))
+                    upload.writing_size = _size(part)
             if await self._written(upload) and not (finished and gathered.held):
                 yield _status(upload)
         finally:
@@ -294,7 +308,8 @@ class UploadHandler:
             raise incomplete(upload.row.id, upload.row.committed_offset)
         if gathered.held or not upload.parts:
             if gathered.held:
-                await self._write_part(upload, gathered.take_rest())
+                rest = gathered.take_rest()
+                await self._write_part(upload, rest, self._staging_allows(upload, rest))
             yield _status(upload)
         job = await self._finish(upload)
         yield pb.UploadAudioResponse(job=job)
@@ -320,9 +335,22 @@ class UploadHandler:
         await writing
         return True
 
-    async def _write_part(self, upload: _Upload, pieces: list[bytes | memoryview]) -> None:
-        size = sum(len(piece) for piece in pieces)
-        await self.limits.check_staging(self.principal, size)
+    def _staging_allows(
+        self, upload: _Upload, pieces: list[bytes | memoryview]
+    ) -> Coroutine[Any, Any, None]:
+        """The check that the caller's staging limit allows this part after the bytes the
+        upload holds now: its committed bytes and the part being written, if any (counted
+        here, when the check is made, not read back)."""
+        held = upload.row.committed_offset + upload.writing_size
+        return self.limits.check_staging(
+            self.principal, _size(pieces), upload_id=upload.row.id, held=held
+        )
+
+    async def _write_part(
+        self, upload: _Upload, pieces: list[bytes | memoryview], allowed: Awaitable[None]
+    ) -> None:
+        await allowed
+        size = _size(pieces)
         number = len(upload.parts) + 1
         stored = self.rt.blobs.upload_part_pieces(
             upload.row.blob_key, upload.row.multipart_handle, number, pieces
@@ -338,6 +366,7 @@ class UploadHandler:
             part = await stored
         upload.parts.append(part)
         upload.row.committed_offset += size
+        upload.writing_size = 0  # counted as committed from here on
         upload.row.parts_json = json.dumps([[p.number, p.token] for p in upload.parts])
         await self.rt.uploads.commit_part(
             upload.row.id, upload.row.committed_offset, upload.row.parts_json

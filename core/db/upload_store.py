@@ -103,13 +103,16 @@ class UploadStore:
         return row
 
     @idempotent
-    async def staged_bytes(self, principal: Principal) -> int:
-        """Committed bytes of the caller's unfinished uploads, abandoned ones included."""
+    async def staged_bytes(self, principal: Principal, excluding: str | None = None) -> int:
+        """Committed bytes of the caller's unfinished uploads, abandoned ones included, but
+        for upload ``excluding`` (whose stream counts its own)."""
         query = select(func.coalesce(func.sum(UploadRow.committed_offset), 0)).where(
             UploadRow.tenant == principal.tenant,
             UploadRow.owner == principal.subject,
             UploadRow.complete.is_(False),
         )
+        if excluding is not None:
+            query = query.where(UploadRow.id != excluding)
         async with self.sessions() as session:
             return int((await session.execute(query)).scalar_one())
 

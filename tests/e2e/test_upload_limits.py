@@ -144,6 +144,37 @@ async def test_concurrent_streams_are_limited_per_caller(start_limited: Start) -
         stream.close()
 
 
+async def test_one_fast_upload_stops_at_the_staging_limit(start_limited: Start, part: int) -> None:
+    """Three parts sent at once, the third past the limit: its staging check runs while the
+    second is written, and must count that part too."""
+    deployment = await start_limited(upload_max_staged_bytes_per_caller=int(part * 2.5))
+    upload = OpenUpload(deployment)
+    upload.send(pb.UploadAudioRequest(config=pb.UploadConfig()))
+    upload_id = (await upload.status()).upload_id
+    # Exactly three parts: the client has nothing left to write when the server refuses
+    # (grpcio's asyncio client reports INTERNAL "Internal error from Core" instead of the
+    # server's status when a write is still in flight then: grpc/grpc#36066).
+    upload.send_bytes(b"\0" * (3 * part))
+    statuses: list[int] = []
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        while (response := await upload.call.read()) is not EOF:
+            statuses.append(response.status.committed_offset)
+            assert response.status.committed_offset <= 2 * part, "staged past the limit"
+    result = failure(caught.value)
+    assert (result.code, result.reason) == (
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        "UPLOAD_STAGING_FULL",
+    )
+    # (A status sent just before the error may not be read: grpcio's asyncio client raises
+    # the call's status on read() once it has arrived, whatever messages are still queued.)
+    assert set(statuses) <= {part, 2 * part}
+    stored = await deployment.stub().GetUploadStatus(
+        pb.GetUploadStatusRequest(upload_id=upload_id), metadata=deployment.auth("alice")
+    )
+    assert stored.committed_offset == 2 * part
+    upload.close()
+
+
 async def test_abandoned_staging_bytes_count_against_the_caller(
     start_limited: Start, part: int
 ) -> None:
