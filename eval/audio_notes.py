@@ -6,7 +6,9 @@ local transcriber and local note engine, as ``consulta transcribe`` does) and sc
 
 - ``aci_test1_audio_rouge1|rouge2|rougelsum``: the note against the reference note, with the
   same scorer as the text path (``eval.rouge``);
-- ``aci_test1_audio_wer``: the transcript against the dialogue (``eval.wer.normalise``);
+- ``aci_test1_audio_wer``: the transcript against the dialogue, normalised by Whisper's
+  English normaliser (``eval.wer.normalise``); ``aci_test1_audio_wer_literal`` with the
+  stricter rule used before (``eval.wer.normalise_literal``);
 - ``role_accuracy``: share of the transcript's words whose sentence got the role of the turn
   that was playing at that time; ``role_accuracy_same_voice``: the same with both roles
   spoken by one voice (a second upload), so that only the words can tell them apart;
@@ -30,7 +32,6 @@ import wave
 from dataclasses import dataclass
 from pathlib import Path
 
-import jiwer
 import numpy as np
 from consulta.v1 import job_pb2
 
@@ -47,7 +48,7 @@ from eval.facts_eval import FactCounts, count_facts, total
 from eval.results import LATEST, merge_results
 from eval.rouge import mean_rouge
 from eval.template import EVAL_TEMPLATE
-from eval.wer import RATE, VOICES, normalise
+from eval.wer import RATE, VOICES, normalise_literal, word_error_rate
 from workers.engines.base import NoteRequest
 from workers.engines.notes.local import write_note
 from workers.engines.notes.local.languages import lexicon_for
@@ -59,11 +60,15 @@ PAUSE_SECONDS = 0.4
 # its word before speaking, and split contractions ("wan na") are joined.
 _SPACED_PUNCTUATION = re.compile(r"\s+([.,?!;:])")
 _SPLIT_WORDS = re.compile(r"\b(wan|gon|got) na\b")
+# ... and so are its split contractions ("was n't", "it 's"): espeak-ng would speak the
+# clitic as a word of its own.
+_SPLIT_CONTRACTIONS = re.compile(r"(\w)\s+(n't|'s|'re|'ve|'ll|'m|'d)\b", re.IGNORECASE)
 
 
 def speakable(text: str) -> str:
     """The turn as espeak-ng should read it."""
     text = _SPACED_PUNCTUATION.sub(r"\1", text)
+    text = _SPLIT_CONTRACTIONS.sub(r"\1\2", text)
     return _SPLIT_WORDS.sub(r"\1na", text)
 
 
@@ -177,8 +182,8 @@ async def run(args: argparse.Namespace) -> dict[str, float | str]:
                     notes.append(heard.note)
                     said = "\n".join(s.text for s in heard.transcript.segments)
                     facts.append(count_facts(row.dialogue, row.note, heard.note, said=said))
-                    references.append(normalise(spoken))
-                    hypotheses.append(normalise(said))
+                    references.append(spoken)
+                    hypotheses.append(said)
                     hits, count = role_hits(heard.transcript, turns)
                     right, words = right + hits, words + count
                     if not args.no_same_voice:
@@ -196,7 +201,8 @@ async def run(args: argparse.Namespace) -> dict[str, float | str]:
         "aci_test1_audio_rouge1": round(score.rouge1, 4),
         "aci_test1_audio_rouge2": round(score.rouge2, 4),
         "aci_test1_audio_rougelsum": round(score.rougelsum, 4),
-        "aci_test1_audio_wer": round(float(jiwer.wer(references, hypotheses)), 4),
+        "aci_test1_audio_wer": word_error_rate(references, hypotheses),
+        "aci_test1_audio_wer_literal": word_error_rate(references, hypotheses, normalise_literal),
         "role_accuracy": round(right / words, 4) if words else 0.0,
         "aci_test1_audio_unsupported_facts": float(counted.unsupported),
         "aci_test1_audio_drug_recall": round(counted.drug_recall, 4),

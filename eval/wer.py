@@ -10,10 +10,15 @@ consultation are used. Generated at evaluation time, never committed.
 Reference: the utterance texts in the order spoken, with `<UNSURE>`/`</UNSURE>` tags removed
 (their words kept) and `<UNIN/>` (unintelligible) removed (nothing is spoken for it).
 
-Normalisation (reference and both hypotheses alike): lowercase; numbers written as words
-(num2words: "5" -> "five", "2.5" -> "two point five"); "%" -> "percent"; hyphens and slashes
-become spaces; every other non-letter, non-apostrophe character is removed; whitespace
-collapsed. WER is jiwer's corpus WER over all selected consultations.
+Normalisation (reference and both hypotheses alike): Whisper's English text normaliser
+(``normalise``; PyPI whisper-normalizer, MIT, a copy of openai/whisper's
+EnglishTextNormalizer), the one Whisper's paper and the Open ASR Leaderboard score with:
+lowercase, punctuation removed, fillers (um, uh, hmm, mm) dropped, contractions and
+colloquial spellings expanded ("wasn't" -> "was not", "gonna" -> "going to"), British
+spellings made American, numbers as digits. ``normalise_literal`` is the stricter rule used
+before 2026-12-02 (numbers as words, every other word as written; a filler the transcriber
+leaves out, or "want to" for "wanna", counts as an error), reported beside it as
+``*_wer_literal``. WER is jiwer's corpus WER over all selected consultations.
 
 The data is PriMock57 (Papadopoulos Korfiatis et al., ACL 2022; github.com/babylonhealth/
 primock57), CC BY 4.0.
@@ -28,12 +33,14 @@ import subprocess
 import tempfile
 import time
 import wave
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import jiwer
 import numpy as np
 from num2words import num2words
+from whisper_normalizer.english import EnglishTextNormalizer
 
 from core.audio import decode_pcm
 from eval.results import merge_results
@@ -79,12 +86,28 @@ def _number(match: re.Match[str]) -> str:
         return f" {value} "
 
 
+_ENGLISH = EnglishTextNormalizer()
+
+
 def normalise(text: str) -> str:
+    """The text as Whisper's English normaliser scores it (see the module's docstring)."""
+    return str(_ENGLISH(text))
+
+
+def normalise_literal(text: str) -> str:
+    """The stricter rule: lowercase, numbers as words, every other word as written."""
     text = text.lower().replace("%", " percent ")
     text = re.sub(r"\d+(\.\d+)?", _number, text)
     text = re.sub(r"[-/]", " ", text)
     text = re.sub(r"[^a-z' ]", " ", text)
     return re.sub(r"\s+", " ", text).strip()
+
+
+def word_error_rate(
+    references: list[str], hypotheses: list[str], rule: Callable[[str], str] = normalise
+) -> float:
+    """Corpus WER of the hypotheses against the references, both normalised by ``rule``."""
+    return round(float(jiwer.wer([rule(r) for r in references], [rule(h) for h in hypotheses])), 4)
 
 
 def consultations(data: Path, count: int) -> list[str]:
@@ -201,27 +224,29 @@ def run(
     english_model = Settings().whisper_english_model
     base_texts: list[str] = []
     with tempfile.TemporaryDirectory(prefix="consulta-wer-") as folder:
-        references, paths = [], []
+        spoken, paths = [], []
         for name in consultations(data, count):
             path = Path(folder) / f"{name}.wav"
-            references.append(normalise(synthesize(name, data, seconds, path)))
+            spoken.append(synthesize(name, data, seconds, path))
             paths.append(path)
         english = None
         if english_model == "base":
             english = multilingual_model_path(Path(folder) / "models")
         # CPU seconds of this process (the embedded server and its worker run in it too).
         started, cpu = time.perf_counter(), time.process_time()
-        direct_texts = [normalise(direct(p, threads, english)) for p in paths]
+        direct_texts = [direct(p, threads, english) for p in paths]
         direct_s, direct_cpu = time.perf_counter() - started, time.process_time() - cpu
         started, cpu = time.perf_counter(), time.process_time()
-        product_texts = [normalise(t) for t in asyncio.run(through_product(paths, threads))]
+        product_texts = asyncio.run(through_product(paths, threads))
         product_s, product_cpu = time.perf_counter() - started, time.process_time() - cpu
         if compare_base:
             base = multilingual_model_path(Path(folder) / "models")
-            base_texts = [normalise(direct(p, threads, base)) for p in paths]
+            base_texts = [direct(p, threads, base) for p in paths]
     figures: dict[str, float | str] = {
-        "wer_direct": round(float(jiwer.wer(references, direct_texts)), 4),
-        "wer_pipeline": round(float(jiwer.wer(references, product_texts)), 4),
+        "wer_direct": word_error_rate(spoken, direct_texts),
+        "wer_pipeline": word_error_rate(spoken, product_texts),
+        "wer_direct_literal": word_error_rate(spoken, direct_texts, normalise_literal),
+        "wer_pipeline_literal": word_error_rate(spoken, product_texts, normalise_literal),
         "wer_consultations": float(len(paths)),
         "wer_seconds_each": seconds,
         "wer_direct_s": round(direct_s, 1),
@@ -233,7 +258,7 @@ def run(
     if base_texts:
         # The multilingual base model on the same English audio: the local transcriber keeps
         # tiny.en for English unless this is lower than wer_direct.
-        figures["wer_direct_base"] = round(float(jiwer.wer(references, base_texts)), 4)
+        figures["wer_direct_base"] = word_error_rate(spoken, base_texts)
     if write:
         merge_results(dict(figures))
     return figures
