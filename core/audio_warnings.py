@@ -84,9 +84,12 @@ class LevelStats:
         sizes = self._sizes
         self._pending, self._sizes, self._pending_samples = [], [], 0
         self.samples += raw.size
-        self.clipped += _clipped(raw)
+        lowest, highest = raw.min(), raw.max()
+        self.clipped += _clipped(raw, lowest, highest)
         if self.loudest_rms >= LOW_LEVEL_RMS:
             return  # the level warning is ruled out: the frames' levels are not needed
+        if _peak(raw.dtype, lowest, highest) <= self.loudest_rms:
+            return  # no frame's RMS passes its peak: none is louder than the loudest yet
         values = _normalized(raw)
         counts = np.array([n for n in sizes if n])
         if counts.min() == counts.max():  # PCM: frames of one size, one pass without copies
@@ -122,22 +125,37 @@ class LevelStats:
         return found
 
 
-def _clipped(data: npt.NDArray[np.generic]) -> int:
+def _clipped(data: npt.NDArray[np.generic], lowest: Any, highest: Any) -> int:
     """Samples at or beyond :data:`CLIP_LEVEL` of full scale, compared in the samples' own
-    type (no float copy): the integer bounds are those the float comparison gives."""
+    type (no float copy): the integer bounds are those the float comparison gives. ``lowest``
+    and ``highest`` are the data's extremes: within the bounds, nothing is counted."""
     values: npt.NDArray[Any] = data
     if data.dtype.kind == "f":
+        if lowest > -CLIP_LEVEL and highest < CLIP_LEVEL:
+            return 0
         return int(np.count_nonzero(values >= CLIP_LEVEL) + np.count_nonzero(values <= -CLIP_LEVEL))
     bits = 8 * data.dtype.itemsize
     half = 1 << (bits - 1)
     # Samples are normalized as (x - centre) / half with x - centre in [-half, half - 1].
     bound = math.ceil(np.float32(CLIP_LEVEL) * np.float64(half))
-    centre, lowest = (half, 0) if data.dtype.kind == "u" else (0, -half)
-    highest = lowest + (1 << bits) - 1
-    found = np.count_nonzero(values <= centre - bound) if centre - bound >= lowest else 0
-    if centre + bound <= highest:
-        found += np.count_nonzero(values >= centre + bound)
-    return int(found)
+    centre, floor = (half, 0) if data.dtype.kind == "u" else (0, -half)
+    ceiling = floor + (1 << bits) - 1
+    found = 0
+    if centre - bound >= floor and lowest <= centre - bound:
+        found += int(np.count_nonzero(values <= centre - bound))
+    if centre + bound <= ceiling and highest >= centre + bound:
+        found += int(np.count_nonzero(values >= centre + bound))
+    return found
+
+
+def _peak(dtype: np.dtype[Any], lowest: Any, highest: Any) -> float:
+    """The largest magnitude of samples with these extremes, as a share of full scale (as
+    :func:`_normalized` would give it)."""
+    if dtype.kind == "f":
+        return max(abs(float(lowest)), abs(float(highest)))
+    half = float(1 << (8 * dtype.itemsize - 1))
+    centre = half if dtype.kind == "u" else 0.0
+    return max(abs(float(lowest) - centre), abs(float(highest) - centre)) / half
 
 
 def _normalized(data: npt.NDArray[np.generic]) -> npt.NDArray[np.float32]:

@@ -95,3 +95,60 @@ def test_8_khz_audio_is_flagged_and_resampled_faithfully_by_both_decoders(
             np.vdot(a[band], a[band]).real * np.vdot(b[band], b[band]).real
         )
         assert similarity > 0.99
+
+
+@pytest.mark.parametrize("dtype", ["u1", "<i2", "<i4", "<f4"])
+@pytest.mark.parametrize("layout", ["silence", "a louder stretch later", "at the clip bounds"])
+def test_level_figures_skip_work_only_where_the_result_cannot_change(
+    dtype: str, layout: str
+) -> None:
+    """Batches whose peak is no louder than the loudest frame so far, or whose extremes stay
+    inside the clipping bounds, are not looked at sample by sample: the figures must be those
+    of the brute-force rule (every frame's RMS, every sample compared in float)."""
+    from core.audio_warnings import (
+        _BATCH_SAMPLES,
+        CLIP_LEVEL,
+        LOW_LEVEL_RMS,
+        LevelStats,
+        _normalized,
+    )
+
+    kind = np.dtype(dtype)
+    frame = 1024
+    batch = _BATCH_SAMPLES // frame  # frames per batch the figures are computed on
+    if kind.kind == "f":
+        centre, unit, top, bottom = 0.0, 0.002, float(np.float32(CLIP_LEVEL)), -1.0
+    else:
+        half = 1 << (8 * kind.itemsize - 1)
+        centre = float(half if kind.kind == "u" else 0)
+        unit = float(max(1, round(0.002 * half)))
+        top = float(np.ceil(np.float32(CLIP_LEVEL) * np.float64(half))) + centre
+        bottom = centre - half
+    # Square-wave frames: each frame's RMS is its peak.
+    amplitudes = {
+        "silence": [0.0] * (3 * batch),
+        "a louder stretch later": [unit] * batch + [2 * unit] * batch + [unit] * batch,
+        "at the clip bounds": [unit] * (3 * batch),
+    }[layout]
+    signs = np.tile([1.0, -1.0], frame // 2)
+    values = np.concatenate([centre + a * signs for a in amplitudes])
+    if layout == "at the clip bounds":
+        values[5 * frame + 3] = top  # exactly at the bound counts as clipped
+        values[9 * frame + 8] = bottom
+    values = values.astype(kind)
+    levels = LevelStats()
+    for start in range(0, values.size, 4096):  # as a decoder gives them, in pieces
+        piece = values[start : start + 4096]
+        levels.add_frames(piece, [frame] * (piece.size // frame))
+    levels.warnings()
+    normalized = _normalized(values).astype(np.float64)
+    rms = np.sqrt((normalized.reshape(-1, frame) ** 2).mean(axis=1))
+    expected_clipped = int(np.count_nonzero(normalized >= np.float32(CLIP_LEVEL))) + int(
+        np.count_nonzero(normalized <= -np.float32(CLIP_LEVEL))
+    )
+    assert levels.clipped == expected_clipped
+    assert (levels.clipped > 0) == (layout == "at the clip bounds")
+    if rms.max() < LOW_LEVEL_RMS:
+        assert levels.loudest_rms == pytest.approx(float(rms.max()), rel=1e-5, abs=1e-12)
+    else:
+        assert levels.loudest_rms >= LOW_LEVEL_RMS
