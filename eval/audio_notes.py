@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import re
 import subprocess
 import sys
@@ -147,6 +148,23 @@ async def through_product(client: ConsultaClient, wav: Path) -> Heard:
     return Heard(transcript, (await client.get_summary(job.job_id)).rendered_text)
 
 
+def keep(folder: Path | None, visit: str, kind: str, heard: Heard, turns: list[Turn]) -> None:
+    """With ``--keep``, the visit's transcript (segments, times, roles), the turns that were
+    spoken and the note, as JSON in ``folder``: tuning without transcribing again."""
+    if folder is None:
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    record = {
+        "segments": [
+            [s.id, s.start, s.end, s.speaker.value if s.speaker else "", s.text]
+            for s in heard.transcript.segments
+        ],
+        "turns": [[t.speaker.value, t.start, t.end] for t in turns],
+        "note": heard.note,
+    }
+    (folder / f"{visit}.{kind}.json").write_text(json.dumps(record, indent=1))
+
+
 def _speaker(value: int) -> Speaker:
     found = [speaker for speaker, pb in SPEAKER_TO_PB.items() if pb == value]
     return found[0] if found else Speaker.UNKNOWN
@@ -179,6 +197,7 @@ async def run(args: argparse.Namespace) -> dict[str, float | str]:
                     wav = Path(folder) / f"{row.encounter_id}.wav"
                     turns, spoken = synthesize(row.dialogue, wav, same_voice=False)
                     heard = await through_product(client, wav)
+                    keep(args.keep, row.encounter_id, "two-voices", heard, turns)
                     notes.append(heard.note)
                     said = "\n".join(s.text for s in heard.transcript.segments)
                     facts.append(count_facts(row.dialogue, row.note, heard.note, said=said))
@@ -189,6 +208,7 @@ async def run(args: argparse.Namespace) -> dict[str, float | str]:
                     if not args.no_same_voice:
                         turns, _ = synthesize(row.dialogue, wav, same_voice=True)
                         same = await through_product(client, wav)
+                        keep(args.keep, row.encounter_id, "one-voice", same, turns)
                         hits, count = role_hits(same.transcript, turns)
                         right_same, words_same = right_same + hits, words_same + count
                     print(f"{row.encounter_id}: done", flush=True)
@@ -232,6 +252,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dialogues", type=int, default=40, help="first N test1 visits")
     parser.add_argument("--output", type=Path, default=LATEST)
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument(
+        "--keep", type=Path, help="folder for each visit's transcripts and notes (JSON)"
+    )
     parser.add_argument(
         "--no-same-voice",
         action="store_true",
