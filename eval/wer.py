@@ -8,16 +8,19 @@ TTS speaks at its own pace). Only utterances starting in the first ``--seconds``
 consultation are used. Generated at evaluation time, never committed.
 
 Reference: the utterance texts in the order spoken, with `<UNSURE>`/`</UNSURE>` tags removed
-(their words kept) and `<UNIN/>` (unintelligible) removed (nothing is spoken for it).
+(their words kept) and `<UNIN/>` (unintelligible) and `<INAUDIBLE_SPEECH/>` removed (nothing is
+spoken for them; before 2026-12-02 espeak-ng read the second aloud, "inaudible speech slash").
 
 Normalisation (reference and both hypotheses alike): Whisper's English text normaliser
 (``normalise``; PyPI whisper-normalizer, MIT, a copy of openai/whisper's
 EnglishTextNormalizer), the one Whisper's paper and the Open ASR Leaderboard score with:
 lowercase, punctuation removed, fillers (um, uh, hmm, mm) dropped, contractions and
 colloquial spellings expanded ("wasn't" -> "was not", "gonna" -> "going to"), British
-spellings made American, numbers as digits. ``normalise_literal`` is the stricter rule used
-before 2026-12-02 (numbers as words, every other word as written; a filler the transcriber
-leaves out, or "want to" for "wanna", counts as an error), reported beside it as
+spellings made American, numbers as digits; and one spelling its table lacks, "ok" written
+"okay" (PriMock57's transcribers write "ok", Whisper "okay"). ``normalise_literal`` is the
+stricter rule used before 2026-12-02 (numbers as words, every other word as written; a
+filler the transcriber leaves out, or "want to" for "wanna", counts as an error), reported
+beside it as
 ``*_wer_literal``. WER is jiwer's corpus WER over all selected consultations.
 
 The data is PriMock57 (Papadopoulos Korfiatis et al., ACL 2022; github.com/babylonhealth/
@@ -74,7 +77,8 @@ def read_textgrid(path: Path, speaker: str) -> list[Utterance]:
 
 
 def clean_reference(text: str) -> str:
-    text = text.replace("<UNSURE>", " ").replace("</UNSURE>", " ").replace("<UNIN/>", " ")
+    for tag in ("<UNSURE>", "</UNSURE>", "<UNIN/>", "<INAUDIBLE_SPEECH/>"):
+        text = text.replace(tag, " ")
     return re.sub(r"\s+", " ", text).strip()
 
 
@@ -89,9 +93,12 @@ def _number(match: re.Match[str]) -> str:
 _ENGLISH = EnglishTextNormalizer()
 
 
+_OK = re.compile(r"\bok\b")
+
+
 def normalise(text: str) -> str:
     """The text as Whisper's English normaliser scores it (see the module's docstring)."""
-    return str(_ENGLISH(text))
+    return _OK.sub("okay", str(_ENGLISH(text)))
 
 
 def normalise_literal(text: str) -> str:

@@ -157,6 +157,7 @@ def test_audio_eval_speaks_split_contractions_as_one_word() -> None:
         ("um, i was n't gonna take it, hmm.", "I wasn't going to take it."),
         ("i wanna cut it to 50 milligrams", "I want to cut it to fifty milligrams."),
         ("her haemoglobin is fine", "Her hemoglobin is fine."),
+        ("ok so that is fine", "Okay, so that is fine."),
     ],
 )
 def test_wer_forgives_only_fillers_spellings_and_number_forms(reference: str, heard: str) -> None:
@@ -167,3 +168,11 @@ def test_wer_forgives_only_fillers_spellings_and_number_forms(reference: str, he
     assert word_error_rate([reference], [heard], normalise_literal) > 0.0
     wrong = heard.rsplit(" ", 1)[0] + " elbow."
     assert word_error_rate([reference], [wrong]) > 0.0
+
+
+def test_primock_annotations_are_neither_spoken_nor_scored() -> None:
+    from eval.wer import clean_reference
+
+    assert clean_reference("it <UNSURE>hurts</UNSURE> <UNIN/> <INAUDIBLE_SPEECH/> here") == (
+        "it hurts here"
+    )
