@@ -70,6 +70,12 @@ class _Upload:
     writing_size: int = 0
 
 
+def _quiet(future: asyncio.Future[Any]) -> None:
+    """Retrieve a dropped future's exception, so asyncio does not log it as never retrieved."""
+    if not future.cancelled():
+        future.exception()
+
+
 def _size(pieces: list[bytes | memoryview]) -> int:
     return sum(len(piece) for piece in pieces)
 
@@ -290,6 +296,8 @@ class UploadHandler:
                         if await self._written(upload):
                             yield _status(upload)
                     except BaseException:
+                        # Its own failure, if it has one already, is not the one to report.
+                        allowed.add_done_callback(_quiet)
                         allowed.cancel()
                         raise
                     upload.writing = asyncio.create_task(self._write_part(upload, part, allowed))

@@ -19,7 +19,7 @@ import pytest
 
 from core.audio import decode_pcm
 from core.domain import Segment
-from eval.wer import normalise
+from eval.wer import normalise_literal
 from tests.e2e.audio import SAMPLE
 from workers.engines.base import AudioFile, TranscribeOptions
 from workers.engines.errors import PermanentEngineError
@@ -74,7 +74,7 @@ async def run_session(
 
 
 def text_of(results: Sequence[LiveResult | Segment]) -> str:
-    return normalise(" ".join(r.text for r in results))
+    return normalise_literal(" ".join(r.text for r in results))
 
 
 def assert_settled_in_order(finals: Sequence[LiveResult], start_at: float = 0.0) -> None:

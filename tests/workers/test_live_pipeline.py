@@ -30,7 +30,7 @@ from core.db.models import JobRow
 from core.domain import JobState, Segment
 from core.queue.base import Delivery
 from core.runtime import Runtime, open_runtime
-from eval.wer import normalise
+from eval.wer import normalise_literal
 from tests.e2e.conftest import base_settings, reset_postgres
 from tests.support.audio_formats import encode, sample_speech
 from tests.support.jobs import new_job_row
@@ -180,7 +180,7 @@ async def test_a_worker_taking_over_keeps_every_stored_segment_and_repeats_none(
     assert stored is not None and list(transcript_row_to_domain(stored).segments) == segments
 
     def text(items: list[Segment]) -> str:
-        return normalise(" ".join(s.text for s in items))
+        return normalise_literal(" ".join(s.text for s in items))
 
     assert jiwer.wer(text(whole), text(segments)) < 0.1
     assert first_id != job.id
