@@ -70,9 +70,10 @@ async def test_a_wav_whose_body_ends_early_is_transcribed_with_a_warning(
     assert json.loads(follow.splitlines()[-1])["event"]["state_changed"]["state"] == (
         "JOB_STATE_COMPLETED"
     )
-    text = transcript_text(follow)
+    # "41-year-old" or "41 year old": tiny.en's beam search writes either, run to run.
+    text = transcript_text(follow).replace("-", " ")
     assert "41 year old" in text and "pain" in text, text  # the first 10 s, and no more
-    assert "x-ray" not in text
+    assert "x ray" not in text
     # Without --json the warning is one line on stderr, with its reason.
     code, out, err = await consulta(deployment, "jobs", "get", str(job["job_id"]))
     assert code == 0, err

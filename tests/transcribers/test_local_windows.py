@@ -78,8 +78,9 @@ async def test_a_long_recording_reaches_the_model_in_bounded_windows(tmp_path: P
     assert sum(transcriber.window_samples) == int(audio.duration * RATE)
     # Times are the recording's, not the window's: the second telling starts after 128 s.
     assert any(s.start < 8 for s in found) and any(s.start >= 127 for s in found)
-    first = " ".join(s.text for s in found if s.start < 8).lower()
-    second = " ".join(s.text for s in found if s.start >= 127).lower()
+    # "41-year-old" or "41 year old": the beam search writes either, run to run.
+    first = " ".join(s.text for s in found if s.start < 8).lower().replace("-", " ")
+    second = " ".join(s.text for s in found if s.start >= 127).lower().replace("-", " ")
     assert "41 year old" in first and "41 year old" in second
 
 
