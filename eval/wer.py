@@ -263,8 +263,9 @@ def run(
         "wer_english_model": english_model,
     }
     if base_texts:
-        # The multilingual base model on the same English audio: the local transcriber keeps
-        # tiny.en for English unless this is lower than wer_direct.
+        # The multilingual base model called directly on the same English audio, to set beside
+        # wer_direct when the English model is tiny.en (issue 11: base became the default for
+        # batch English when it measured lower).
         figures["wer_direct_base"] = word_error_rate(spoken, base_texts)
     if write:
         merge_results(dict(figures))

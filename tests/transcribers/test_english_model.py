@@ -19,13 +19,40 @@ def _whisper(tmp_path: Path, english_model: str) -> Any:
     return Engines(settings)._local_whisper()
 
 
-def test_tiny_en_is_the_default_english_model(tmp_path: Path) -> None:
-    whisper = Engines(Settings(data_dir=tmp_path))._local_whisper()
+def test_base_is_the_default_english_model_and_tiny_en_the_live_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CONSULTA_WHISPER_ENGLISH_MODEL", raising=False)
+    monkeypatch.delenv("CONSULTA_WHISPER_LIVE_ENGLISH_MODEL", raising=False)
+    settings = Settings(data_dir=tmp_path)
+    assert settings.whisper_english_model == "base"
+    assert settings.whisper_live_english_model == "tiny.en"
+    engines = Engines(settings)
+    assert engines._local_whisper().english_model == "base"
+    live = engines.live_transcriber("local")
+    assert live.whisper.english_model == "tiny.en"  # type: ignore[attr-defined]
+    assert live.name == "local:faster-whisper-tiny.en"
+
+
+def test_tiny_en_keeps_english_off_the_multilingual_model(tmp_path: Path) -> None:
+    whisper = _whisper(tmp_path, "tiny.en")
     assert whisper.english_path() == bundled_english_path()
     model, engine = whisper._model_for("en")
     assert engine == "local:faster-whisper-tiny.en"
     assert model.model.is_multilingual is False
     assert not (tmp_path / "models").exists()  # the base model is not joined for English
+
+
+def test_live_follows_its_own_setting(tmp_path: Path) -> None:
+    settings = Settings(
+        data_dir=tmp_path, whisper_english_model="tiny.en", whisper_live_english_model="base"
+    )
+    engines = Engines(settings)
+    live = engines.live_transcriber("local")
+    assert live.whisper.english_model == "base"  # type: ignore[attr-defined]
+    assert engines._local_whisper().english_model == "tiny.en"
+    # One transcriber per English model, built once.
+    assert engines._local_whisper("base") is live.whisper  # type: ignore[attr-defined]
 
 
 def test_base_sends_english_to_the_multilingual_model(tmp_path: Path) -> None:
@@ -41,9 +68,15 @@ def test_base_sends_english_to_the_multilingual_model(tmp_path: Path) -> None:
 def test_the_setting_is_read_from_the_environment_and_checked(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("CONSULTA_WHISPER_ENGLISH_MODEL", "base")
-    assert Settings().whisper_english_model == "base"
+    monkeypatch.setenv("CONSULTA_WHISPER_ENGLISH_MODEL", "tiny.en")
+    monkeypatch.setenv("CONSULTA_WHISPER_LIVE_ENGLISH_MODEL", "base")
+    assert Settings().whisper_english_model == "tiny.en"
+    assert Settings().whisper_live_english_model == "base"
     monkeypatch.setenv("CONSULTA_WHISPER_ENGLISH_MODEL", "small.en")
+    with pytest.raises(ValidationError):
+        Settings()
+    monkeypatch.setenv("CONSULTA_WHISPER_ENGLISH_MODEL", "base")
+    monkeypatch.setenv("CONSULTA_WHISPER_LIVE_ENGLISH_MODEL", "large")
     with pytest.raises(ValidationError):
         Settings()
 

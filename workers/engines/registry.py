@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.settings import Settings
+from core.settings import EnglishModel, Settings
 from workers.engines.base import Summarizer, Transcriber
 from workers.engines.errors import PermanentEngineError
 from workers.engines.live import LiveTranscriber
@@ -28,7 +28,7 @@ class Engines:
         self._transcribers: dict[str, Transcriber] = {}
         self._summarizers: dict[str, Summarizer] = {}
         self._live: dict[str, LiveTranscriber] = {}
-        self._whisper: LocalWhisperTranscriber | None = None
+        self._whisper: dict[str, LocalWhisperTranscriber] = {}
 
     def register(self, name: str, engine: Transcriber | Summarizer | LiveTranscriber) -> None:
         """Add an engine under ``name`` (embedding applications and benchmarks)."""
@@ -55,9 +55,14 @@ class Engines:
             self._summarizers[name] = self._build_summarizer(name)
         return self._summarizers[name]
 
-    def _local_whisper(self) -> LocalWhisperTranscriber:
-        """faster-whisper as configured; batch and live jobs share it (and its models)."""
-        if self._whisper is None:
+    def _local_whisper(self, english_model: EnglishModel | None = None) -> LocalWhisperTranscriber:
+        """faster-whisper as configured, English on ``english_model`` (batch's by default).
+
+        Batch and live each get one (live's English model is its own setting); the loaded
+        models are shared between them, per model folder.
+        """
+        english_model = english_model or self.settings.whisper_english_model
+        if english_model not in self._whisper:
             from workers.engines.transcribers.local import LocalWhisperTranscriber
             from workers.engines.transcribers.models import multilingual_model_path
 
@@ -69,7 +74,7 @@ class Engines:
                     return Path(settings.whisper_multilingual_model_path)
                 return multilingual_model_path(settings.data_dir / "models")
 
-            self._whisper = LocalWhisperTranscriber(
+            self._whisper[english_model] = LocalWhisperTranscriber(
                 Path(path) if path else None,
                 multilingual_path=multilingual,
                 window_seconds=settings.whisper_window_seconds,
@@ -79,10 +84,10 @@ class Engines:
                 beam_size=settings.whisper_beam_size,
                 condition_on_previous_text=settings.whisper_condition_on_previous_text,
                 workers=settings.worker_concurrency,
-                english_model=settings.whisper_english_model,
+                english_model=english_model,
                 patience=settings.whisper_patience,
             )
-        return self._whisper
+        return self._whisper[english_model]
 
     def _build_transcriber(self, name: str) -> Transcriber:
         if name == "local":
@@ -109,7 +114,9 @@ class Engines:
         if name == "local":
             from workers.engines.transcribers.live_local import LocalLiveTranscriber
 
-            return LocalLiveTranscriber(self._local_whisper())
+            return LocalLiveTranscriber(
+                self._local_whisper(self.settings.whisper_live_english_model)
+            )
         if name == "groq":
             from workers.engines.cloud.factory import shared_context
             from workers.engines.transcribers.groq import GroqTranscriber

@@ -18,13 +18,14 @@ import asyncio
 import threading
 from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from core.audio import SAMPLE_RATE
 from core.domain import Segment
+from core.settings import EnglishModel
 from workers.engines.base import (
     AudioFile,
     DetectedLanguage,
@@ -74,7 +75,7 @@ class LocalWhisperTranscriber(Transcriber):
         min_silence_seconds: float = 0.3,
         builtin_hotwords: int = 0,
         multilingual_beam_size: int = 5,
-        english_model: Literal["tiny.en", "base"] = "tiny.en",
+        english_model: EnglishModel = "tiny.en",
         patience: float = 2.0,
     ) -> None:
         if english_model == "base" and multilingual_path is None:
