@@ -162,7 +162,7 @@ class LocalBlobStore(BlobStore):
         self, key: str, handle: str, number: int, pieces: Sequence[bytes | memoryview]
     ) -> Part:
         # The part goes to the staging folder, not to the key's file: the key is checked as
-        # a name only (resolving it was 10% of an upload's event loop,
+        # a name only (resolving it was 5% of the event loop's samples in an upload,
         # bench/results/profile-upload-before-4.txt); complete_multipart resolves it.
         _relative_key(key)
         if number < 1:

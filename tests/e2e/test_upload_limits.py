@@ -175,6 +175,49 @@ async def test_one_fast_upload_stops_at_the_staging_limit(start_limited: Start, 
     upload.close()
 
 
+async def test_the_part_being_written_counts_in_the_next_parts_staging_check(
+    start_limited: Start, part: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The test above, with the timing made certain: part 2's write is held until part 3's
+    staging check has run, so that check sees part 2 only as the part being written (not yet
+    committed). Counting only committed bytes, it would let part 3 past the limit."""
+    deployment = await start_limited(upload_max_staged_bytes_per_caller=int(part * 2.5))
+    runtime = deployment.server.runtime
+    release = asyncio.Event()
+    checks: list[int] = []
+    write_part = runtime.blobs.upload_part_pieces
+    staged_bytes = runtime.uploads.staged_bytes
+
+    async def held_write(key: str, handle: str, number: int, pieces: Any) -> Any:
+        if number == 2:
+            await asyncio.wait_for(release.wait(), timeout=30)
+        return await write_part(key, handle, number, pieces)
+
+    async def counted(*args: Any, **kwargs: Any) -> int:
+        found = await staged_bytes(*args, **kwargs)
+        checks.append(found)
+        return found
+
+    monkeypatch.setattr(runtime.blobs, "upload_part_pieces", held_write)
+    monkeypatch.setattr(runtime.uploads, "staged_bytes", counted)
+    upload = OpenUpload(deployment)
+    upload.send(pb.UploadAudioRequest(config=pb.UploadConfig()))
+    upload_id = (await upload.status()).upload_id
+    upload.send_bytes(b"\0" * (3 * part))
+    await eventually(lambda: len(checks) >= 3, within=30, what="part 3 checked")
+    release.set()
+    result = failure(await upload.error())
+    assert (result.code, result.reason) == (
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        "UPLOAD_STAGING_FULL",
+    )
+    stored = await deployment.stub().GetUploadStatus(
+        pb.GetUploadStatusRequest(upload_id=upload_id), metadata=deployment.auth("alice")
+    )
+    assert stored.committed_offset == 2 * part
+    upload.close()
+
+
 async def test_abandoned_staging_bytes_count_against_the_caller(
     start_limited: Start, part: int
 ) -> None:
