@@ -1,6 +1,6 @@
 """English on the default model, through the product: a batch upload is transcribed by base
-(issue 11: it measured better than tiny.en on the eval), and the server's live engine stays on
-tiny.en (CONSULTA_WHISPER_LIVE_ENGLISH_MODEL). The rest of the suite pins tiny.en
+(issue 11: it measured better than tiny.en on the eval). That live English stays on tiny.en is
+proven in tests/transcribers/test_english_model.py. The rest of the suite pins tiny.en
 (tests/conftest.py), so this test removes the pin first."""
 
 from __future__ import annotations
