@@ -16,7 +16,8 @@ local transcriber and local note engine, as ``consulta transcribe`` does) and sc
   (``eval.facts_eval``), against the ASR transcript.
 
 Transcribing is CPU-heavy, so ``--dialogues N`` takes the first N test1 visits; the figures
-say how many were used (``aci_test1_audio_dialogues``).
+say how many were used (``aci_test1_audio_dialogues``). ``--split valid`` runs the same on
+the valid split, for tuning without looking at test1 (its keys say ``aci_valid_audio_``).
 """
 
 from __future__ import annotations
@@ -172,7 +173,10 @@ def _speaker(value: int) -> Speaker:
 
 async def run(args: argparse.Namespace) -> dict[str, float | str]:
     data = data_dir(args.data)
-    rows = encounters(data, "test1")[: args.dialogues]
+    rows = encounters(data, args.split)[: args.dialogues]
+    prefix = f"aci_{args.split}_audio"
+    # test1's role keys are the issue's ``role_accuracy``; another split's never overwrite them.
+    roles = "role_accuracy" if args.split == "test1" else f"aci_{args.split}_role_accuracy"
     cpu = time.process_time()  # the embedded server and worker run in this process
     with tempfile.TemporaryDirectory(prefix="consulta-audio-eval-") as folder:
         secret = "eval-" + "x" * 40
@@ -217,26 +221,24 @@ async def run(args: argparse.Namespace) -> dict[str, float | str]:
     score = mean_rouge([r.note for r in rows], notes)
     counted = total(facts)
     figures: dict[str, float | str] = {
-        "aci_test1_audio_dialogues": float(len(rows)),
-        "aci_test1_audio_rouge1": round(score.rouge1, 4),
-        "aci_test1_audio_rouge2": round(score.rouge2, 4),
-        "aci_test1_audio_rougelsum": round(score.rougelsum, 4),
-        "aci_test1_audio_wer": word_error_rate(references, hypotheses),
-        "aci_test1_audio_wer_literal": word_error_rate(references, hypotheses, normalise_literal),
-        "role_accuracy": round(right / words, 4) if words else 0.0,
-        "aci_test1_audio_unsupported_facts": float(counted.unsupported),
-        "aci_test1_audio_drug_recall": round(counted.drug_recall, 4),
+        f"{prefix}_dialogues": float(len(rows)),
+        f"{prefix}_rouge1": round(score.rouge1, 4),
+        f"{prefix}_rouge2": round(score.rouge2, 4),
+        f"{prefix}_rougelsum": round(score.rougelsum, 4),
+        f"{prefix}_wer": word_error_rate(references, hypotheses),
+        f"{prefix}_wer_literal": word_error_rate(references, hypotheses, normalise_literal),
+        roles: round(right / words, 4) if words else 0.0,
+        f"{prefix}_unsupported_facts": float(counted.unsupported),
+        f"{prefix}_drug_recall": round(counted.drug_recall, 4),
         # CPU of both uploads of every visit (transcription, roles, notes; not espeak-ng).
-        "aci_test1_audio_cpu_s": round(time.process_time() - cpu, 1),
-        "aci_test1_audio_english_model": settings.whisper_english_model,
-        "aci_test1_text_subset_rouge1": round(
+        f"{prefix}_cpu_s": round(time.process_time() - cpu, 1),
+        f"{prefix}_english_model": settings.whisper_english_model,
+        f"aci_{args.split}_text_subset_rouge1": round(
             mean_rouge([r.note for r in rows], [_text_note(r.dialogue) for r in rows]).rouge1, 4
         ),
     }
     if not args.no_same_voice:
-        figures["role_accuracy_same_voice"] = (
-            round(right_same / words_same, 4) if words_same else 0.0
-        )
+        figures[f"{roles}_same_voice"] = round(right_same / words_same, 4) if words_same else 0.0
     return figures
 
 
@@ -249,7 +251,13 @@ def _text_note(dialogue: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m eval.audio_notes", description=__doc__)
     parser.add_argument("--data", help="shared data folder (default: ../shared/data)")
-    parser.add_argument("--dialogues", type=int, default=40, help="first N test1 visits")
+    parser.add_argument("--dialogues", type=int, default=40, help="first N visits of the split")
+    parser.add_argument(
+        "--split",
+        choices=("test1", "valid"),
+        default="test1",
+        help="test1 (the scored figures) or valid (for tuning; its keys say aci_valid_)",
+    )
     parser.add_argument("--output", type=Path, default=LATEST)
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument(
