@@ -11,6 +11,7 @@ from workers.engines.base import NoteRequest
 from workers.engines.notes.local import write_note
 from workers.engines.notes.local.languages import lexicon_for
 from workers.engines.notes.local.roles import role_model
+from workers.engines.notes.local.sentences import sentences_of
 from workers.engines.notes.local.turns import pieces_of
 
 MONO = [
@@ -118,3 +119,35 @@ def test_the_role_model_reads_questions_plans_and_first_person_symptoms() -> Non
     # Viterbi keeps a turn of several sentences together.
     turn = ["How long has this been going on?", "About a week.", "It hurts more at night."]
     assert model.roles(turn) == [Speaker.CLINICIAN, Speaker.PATIENT, Speaker.PATIENT]
+
+
+def test_a_comma_splice_is_cut_into_two_sentences_with_the_same_evidence() -> None:
+    # Whisper writes "..., I don't know ..." where a scribe writes a full stop.
+    said = (
+        "I just feel out of sorts lately, I don't know if it's the change in the seasons "
+        "or all the projects around the house."
+    )
+    lexicon = lexicon_for("en")
+    assert [s for s, _ in sentences_of(said, lexicon)] == [
+        "I just feel out of sorts lately.",
+        "I don't know if it's the change in the seasons or all the projects around the house.",
+    ]
+    pieces = pieces_of(_transcript([said], [Speaker.PATIENT]), lexicon)
+    assert [p.segments for p in pieces] == [(10,), (10,)]
+
+
+def test_a_subordinate_clause_or_a_short_side_is_not_cut_off() -> None:
+    lexicon = lexicon_for("en")
+    for said in (
+        "If the pain gets worse over the weekend, you should call me right away.",
+        "And when you take the naproxen with food, you should not get a stomach ache.",
+        "Okay, I think that's fine.",  # "Okay" alone is no sentence
+        "I had a fever for two days, I think.",  # neither is "I think"
+    ):
+        assert [s for s, _ in sentences_of(said, lexicon)] == [said]
+
+
+def test_spanish_sentences_are_not_cut_at_commas() -> None:
+    # Spanish drops the subject ("creo que ..."): a comma before a clause cannot be told.
+    said = "Me duele la cabeza desde hace tres días, yo creo que es por el estrés del trabajo."
+    assert [s for s, _ in sentences_of(said, lexicon_for("es"))] == [said]

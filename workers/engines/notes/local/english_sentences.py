@@ -269,3 +269,25 @@ QUESTION_STARTS: tuple[str, ...] = (
     "which",
     "tell me",
 )
+
+# Comma splices: speech recognizers (Whisper) write "I just feel out of sorts lately, I don't
+# know if it's the season" where a scribe writes two sentences. Cut before a subject pronoun
+# after a comma (sentences.py ``cut_splices``); measured on ACI-Bench valid (see eval/README.md).
+CLAUSE_SUBJECTS: tuple[str, ...] = (
+    "i", "i'm", "i've", "i'd", "i'll",
+    "we", "we're", "we've", "we'll",
+    "he", "he's", "she", "she's",
+    "they", "they're", "they've",
+    "you", "you're", "you've",
+    "it's", "it is", "that's", "there's",
+)  # fmt: skip
+
+SUBORDINATORS: tuple[str, ...] = (
+    "if", "when", "whenever", "because", "although", "though", "since", "as", "while",
+    "unless", "after", "before", "once", "until", "whether", "even if", "even though",
+)  # fmt: skip
+
+REPORTING_VERBS: tuple[str, ...] = (
+    "said", "says", "say", "told", "tells", "tell", "think", "thinks", "thought", "guess",
+    "believe", "believes", "mean", "means", "suppose", "know", "knows", "feel", "feels",
+)  # fmt: skip

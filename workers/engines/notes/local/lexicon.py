@@ -90,3 +90,13 @@ class Lexicon:
     #: brings you in today"): only those that cannot open a statement's clause ("which is
     #: healing" can).
     trailing_questions: tuple[str, ...] = ()
+    #: Words that open an independent clause (subject pronouns, with their contractions):
+    #: after a comma, where a recognizer wrote a comma splice ("I feel tired, I don't sleep"),
+    #: the sentence is cut in two. Empty for languages that drop the subject (Spanish).
+    clause_subjects: tuple[str, ...] = ()
+    #: Words that open a subordinate clause ("if", "when"): a sentence opening with one is
+    #: not cut at its comma ("If it gets worse, you call me").
+    subordinators: tuple[str, ...] = ()
+    #: Verbs of a short reporting clause after a comma ("..., she told the nurse", "..., I
+    #: think"), which belongs to the sentence before it.
+    reporting_verbs: tuple[str, ...] = ()

@@ -26,6 +26,10 @@ _MIN_ASR_WORDS = 6
 _TRANSITION_WORDS = 12
 # Punctuated sentences longer than this are cut as if unpunctuated.
 _LONG_SENTENCE = 40
+# Each side of a comma splice keeps at least this many words to be cut off as a sentence.
+_SPLICE_WORDS = 4
+# Words before a subordinator that still leave the sentence subordinate ("and if ...").
+_LEADS = r"(?:(?:and|so|but|okay|ok|well|um|uh)\s*,?\s*)*"
 _WORDS = re.compile(r"[\w'-]+")
 
 
@@ -232,13 +236,69 @@ def _asr_patterns(lexicon: Lexicon) -> tuple[re.Pattern[str], re.Pattern[str]]:
     )
 
 
+@cache
+def _splice_patterns(
+    lexicon: Lexicon,
+) -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]] | None:
+    if not lexicon.clause_subjects:
+        return None
+
+    def names(words: tuple[str, ...]) -> str:
+        return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) or "(?!)"
+
+    subjects = names(lexicon.clause_subjects)
+    return (
+        re.compile(rf",\s+(?=(?:{subjects})(?![\w']))", re.IGNORECASE),
+        re.compile(rf"^\s*{_LEADS}(?:{names(lexicon.subordinators)})\b", re.IGNORECASE),
+        re.compile(
+            rf"^(?:{subjects})\s+(?:\w+\s+)?(?:{names(lexicon.reporting_verbs)})\b"
+            rf"(?:\W+\w+){{0,3}}\W*$",
+            re.IGNORECASE,
+        ),
+    )
+
+
+def cut_splices(sentence: str, lexicon: Lexicon) -> list[str]:
+    """A statement cut where a comma joins two independent clauses ("I feel tired, I don't
+    sleep" -> "I feel tired." and "I don't sleep"): before a subject pronoun after a comma,
+    when both sides keep a few words, the part before is not a subordinate clause ("If it
+    gets worse, you call me" stays whole) and the part after is not a short reporting clause
+    ("..., she told the nurse"). Languages without ``clause_subjects`` are not cut.
+    """
+    patterns = _splice_patterns(lexicon)
+    if patterns is None:
+        return [sentence]
+    splice, subordinate, reporting = patterns
+    pieces: list[str] = []
+    last = 0
+    for match in splice.finditer(sentence):
+        head, tail = sentence[last : match.start()], sentence[match.end() :]
+        if len(head.split()) < _SPLICE_WORDS or len(tail.split()) < _SPLICE_WORDS:
+            continue
+        if subordinate.match(head) or reporting.match(tail):
+            continue
+        pieces.append(head.strip() + ".")
+        last = match.end()
+    pieces.append(sentence[last:].strip())
+    return pieces
+
+
 def sentences_of(text: str, lexicon: Lexicon) -> list[tuple[str, bool]]:
     """A segment's sentences and whether each is a question.
 
     Punctuated text splits at full stops. ASR output often has none, so it is cut before
     discourse words ("okay", "so", "now" ...) into pieces of at least a few words, and a piece
-    is a question when it opens like one ("do you", "any", "how").
+    is a question when it opens like one ("do you", "any", "how"). Statements are then cut
+    at comma splices (:func:`cut_splices`).
     """
+    return [
+        (piece, False) if not question else (sentence, True)
+        for sentence, question in _sentences_of(text, lexicon)
+        for piece in ([sentence] if question else cut_splices(sentence, lexicon))
+    ]
+
+
+def _sentences_of(text: str, lexicon: Lexicon) -> list[tuple[str, bool]]:
     text = text.strip()
     if _PUNCTUATED.search(text):
         found: list[tuple[str, bool]] = []
