@@ -45,7 +45,7 @@ from core.codec import SPEAKER_TO_PB, TEMPLATE_TO_PB
 from core.domain import Segment, Speaker, Transcript
 from core.settings import Settings
 from core.transcript_text import parse_transcript_text
-from eval.aci import data_dir, encounters
+from eval.aci import Encounter, data_dir, encounters
 from eval.facts_eval import FactCounts, count_facts, total
 from eval.results import LATEST, merge_results
 from eval.rouge import mean_rouge
@@ -171,6 +171,51 @@ def _speaker(value: int) -> Speaker:
     return found[0] if found else Speaker.UNKNOWN
 
 
+@dataclass(frozen=True, slots=True)
+class Visit:
+    """One visit's outcome: its note, what was spoken and heard, its facts and role hits."""
+
+    note: str
+    spoken: str
+    said: str
+    facts: FactCounts
+    right: int
+    words: int
+    right_same: int = 0
+    words_same: int = 0
+
+
+async def visit(
+    client: ConsultaClient, row: Encounter, folder: Path, args: argparse.Namespace
+) -> Visit:
+    """Speak one visit (two voices, then one unless ``--no-same-voice``), send it through
+    the product and score what came back."""
+    wav = folder / f"{row.encounter_id}.wav"
+    turns, spoken = await asyncio.to_thread(synthesize, row.dialogue, wav, same_voice=False)
+    heard = await through_product(client, wav)
+    keep(args.keep, row.encounter_id, "two-voices", heard, turns)
+    said = "\n".join(s.text for s in heard.transcript.segments)
+    right, words = role_hits(heard.transcript, turns)
+    right_same = words_same = 0
+    if not args.no_same_voice:
+        one = folder / f"{row.encounter_id}.one-voice.wav"
+        turns, _ = await asyncio.to_thread(synthesize, row.dialogue, one, same_voice=True)
+        same = await through_product(client, one)
+        keep(args.keep, row.encounter_id, "one-voice", same, turns)
+        right_same, words_same = role_hits(same.transcript, turns)
+    print(f"{row.encounter_id}: done", flush=True)
+    return Visit(
+        note=heard.note,
+        spoken=spoken,
+        said=said,
+        facts=count_facts(row.dialogue, row.note, heard.note, said=said),
+        right=right,
+        words=words,
+        right_same=right_same,
+        words_same=words_same,
+    )
+
+
 async def run(args: argparse.Namespace) -> dict[str, float | str]:
     data = data_dir(args.data)
     rows = encounters(data, args.split)[: args.dialogues]
@@ -190,36 +235,26 @@ async def run(args: argparse.Namespace) -> dict[str, float | str]:
         )
         server = await start_server(settings)
         token = mint_token(secret, "eval", ttl_seconds=86400)
-        notes: list[str] = []
-        facts: list[FactCounts] = []
-        references: list[str] = []
-        hypotheses: list[str] = []
-        right = words = right_same = words_same = 0
         try:
             async with ConsultaClient(f"127.0.0.1:{server.port}", token=token) as client:
-                for row in rows:
-                    wav = Path(folder) / f"{row.encounter_id}.wav"
-                    turns, spoken = synthesize(row.dialogue, wav, same_voice=False)
-                    heard = await through_product(client, wav)
-                    keep(args.keep, row.encounter_id, "two-voices", heard, turns)
-                    notes.append(heard.note)
-                    said = "\n".join(s.text for s in heard.transcript.segments)
-                    facts.append(count_facts(row.dialogue, row.note, heard.note, said=said))
-                    references.append(spoken)
-                    hypotheses.append(said)
-                    hits, count = role_hits(heard.transcript, turns)
-                    right, words = right + hits, words + count
-                    if not args.no_same_voice:
-                        turns, _ = synthesize(row.dialogue, wav, same_voice=True)
-                        same = await through_product(client, wav)
-                        keep(args.keep, row.encounter_id, "one-voice", same, turns)
-                        hits, count = role_hits(same.transcript, turns)
-                        right_same, words_same = right_same + hits, words_same + count
-                    print(f"{row.encounter_id}: done", flush=True)
+                # Visits run ``--parallel`` at a time (the embedded worker transcribes two
+                # jobs at once by default); figures are gathered in visit order.
+                gate = asyncio.Semaphore(args.parallel)
+
+                async def one(row: Encounter) -> Visit:
+                    async with gate:
+                        return await visit(client, row, Path(folder), args)
+
+                visits = await asyncio.gather(*(one(row) for row in rows))
         finally:
             await server.stop(1)
+    notes = [v.note for v in visits]
+    references = [v.spoken for v in visits]
+    hypotheses = [v.said for v in visits]
+    right, words = sum(v.right for v in visits), sum(v.words for v in visits)
+    right_same, words_same = sum(v.right_same for v in visits), sum(v.words_same for v in visits)
     score = mean_rouge([r.note for r in rows], notes)
-    counted = total(facts)
+    counted = total([v.facts for v in visits])
     figures: dict[str, float | str] = {
         f"{prefix}_dialogues": float(len(rows)),
         f"{prefix}_rouge1": round(score.rouge1, 4),
@@ -252,6 +287,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m eval.audio_notes", description=__doc__)
     parser.add_argument("--data", help="shared data folder (default: ../shared/data)")
     parser.add_argument("--dialogues", type=int, default=40, help="first N visits of the split")
+    parser.add_argument(
+        "--parallel",
+        type=int,
+        default=2,
+        help="visits in flight at once (2: the embedded worker's default concurrency)",
+    )
     parser.add_argument(
         "--split",
         choices=("test1", "valid"),
