@@ -176,3 +176,42 @@ def test_primock_annotations_are_neither_spoken_nor_scored() -> None:
     assert clean_reference("it <UNSURE>hurts</UNSURE> <UNIN/> <INAUDIBLE_SPEECH/> here") == (
         "it hurts here"
     )
+
+
+def test_audio_rescore_writes_the_workers_note_again_from_kept_transcripts(
+    tmp_path: Path,
+) -> None:
+    from core.domain import Segment, Speaker, Transcript
+    from eval.aci import Encounter
+    from eval.audio_notes import Heard, Turn, keep
+    from eval.audio_rescore import read_kept, rescore
+    from eval.template import EVAL_TEMPLATE
+    from workers.engines.base import NoteRequest
+    from workers.engines.notes.local import write_note
+
+    said = [
+        (Speaker.CLINICIAN, "What brings you in today?"),
+        (Speaker.PATIENT, "My right knee hurts, I twisted it on the stairs."),
+        (Speaker.CLINICIAN, "I'm going to prescribe naproxen 500 mg twice a day."),
+    ]
+    heard = Transcript(
+        tuple(Segment(i, 3.0 * i, 3.0 * i + 2.5, t, s) for i, (s, t) in enumerate(said)),
+        "en",
+        "local:faster-whisper-base",
+    )
+    note = write_note(heard, NoteRequest(EVAL_TEMPLATE, "en")).render()
+    keep(tmp_path, "D2N001", "two-voices", Heard(heard, note), [Turn(Speaker.CLINICIAN, 0, 2)])
+    kept = read_kept(tmp_path)
+    assert [k.visit for k in kept] == ["D2N001"]
+    assert [(s.id, s.start, s.end, s.text, s.speaker) for s in kept[0].transcript.segments] == [
+        (s.id, s.start, s.end, s.text, s.speaker) for s in heard.segments
+    ]
+    reference = "CHIEF COMPLAINT\nRight knee pain.\n\nPLAN\nNaproxen 500 mg twice a day."
+    dialogue = "[doctor] what brings you in ?\n[patient] my right knee hurts ."
+    figures = rescore(kept, [Encounter("D2N001", dialogue, reference)], "test1")
+    # The same note the worker wrote, scored by the same scorer.
+    assert figures["aci_test1_audio_rouge1"] == round(mean_rouge([reference], [note]).rouge1, 4)
+    assert figures["aci_test1_audio_unsupported_facts"] == 0.0
+    assert figures["aci_test1_audio_rescored_dialogues"] == 1.0
+    with pytest.raises(ValueError, match="not in valid"):
+        rescore(kept, [Encounter("D2N099", dialogue, reference)], "valid")
