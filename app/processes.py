@@ -9,8 +9,10 @@ draining.
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 
+from core.heap import freeze_startup_heap
 from core.lifecycle import Deadline, run_until_signal
 from core.logs import setup_logging
 from core.runtime import Runtime
@@ -20,6 +22,8 @@ from server.app import RunningServer
 from server.app import start_server as start_bare_server
 from server.ports import PortInUse, check_ports
 from workers.app import WorkerGroup, worker_main
+
+log = logging.getLogger("consulta.process")
 
 
 def embedded_workers(runtime: Runtime) -> WorkerGroup:
@@ -49,6 +53,7 @@ def run_server(settings: Settings, *, run_worker: bool | None = None) -> None:
 
     async def main(stop: asyncio.Event) -> Deadline:
         running = await start_server(settings, run_worker=run_worker)
+        _freeze()
         await stop.wait()
         deadline = await running.stop()
         await flush_tracing(tracing, deadline.remaining())
@@ -63,8 +68,14 @@ def run_worker_process(settings: Settings) -> None:
     tracing = setup_tracing(settings, "consulta-worker")
 
     async def main(stop: asyncio.Event) -> Deadline:
+        _freeze()  # before the first job: modules, engines' code, the settings
         deadline = await worker_main(settings, stop)
         await flush_tracing(tracing, deadline.remaining())
         return deadline
 
     run_until_signal(main)
+
+
+def _freeze() -> None:
+    frozen = freeze_startup_heap()
+    log.info("startup heap frozen: %d objects", frozen, extra={"frozen_objects": frozen})
