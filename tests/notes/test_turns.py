@@ -121,7 +121,7 @@ def test_the_role_model_reads_questions_plans_and_first_person_symptoms() -> Non
     assert model.roles(turn) == [Speaker.CLINICIAN, Speaker.PATIENT, Speaker.PATIENT]
 
 
-def test_a_comma_splice_is_cut_into_two_sentences_with_the_same_evidence() -> None:
+def test_a_comma_splice_is_cut_into_two_sentences_each_with_its_own_segments() -> None:
     # Whisper writes "..., I don't know ..." where a scribe writes a full stop.
     said = (
         "I just feel out of sorts lately, I don't know if it's the change in the seasons "
@@ -129,11 +129,28 @@ def test_a_comma_splice_is_cut_into_two_sentences_with_the_same_evidence() -> No
     )
     lexicon = lexicon_for("en")
     assert [s for s, _ in sentences_of(said, lexicon)] == [
-        "I just feel out of sorts lately.",
+        "I just feel out of sorts lately",
         "I don't know if it's the change in the seasons or all the projects around the house.",
     ]
-    pieces = pieces_of(_transcript([said], [Speaker.PATIENT]), lexicon)
-    assert [p.segments for p in pieces] == [(10,), (10,)]
+    # Cut across three segments: each sentence points at the segments it was said in.
+    texts = [
+        "I have been so tired this month.",
+        "I just feel out of",
+        "sorts lately, I don't know if it's the change",
+        "in the seasons or all the projects around the house.",
+        "It all started in May.",
+    ]
+    transcript = _transcript(texts, [Speaker.PATIENT] * 5)
+    pieces = pieces_of(transcript, lexicon)
+    assert [(p.text, p.segments) for p in pieces[1:3]] == [
+        ("I just feel out of sorts lately", (11, 12)),
+        (
+            "I don't know if it's the change in the seasons or all the projects around the house.",
+            (12, 13),
+        ),
+    ]
+    note = write_note(transcript, NoteRequest(Template.SOAP, "en"))
+    assert _sentences(note)["The patient just feel out of sorts lately."] == (11, 12)
 
 
 def test_a_subordinate_clause_or_a_short_side_is_not_cut_off() -> None:

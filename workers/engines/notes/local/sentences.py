@@ -260,10 +260,11 @@ def _splice_patterns(
 
 def cut_splices(sentence: str, lexicon: Lexicon) -> list[str]:
     """A statement cut where a comma joins two independent clauses ("I feel tired, I don't
-    sleep" -> "I feel tired." and "I don't sleep"): before a subject pronoun after a comma,
-    when both sides keep a few words, the part before is not a subordinate clause ("If it
-    gets worse, you call me" stays whole) and the part after is not a short reporting clause
-    ("..., she told the nurse"). Languages without ``clause_subjects`` are not cut.
+    sleep" -> "I feel tired" and "I don't sleep"; the note adds the full stop): before a
+    subject pronoun after a comma, when both sides keep a few words, the part before is not
+    a subordinate clause ("If it gets worse, you call me" stays whole) and the part after is
+    not a short reporting clause ("..., she told the nurse"). Each piece is a substring of
+    the sentence as said. Languages without ``clause_subjects`` are not cut.
     """
     patterns = _splice_patterns(lexicon)
     if patterns is None:
@@ -277,7 +278,7 @@ def cut_splices(sentence: str, lexicon: Lexicon) -> list[str]:
             continue
         if subordinate.match(head) or reporting.match(tail):
             continue
-        pieces.append(head.strip() + ".")
+        pieces.append(head.strip())  # as said, so evidence finds it in the segments' text
         last = match.end()
     pieces.append(sentence[last:].strip())
     return pieces
