@@ -2,12 +2,14 @@
 
 A server process holds about 165,000 objects once it is up (modules, classes, protobuf
 descriptors, SQLAlchemy's compiled statements, gRPC's handlers), nearly all alive until
-it exits. CPython's full collection walks every one of them: 90 to 190 ms measured on the
-2-core bench machine, during which no request, stream or event is served, so it lands in
-every tail latency (bench/README.md, "The collector's full passes"). ``gc.freeze`` moves
+it exits. CPython's full collection walks every one of them: 50 to 210 ms measured on the
+2-core bench machine, during which no request, stream or event is served. In the relay
+bench every full pass fell at startup, so no bench figure shows the change yet
+(bench/README.md, "The collector's full passes"). ``gc.freeze`` moves
 what is alive now into a permanent generation that collections skip; objects made later
 are collected as before. The cost: a startup object that later becomes cyclic garbage is
-never freed (startup objects live as long as the process).
+never freed (startup objects live as long as the process); the one ``gc.collect`` before
+the freeze holds the event loop for a full pass once, just after SERVING.
 """
 
 from __future__ import annotations
