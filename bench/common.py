@@ -68,6 +68,8 @@ class ChildServer:
     secret: str
     started: float
     ready_after: float
+    #: The server's stderr (its JSON log), inside the data folder removed on exit.
+    log: Path
 
     @property
     def address(self) -> str:
@@ -112,7 +114,9 @@ def child_server(extra_env: dict[str, str] | None = None) -> Iterator[ChildServe
                     raise RuntimeError("server did not become ready in 120 s")
                 time.sleep(0.02)
             ready = time.perf_counter() - started
-            yield ChildServer(proc, grpc_port, http_port, secret, started, ready)
+            yield ChildServer(
+                proc, grpc_port, http_port, secret, started, ready, Path(folder) / "server.log"
+            )
         finally:
             proc.terminate()
             try:

@@ -1,10 +1,10 @@
 """One AMQP connection per process and broker, shared by the job queue and the event bus.
 
 A process that runs the RabbitMQ queue and the RabbitMQ bus holds a single robust connection
-(aio-pika ``connect_robust``) to their broker; each adapter works on channels of its own. The
-runtime (core/runtime.py) makes one :class:`AmqpConnections` per process, hands it to both
-factories, and closes it last. An adapter built from a bare URL (tests, tools) owns a
-connection of its own and closes it itself.
+(aio-pika ``connect_robust``) to their broker; each adapter works on channels of its own.
+The runtime (core/runtime.py) makes one :class:`~core.amqp_connections.AmqpConnections` per
+process, hands it to both factories, and closes it last. An adapter built from a bare URL
+(tests, tools) owns a connection of its own and closes it itself.
 
 Channels come in two kinds:
 
@@ -152,25 +152,3 @@ def own_or_shared(
     return AmqpConnection(
         broker, name=name, timeout=timeout, reconnect_interval=reconnect_interval
     ), True
-
-
-class AmqpConnections:
-    """The process's AMQP connections: one per broker URL, shared by every adapter that
-    asks for it. Made by the runtime and closed by it after the adapters."""
-
-    def __init__(self, *, name: str) -> None:
-        self.name = name
-        self._by_url: dict[str, AmqpConnection] = {}
-
-    def get(self, url: str) -> AmqpConnection:
-        """The connection to ``url``'s broker (nothing is opened before its first use)."""
-        if url not in self._by_url:
-            self._by_url[url] = AmqpConnection(url, name=self.name)
-        return self._by_url[url]
-
-    def all(self) -> list[AmqpConnection]:
-        return list(self._by_url.values())
-
-    async def aclose(self) -> None:
-        for connection in self._by_url.values():
-            await connection.aclose()

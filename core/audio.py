@@ -22,7 +22,8 @@ from av.container import InputContainer
 
 from core import wav_pcm
 from core.audio_limits import check_duration
-from core.audio_warnings import AudioWarning, LevelStats, sample_rate_warning, truncation_warning
+from core.audio_warnings import LevelStats, sample_rate_warning, truncation_warning
+from core.domain import AudioWarning
 from core.errors import AudioError
 
 #: The rate audio is decoded to unless a caller asks for another: what Whisper and the

@@ -9,12 +9,13 @@ a person reading the transcript knows why it may be short or poor.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any
 
 import av
 import numpy as np
 import numpy.typing as npt
+
+from core.domain import AudioWarning
 
 #: Decoded audio shorter than its header claims by more than this is called truncated.
 TRUNCATION_TOLERANCE_SECONDS = 0.5
@@ -28,18 +29,6 @@ LOW_LEVEL_RMS = 0.01
 CLIP_LEVEL = 0.999
 #: Clipping is worth a warning when more than this share of the samples is clipped.
 CLIPPED_SHARE = 0.001
-
-
-@dataclass(frozen=True, slots=True)
-class AudioWarning:
-    """One warning: a reason (a consulta.v1.JobWarningReason name without its prefix), a
-    message for people, and the figures behind it."""
-
-    reason: str
-    message: str
-    seconds_kept: float = 0.0
-    seconds_expected: float = 0.0
-    sample_rate_hz: int = 0
 
 
 #: Samples gathered before the level figures are computed: numpy's per-call cost paid once

@@ -6,16 +6,19 @@ import functools
 import json
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from consulta.v1 import job_pb2
 from consulta.v1 import transcription_service_pb2 as pb
 from google.protobuf import any_pb2, json_format, timestamp_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
-from core.audio_warnings import AudioWarning
 from core.db.serialize import note_from_json, transcript_from_json
 from core.db.views import JobView, SummaryView, TranscriptView
 from core.domain import JobState, Note, Segment, Speaker, Template, Transcript
+
+if TYPE_CHECKING:
+    from core.domain import AudioWarning
 
 STATE_TO_PB = {
     JobState.QUEUED: job_pb2.JOB_STATE_QUEUED,

@@ -118,3 +118,16 @@ class Note:
     def render(self) -> str:
         """The note as text: each section's title on its own line, then its sentences."""
         return self.rendered or "\n".join(s.render() for s in self.sections)
+
+
+@dataclass(frozen=True, slots=True)
+class AudioWarning:
+    """One warning about a recording (core/audio_warnings.py finds them): a reason (a
+    consulta.v1.JobWarningReason name without its prefix), a message for people, and the
+    figures behind it."""
+
+    reason: str
+    message: str
+    seconds_kept: float = 0.0
+    seconds_expected: float = 0.0
+    sample_rate_hz: int = 0

@@ -8,8 +8,11 @@ bench every full pass fell at startup, so no bench figure shows the change yet
 (bench/README.md, "The collector's full passes"). ``gc.freeze`` moves
 what is alive now into a permanent generation that collections skip; objects made later
 are collected as before. The cost: a startup object that later becomes cyclic garbage is
-never freed (startup objects live as long as the process); the one ``gc.collect`` before
-the freeze holds the event loop for a full pass once, just after SERVING.
+never freed (startup objects live as long as the process). No collection runs first: a
+full pass just before the freeze found only about 700 unreachable objects among 171,000 and
+held the event loop for 70 to 250 ms while the first readiness probes waited, so the few
+hundred objects of startup garbage are frozen with the rest instead. ``gc.freeze`` itself
+only moves list heads: it costs microseconds.
 """
 
 from __future__ import annotations
@@ -18,8 +21,6 @@ import gc
 
 
 def freeze_startup_heap() -> int:
-    """Collect what startup left behind, then freeze everything still alive; returns how
-    many objects are frozen."""
-    gc.collect()
+    """Freeze every object tracked now; returns how many objects are frozen."""
     gc.freeze()
     return gc.get_freeze_count()

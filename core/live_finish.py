@@ -12,11 +12,11 @@ import asyncio
 import logging
 from datetime import timedelta
 
-from core.audio_warnings import AudioWarning
 from core.codec import warnings_to_json
 from core.db.models import UploadRow
 from core.db.store import utcnow
 from core.db.upload_store import is_live, segment_folder, segment_keys
+from core.domain import AudioWarning
 from core.errors import AudioError, ConsultaError, FailedPrecondition, OutOfRange, Unavailable
 from core.live_check import StreamedFigures
 from core.runtime import Runtime

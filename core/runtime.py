@@ -11,12 +11,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from core.amqp import AmqpConnections
+from core.amqp_connections import AmqpConnections
 from core.blobstore.base import BlobStore
 from core.blobstore.factory import build_blob_store
 from core.db.engine import create_engine
 from core.db.job_cache import JobCache, cache_enabled
-from core.db.migrate import upgrade_engine
 from core.db.store import JobStore, Recorded
 from core.db.upload_store import UploadStore
 from core.events.base import EventBus
@@ -91,6 +90,10 @@ async def open_runtime(settings: Settings, *, migrate: bool | None = None) -> Ru
     if migrate is None:
         migrate = settings.resolved_database_url.startswith("sqlite")
     if migrate:
+        # Alembic is imported here, not at the top: a process on PostgreSQL never migrates
+        # (about 150-300 ms of imports it would pay at every start).
+        from core.db.migrate import upgrade_engine
+
         await upgrade_engine(engine)
     # Named so that operators tell deployments apart in ``rabbitmqctl list_connections``.
     amqp = AmqpConnections(name=f"consulta {settings.rabbitmq_prefix}")

@@ -8,15 +8,16 @@ disk or logs. With no secret id set it changes nothing and makes no call.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
-import aioboto3
-from botocore.config import Config
 from sqlalchemy.engine import make_url
 
 from core.errors import Unavailable
 from core.settings import Settings
+
+if TYPE_CHECKING:
+    from botocore.config import Config
 
 
 async def fetch_secret_string(
@@ -27,6 +28,8 @@ async def fetch_secret_string(
     Shared by every reader of secrets (deployment secrets here, provider keys in the
     workers). The SDK's errors propagate: each caller maps them to its own layer's error.
     """
+    import aioboto3  # about 150 ms of imports, paid only by a process that reads a secret
+
     kwargs: dict[str, Any] = {"region_name": region, "config": config}
     if endpoint_url:
         kwargs["endpoint_url"] = endpoint_url
@@ -37,6 +40,8 @@ async def fetch_secret_string(
 
 
 async def _fetch(settings: Settings, secret_id: str) -> str:
+    from botocore.config import Config
+
     try:
         value = await fetch_secret_string(
             secret_id,

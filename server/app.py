@@ -23,7 +23,6 @@ from consulta.v1 import transcription_service_pb2 as pb
 from consulta.v1 import transcription_service_pb2_grpc as pb_grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
-from opentelemetry.instrumentation.grpc import aio_server_interceptor, filters
 
 from core.auth import Principal, TokenCache, load_or_create_secret, verify_token_until
 from core.db.store import JobStore
@@ -138,6 +137,9 @@ def tracing_interceptors(settings: Settings) -> list[Any]:
     interceptor costs even with no SDK installed (core/tracing.py ``tracing_enabled``)."""
     if not tracing_enabled(settings):
         return []
+    # Imported only when tracing is on (about 40 ms of a start otherwise).
+    from opentelemetry.instrumentation.grpc import aio_server_interceptor, filters
+
     # The package ships no type hints, hence the ignore.
     return [
         aio_server_interceptor(  # type: ignore[no-untyped-call]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from core.amqp import AmqpConnections
+from core.amqp_connections import AmqpConnections
 from core.queue.base import JobQueue
 from core.settings import Settings
 

@@ -80,7 +80,7 @@ def test_unknown_urls_are_refused(field: str, url: str) -> None:
 
 
 def test_queue_and_bus_on_one_broker_share_the_process_connection() -> None:
-    from core.amqp import AmqpConnections
+    from core.amqp_connections import AmqpConnections
     from core.events.rabbitmq import RabbitEventBus
     from core.queue.rabbitmq import RabbitJobQueue
 
