@@ -22,6 +22,7 @@ from .english_sentences import (
     QUESTION_STARTS,
     REPORTING_VERBS,
     SPOKEN,
+    SUBORDINATE_LEADS,
     SUBORDINATORS,
     TRAILING_QUESTIONS,
     TRANSITIONS,
@@ -182,5 +183,6 @@ EN = Lexicon(
     question_starts=QUESTION_STARTS,
     clause_subjects=CLAUSE_SUBJECTS,
     subordinators=SUBORDINATORS,
+    subordinate_leads=SUBORDINATE_LEADS,
     reporting_verbs=REPORTING_VERBS,
 )

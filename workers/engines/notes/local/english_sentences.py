@@ -287,6 +287,8 @@ SUBORDINATORS: tuple[str, ...] = (
     "unless", "after", "before", "once", "until", "whether", "even if", "even though",
 )  # fmt: skip
 
+SUBORDINATE_LEADS: tuple[str, ...] = ("and", "so", "but", "okay", "ok", "well", "um", "uh")
+
 REPORTING_VERBS: tuple[str, ...] = (
     "said", "says", "say", "told", "tells", "tell", "think", "thinks", "thought", "guess",
     "believe", "believes", "mean", "means", "suppose", "know", "knows", "feel", "feels",

@@ -97,6 +97,9 @@ class Lexicon:
     #: Words that open a subordinate clause ("if", "when"): a sentence opening with one is
     #: not cut at its comma ("If it gets worse, you call me").
     subordinators: tuple[str, ...] = ()
+    #: Words that may come before a subordinator and still leave the sentence subordinate
+    #: ("And, um, if it gets worse, you call me").
+    subordinate_leads: tuple[str, ...] = ()
     #: Verbs of a short reporting clause after a comma ("..., she told the nurse", "..., I
     #: think"), which belongs to the sentence before it.
     reporting_verbs: tuple[str, ...] = ()

@@ -28,8 +28,6 @@ _TRANSITION_WORDS = 12
 _LONG_SENTENCE = 40
 # Each side of a comma splice keeps at least this many words to be cut off as a sentence.
 _SPLICE_WORDS = 4
-# Words before a subordinator that still leave the sentence subordinate ("and if ...").
-_LEADS = r"(?:(?:and|so|but|okay|ok|well|um|uh)\s*,?\s*)*"
 _WORDS = re.compile(r"[\w'-]+")
 
 
@@ -247,9 +245,10 @@ def _splice_patterns(
         return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) or "(?!)"
 
     subjects = names(lexicon.clause_subjects)
+    leads = rf"(?:(?:{names(lexicon.subordinate_leads)})\b\s*,?\s*)*"
     return (
         re.compile(rf",\s+(?=(?:{subjects})(?![\w']))", re.IGNORECASE),
-        re.compile(rf"^\s*{_LEADS}(?:{names(lexicon.subordinators)})\b", re.IGNORECASE),
+        re.compile(rf"^\s*{leads}(?:{names(lexicon.subordinators)})\b", re.IGNORECASE),
         re.compile(
             rf"^(?:{subjects})\s+(?:\w+\s+)?(?:{names(lexicon.reporting_verbs)})\b"
             rf"(?:\W+\w+){{0,3}}\W*$",
