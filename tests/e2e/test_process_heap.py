@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import json
-import os
 import signal
-import sys
 import uuid
 import weakref
 from pathlib import Path
@@ -20,39 +17,15 @@ from consulta.v1 import transcription_service_pb2_grpc as pb_grpc
 
 from core.auth import mint_token
 from core.heap import freeze_startup_heap
-
-CLI = Path(sys.executable).parent / "consulta"
-
-
-async def _records(proc: asyncio.subprocess.Process, until: str) -> dict[str, object]:
-    """The server's JSON log lines, until one whose message starts with ``until``."""
-    assert proc.stderr is not None
-    while line := await asyncio.wait_for(proc.stderr.readline(), 120):
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if str(record.get("message", "")).startswith(until):
-            return dict(record)
-    raise AssertionError(f"the process exited before logging {until!r}")
+from tests.e2e.serve_process import log_record, start_serve
 
 
 async def test_the_server_freezes_its_startup_heap_and_still_serves(tmp_path: Path) -> None:
     secret = "heap-" + uuid.uuid4().hex
-    env = {
-        **os.environ,
-        "CONSULTA_DATA_DIR": str(tmp_path / "var"),
-        "CONSULTA_GRPC_LISTEN": "127.0.0.1:0",
-        "CONSULTA_HTTP_LISTEN": "127.0.0.1:0",
-        "CONSULTA_JWT_SECRET": secret,
-        "CONSULTA_LOG_FORMAT": "json",
-    }
-    proc = await asyncio.create_subprocess_exec(
-        str(CLI), "serve", env=env, stderr=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
-    )
+    proc = await start_serve(tmp_path / "var", secret)
     try:
-        port = int(str((await _records(proc, "serving gRPC"))["grpc_port"]))
-        frozen = await _records(proc, "startup heap frozen")
+        port = int(str((await log_record(proc, "serving gRPC"))["grpc_port"]))
+        frozen = await log_record(proc, "startup heap frozen")
         # Modules, descriptors, compiled statements: the bulk of a started server.
         assert int(str(frozen["frozen_objects"])) > 50_000
         auth = (("authorization", f"Bearer {mint_token(secret, 'alice')}"),)

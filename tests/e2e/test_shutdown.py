@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -25,41 +23,17 @@ from consulta.v1 import transcription_service_pb2_grpc as pb_grpc
 
 from core.auth import mint_token
 from tests.e2e.audio import SAMPLE
+from tests.e2e.serve_process import log_record, start_serve
 from tests.support import eventually
 
-CLI = Path(sys.executable).parent / "consulta"
 GRACE = 3.0
-
-
-async def _serving_port(proc: asyncio.subprocess.Process) -> int:
-    """The gRPC port from the server's JSON 'serving' log line."""
-    assert proc.stderr is not None
-    while line := await asyncio.wait_for(proc.stderr.readline(), 120):
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if str(record.get("message", "")).startswith("serving gRPC"):
-            return int(record["grpc_port"])
-    raise AssertionError("the server exited before serving")
 
 
 async def test_sigterm_exits_within_grace(tmp_path: Path) -> None:
     secret = "shutdown-" + uuid.uuid4().hex
-    env = {
-        **os.environ,
-        "CONSULTA_DATA_DIR": str(tmp_path / "var"),
-        "CONSULTA_GRPC_LISTEN": "127.0.0.1:0",
-        "CONSULTA_HTTP_LISTEN": "127.0.0.1:0",
-        "CONSULTA_JWT_SECRET": secret,
-        "CONSULTA_SHUTDOWN_GRACE_SECONDS": str(GRACE),
-        "CONSULTA_LOG_FORMAT": "json",
-    }
-    proc = await asyncio.create_subprocess_exec(
-        str(CLI), "serve", env=env, stderr=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
-    )
+    proc = await start_serve(tmp_path / "var", secret, SHUTDOWN_GRACE_SECONDS=str(GRACE))
     try:
-        port = await _serving_port(proc)
+        port = int(str((await log_record(proc, "serving gRPC"))["grpc_port"]))
         auth = (("authorization", f"Bearer {mint_token(secret, 'alice')}"),)
         channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
         stub = pb_grpc.TranscriptionServiceStub(channel)
