@@ -47,7 +47,7 @@ from core.settings import Settings
 from core.transcript_text import parse_transcript_text
 from eval.aci import Encounter, data_dir, encounters
 from eval.facts_eval import FactCounts, count_facts, total
-from eval.results import LATEST, merge_results
+from eval.results import LATEST, report
 from eval.rouge import mean_rouge
 from eval.template import EVAL_TEMPLATE
 from eval.wer import RATE, VOICES, normalise_literal, word_error_rate
@@ -311,10 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     values = asyncio.run(run(args))
-    for key, value in values.items():
-        print(f"{key}: {value}")
-    if not args.no_write:
-        merge_results(values, args.output)
+    report(values, args.output, write=not args.no_write)
     return 0
 
 

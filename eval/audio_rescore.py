@@ -28,7 +28,7 @@ from core.domain import Segment, Speaker, Transcript
 from core.transcript_text import parse_transcript_text
 from eval.aci import Encounter, data_dir, encounters
 from eval.facts_eval import count_facts, total
-from eval.results import LATEST, merge_results
+from eval.results import LATEST, report
 from eval.rouge import mean_rouge
 from eval.template import EVAL_TEMPLATE
 from workers.engines.base import NoteRequest
@@ -99,10 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
     values = rescore(read_kept(args.keep), encounters(data_dir(args.data), args.split), args.split)
-    for key, value in values.items():
-        print(f"{key}: {value}")
-    if not args.no_write:
-        merge_results(values, args.output)
+    report(values, args.output, write=not args.no_write)
     return 0
 
 

@@ -26,3 +26,12 @@ def merge_results(values: dict[str, float | str], path: Path = LATEST) -> dict[s
     temporary.write_text(json.dumps(current, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     temporary.replace(path)
     return current
+
+
+def report(values: dict[str, float | str], output: Path = LATEST, *, write: bool = True) -> None:
+    """Print ``key: value`` per figure, then merge them into ``output`` unless ``write`` is
+    False (``--no-write`` tuning runs)."""
+    for key, value in values.items():
+        print(f"{key}: {value}")
+    if write:
+        merge_results(values, output)

@@ -10,7 +10,7 @@ import pytest
 from rouge_score import rouge_scorer
 
 from eval.__main__ import CalibrationError, calibrate, main, unlabelled
-from eval.results import merge_results
+from eval.results import merge_results, report
 from eval.rouge import mean_rouge, per_note
 from eval.writers import DirectWriter, NoteWriter, make_writer
 
@@ -78,6 +78,17 @@ def test_results_merge_with_keys_others_wrote(tmp_path: Path) -> None:
     merged = merge_results({"aci_test1_rouge1": 45.0}, path)
     assert merged == {"wer_direct": 0.21, "aci_test1_rouge1": 45.0}
     assert json.loads(path.read_text()) == merged
+
+
+def test_a_report_prints_every_figure_and_writes_only_when_asked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "latest.json"
+    report({"aci_valid_audio_rouge1": 47.6}, path, write=False)
+    assert capsys.readouterr().out == "aci_valid_audio_rouge1: 47.6\n"
+    assert not path.exists()
+    report({"aci_test1_audio_rouge1": 44.7}, path)
+    assert json.loads(path.read_text()) == {"aci_test1_audio_rouge1": 44.7}
     assert list(path.parent.iterdir()) == [path]
 
 
