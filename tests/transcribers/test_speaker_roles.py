@@ -24,7 +24,9 @@ from workers.engines.base import (
     Transcriber,
     TranscriptionUpdate,
 )
+from workers.engines.notes.local.languages import lexicon_for
 from workers.engines.notes.local.roles import role_model
+from workers.engines.notes.local.sentences import sentences_of
 from workers.engines.transcribers.speaker_roles import RoleTranscriber, label
 from workers.engines.transcribers.speakers import listen
 
@@ -90,9 +92,18 @@ def test_one_voice_falls_back_to_the_words(tmp_path: Path) -> None:
     segments = segments_of(turns)
     assert not voices.distinct([(s.start, s.end) for s in segments])
     labelled = label(segments, voices, "en")
-    # Exactly what the words model says sentence by sentence (its Viterbi pass over them).
-    expected = role_model().roles([s.text for s in labelled])
-    assert [s.speaker for s in labelled] == expected
+    # Exactly what the words model says sentence by sentence (its Viterbi pass over them),
+    # told which sentences share a segment (turns 1 and 2 share one).
+    lexicon = lexicon_for("en")
+    texts: list[str] = []
+    joined: list[bool] = []
+    for segment in segments:
+        for n, (sentence, _) in enumerate(sentences_of(segment.text, lexicon)):
+            texts.append(sentence)
+            joined.append(n > 0)
+    assert joined.count(True) >= 2
+    expected = role_model().roles(texts, joined)
+    assert [s.speaker for s in labelled for _ in sentences_of(s.text, lexicon)] == expected
     assert all(s.speaker in (Speaker.CLINICIAN, Speaker.PATIENT) for s in labelled)
 
 

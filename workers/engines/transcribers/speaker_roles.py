@@ -14,7 +14,8 @@ that arrive with a speaker (two-channel recordings, diarizing engines) pass stra
    frames favour; the voice whose sentences lean clinician the most is the clinician. A
    sentence whose words lean the other way strongly (``STRONG_WORDS``) keeps the words' role.
 3. With one voice (or a sentence with no speech frames), the words decide alone, through the
-   role model's Viterbi pass that prefers fewer speaker changes.
+   role model's Viterbi pass that prefers fewer speaker changes, the more so between two
+   sentences of one ASR segment (a recognizer's segment seldom spans a change of turn).
 
 A segment whose sentences got different roles is split where the role changes, with its time
 shared out by characters; a segment keeps its exact text when it is not split. With two
@@ -137,17 +138,22 @@ def _word_leanings(texts: list[str], language: str) -> list[float]:
     return [_CUE_LEANING if s == Speaker.CLINICIAN else -_CUE_LEANING for s in guessed]
 
 
-def _words_only(texts: list[str], leanings: list[float], language: str) -> list[Speaker]:
+def _words_only(
+    texts: list[str], leanings: list[float], language: str, joined: Sequence[bool] = ()
+) -> list[Speaker]:
     if lexicon_for(language).language == "en":
-        return role_model().roles(texts)
+        return role_model().roles(texts, joined)
     return [Speaker.CLINICIAN if v > 0 else Speaker.PATIENT for v in leanings]
 
 
-def sentence_roles(texts: list[str], voices: list[float], language: str) -> list[Speaker]:
+def sentence_roles(
+    texts: list[str], voices: list[float], language: str, joined: Sequence[bool] = ()
+) -> list[Speaker]:
     """A role per sentence from its words and its voice leaning (voice 0 over voice 1, in
-    log-likelihood; 0.0 when the sound cannot tell)."""
+    log-likelihood; 0.0 when the sound cannot tell). ``joined[i]``: sentence ``i`` is in the
+    same ASR segment as the one before it."""
     words = _word_leanings(texts, language)
-    fallback = _words_only(texts, words, language)
+    fallback = _words_only(texts, words, language, joined)
     heard = [i for i, v in enumerate(voices) if v != 0.0]
     if not heard:
         return fallback
@@ -181,7 +187,8 @@ def label(segments: Sequence[Segment], voices: Voices, language: str) -> list[Se
         sentences = _split_at_changes(sentences, segments, voices)
     texts = [segments[s.segment].text[s.begin : s.end].strip() for s in sentences]
     leanings = [voices.leaning(s.start, s.stop) if heard else 0.0 for s in sentences]
-    roles = sentence_roles(texts, leanings, language)
+    joined = [i > 0 and s.segment == sentences[i - 1].segment for i, s in enumerate(sentences)]
+    roles = sentence_roles(texts, leanings, language, joined)
     out: list[Segment] = []
     run: list[int] = []
 

@@ -110,7 +110,13 @@ def _with_roles(pieces: list[Piece], transcript: Transcript, lexicon: Lexicon) -
     if not unknown:
         return pieces
     if lexicon.language == "en":
-        guessed = role_model().roles([pieces[i].text for i in unknown])
+        # A sentence that starts in the segment the one before it ended in was heard in the
+        # same stretch of speech (or written on the same line): it likely continues the turn.
+        joined = [
+            n > 0 and unknown[n - 1] == i - 1 and pieces[i].segments[0] in pieces[i - 1].segments
+            for n, i in enumerate(unknown)
+        ]
+        guessed = role_model().roles([pieces[i].text for i in unknown], joined)
         by_index = dict(zip(unknown, guessed, strict=True))
     else:
         by_segment = dict(
