@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from core.amqp_connections import AmqpConnections
 from core.blobstore.base import BlobStore
 from core.blobstore.factory import build_blob_store
+from core.db.audit_batch import AuditWriter
 from core.db.engine import create_engine
 from core.db.job_cache import JobCache, cache_enabled
 from core.db.store import JobStore, Recorded
@@ -39,9 +40,12 @@ class Runtime:
     amqp: AmqpConnections = field(default_factory=lambda: AmqpConnections(name="consulta"))
     #: The uploads table, on the job store's engine.
     uploads: UploadStore = field(init=False)
+    #: The group-committing writer of the server's audit rows (server/access.py).
+    audit: AuditWriter = field(init=False)
 
     def __post_init__(self) -> None:
         self.uploads = UploadStore(self.store.engine, self.store.job_changed)
+        self.audit = AuditWriter(self.store)
 
     async def publish_events(self, recorded: Recorded | None) -> None:
         """Send stored events on the bus. A failure only delays watchers: they read the
@@ -65,6 +69,7 @@ class Runtime:
         return True
 
     async def aclose(self) -> None:
+        await self.audit.drain()
         for closer in (self.queue.aclose, self.bus.aclose, self.blobs.aclose, self.amqp.aclose):
             try:
                 await closer()

@@ -27,7 +27,6 @@ from core import errors
 from core.auth import Principal
 from core.db.audit import AuditEntry
 from core.db.audit_batch import AuditWriter
-from core.db.store import JobStore
 from server import roles
 from server.interceptors import (
     PUBLIC_PREFIXES,
@@ -122,9 +121,10 @@ class _Call:
 class AccessInterceptor(WrappingInterceptor):
     """Enforces ``server.roles.ALLOWED`` and writes the audit log."""
 
-    def __init__(self, store: JobStore) -> None:
-        #: Rows of concurrent calls share a transaction (core/db/audit_batch.py).
-        self._writer = AuditWriter(store)
+    def __init__(self, writer: AuditWriter) -> None:
+        #: Rows of concurrent calls share a transaction (core/db/audit_batch.py); the runtime
+        #: that owns the writer drains it before the database closes.
+        self._writer = writer
 
     def intercept(self, handler: Any, details: grpc.HandlerCallDetails) -> Any:
         # Health and reflection have no caller to check or audit (load balancers, grpcurl).

@@ -25,7 +25,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from core.auth import Principal, TokenCache, load_or_create_secret, verify_token_until
-from core.db.store import JobStore
+from core.db.audit_batch import AuditWriter
 from core.http_side import build_app, side_port_tls, start_side_port
 from core.lifecycle import CLOSE_SECONDS, Deadline, bounded
 from core.runtime import Runtime, open_runtime
@@ -116,7 +116,7 @@ def _credentials(settings: Settings) -> grpc.ServerCredentials | None:
 
 
 def call_interceptors(
-    store: JobStore, verify: Callable[[str], Principal]
+    audit: AuditWriter, verify: Callable[[str], Principal]
 ) -> list[grpc.aio.ServerInterceptor]:  # type: ignore[type-arg]
     """Our interceptors, outermost first: the call's log context, then errors to statuses,
     then the caller's token (and only then the request's bytes), then, innermost, roles and
@@ -126,7 +126,7 @@ def call_interceptors(
         ContextInterceptor(),
         ErrorInterceptor(),
         AuthInterceptor(verify),
-        AccessInterceptor(store),
+        AccessInterceptor(audit),
     ]
     return [CallChain(layers)]
 
@@ -157,7 +157,7 @@ async def start_server(settings: Settings, *, embed: Embed | None = None) -> Run
         interceptors=[
             *tracing_interceptors(settings),
             *call_interceptors(
-                runtime.store,
+                runtime.audit,
                 TokenCache(
                     functools.partial(
                         verify_token_until,

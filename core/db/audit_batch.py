@@ -42,6 +42,14 @@ class AuditWriter:
             self._writing = asyncio.create_task(self._write_waiting())
         await written
 
+    async def drain(self) -> None:
+        """Wait until every row recorded so far is written. The runtime calls it before the
+        database closes: a cancelled call's row is still being written then (server/access.py
+        shields it), and closing under it would drop the row and orphan its connection."""
+        while self._writing is not None and not self._writing.done():
+            # wait(), not await: a drain cut short by the shutdown deadline leaves the write be.
+            await asyncio.wait({self._writing})
+
     async def _write_waiting(self) -> None:
         while self._waiting:
             batch = self._waiting[:MAX_BATCH]

@@ -7,7 +7,9 @@ rows."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,8 @@ from core.db.audit_batch import AuditWriter
 from core.db.models import AuditRow
 from core.db.store import JobStore
 from core.errors import Unavailable
+from core.runtime import open_runtime
+from core.settings import Settings
 from tests.support.jobs import job_store
 
 
@@ -98,3 +102,17 @@ async def test_a_cancelled_caller_leaves_the_others_rows_written(store: JobStore
     # The cancelled call's row went with the rest (its transaction was already being formed);
     # what matters is that the others' are there, in order.
     assert [j for j in await job_ids(store) if j != "job-2"] == ["job-0", "job-1", "job-3", "job-4"]
+
+
+async def test_closing_the_runtime_waits_for_a_row_still_being_written(tmp_path: Path) -> None:
+    # The server shields a cancelled call's audit row (server/access.py): it may still be on
+    # its way when the server stops. Closing must wait for it, not close the database under it.
+    runtime = await open_runtime(Settings(data_dir=tmp_path / "var"))
+    call = asyncio.create_task(runtime.audit.record(entry(7)))
+    await asyncio.sleep(0)  # the writer's transaction has started
+    call.cancel()
+    await runtime.aclose()
+    assert runtime.store.engine.pool.checkedout() == 0
+    # Read without yielding to the loop: the row was committed before aclose returned.
+    with closing(sqlite3.connect(tmp_path / "var" / "consulta.db")) as db:
+        assert db.execute("SELECT job_id FROM audit_events").fetchall() == [("job-7",)]

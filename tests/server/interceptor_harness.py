@@ -29,6 +29,7 @@ from sqlalchemy import select
 
 from core import logs
 from core.auth import mint_token, verify_token
+from core.db.audit_batch import AuditWriter
 from core.db.engine import create_engine
 from core.db.migrate import upgrade_engine
 from core.db.models import AuditRow
@@ -111,7 +112,7 @@ async def start(tmp_path: Path) -> tuple[Harness, grpc.aio.Server]:
     await upgrade_engine(engine)
     store = JobStore(engine)
     verify = functools.partial(verify_token, secret=SECRET)
-    server = grpc.aio.server(interceptors=call_interceptors(store, verify))
+    server = grpc.aio.server(interceptors=call_interceptors(AuditWriter(store), verify))
     # Scripted answers only the RPCs the tests call; the others stay abstract on purpose.
     servicer = Scripted()  # type: ignore[abstract]
     pb_grpc.add_TranscriptionServiceServicer_to_server(servicer, server)
