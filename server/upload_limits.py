@@ -59,11 +59,6 @@ class UploadLimits:
             if not self._open[key]:
                 del self._open[key]
 
-    async def staged_bytes(self, principal: Principal, excluding: str | None = None) -> int:
-        """Committed bytes of the caller's unfinished uploads, abandoned ones included, but
-        for upload ``excluding``."""
-        return await self.rt.uploads.staged_bytes(principal, excluding)
-
     async def check_staging(
         self, principal: Principal, more: int, *, upload_id: str | None = None, held: int = 0
     ) -> None:
@@ -72,7 +67,7 @@ class UploadLimits:
         ``held`` (its committed bytes and its part being written), so the check can run
         while that part is written."""
         limit = self.settings.upload_max_staged_bytes_per_caller
-        staged = held + await self.staged_bytes(principal, upload_id)
+        staged = held + await self.rt.uploads.staged_bytes(principal, upload_id)
         if staged + more > limit:
             raise ResourceExhausted(
                 f"Your unfinished uploads hold {staged} bytes and this one needs {more} more; "
