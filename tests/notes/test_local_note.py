@@ -296,3 +296,17 @@ def test_the_notes_length_does_not_depend_on_how_punctuation_is_spaced() -> None
     assert words_of(from_attached) < 0.5 * len(attached.split())
     # ... and both spellings of the visit get the same note.
     assert from_attached.render() == from_spaced.render()
+
+
+def test_a_contraction_of_you_becomes_a_third_person_subject_and_verb() -> None:
+    note = _note(
+        "Doctor: He fell on his wrist yesterday. Is that right?\n"
+        "Patient: Yes, I slipped on the stairs and my wrist got swollen.\n"
+        "Doctor: We are going to put a brace on your wrist. In the meantime you'll also go to "
+        "physical therapy three times a week, and if you haven't improved in six weeks you'd "
+        "need surgery.\n"
+    )
+    plan = _section(note, "assessment_and_plan")
+    assert "he will also go to physical therapy 3 times a week" in plan
+    assert "if he has not improved in 6 weeks he would need surgery" in plan
+    assert not re.search(r"(him|patient)'(ll|d)\b", plan)

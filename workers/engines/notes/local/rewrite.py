@@ -151,8 +151,14 @@ def second_to_third(text: str, pronouns: Pronouns, lexicon: Lexicon) -> str:
     return _YOU.sub(lambda m: m.group(1) + _you(m, pronouns), text)
 
 
-# Verbs after "you" that change with a third-person subject.
+# Verbs after "you" that change with a third-person subject. A contraction of "you" is always
+# a subject ("in the meantime you'll go to therapy" is not "him'll").
 _YOU_VERBS = {
+    "you'll": "will",
+    "you'd": "would",
+    "you haven't": "has not",
+    "you aren't": "is not",
+    "you weren't": "was not",
     "you have": "has",
     "you are": "is",
     "you were": "was",
