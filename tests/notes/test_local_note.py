@@ -11,6 +11,8 @@ from core.domain import Note, Template, Transcript
 from core.transcript_text import parse_transcript_text
 from workers.engines.base import NoteDelta, NoteRequest, Summarizer
 from workers.engines.notes.local import LocalSummarizer, write_note
+from workers.engines.notes.local.languages import lexicon_for
+from workers.engines.notes.local.rewrite import Pronouns, second_to_third
 
 from .dialogues import ASR, KNEE, SPANISH, UNLABELLED
 
@@ -310,3 +312,6 @@ def test_a_contraction_of_you_becomes_a_third_person_subject_and_verb() -> None:
     assert "he will also go to physical therapy 3 times a week" in plan
     assert "if he has not improved in 6 weeks he would need surgery" in plan
     assert not re.search(r"(him|patient)'(ll|d)\b", plan)
+    said = "Luckily you didn't break anything, and you can't lift it yet."
+    written = second_to_third(said, Pronouns("he", "him", "his"), lexicon_for("en"))
+    assert written == "Luckily he didn't break anything, and he can't lift it yet."

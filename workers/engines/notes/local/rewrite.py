@@ -204,10 +204,24 @@ _CLAUSE_OPENERS = frozenset(
         "said",
     }
 )
-# A verb right after "you" makes it the subject ("I know you did", "if you can").
+# A verb right after "you" makes it the subject ("I know you did", "if you can", "luckily
+# you didn't break anything").
 _SUBJECT_VERBS = frozenset(
     {
         "did",
+        "didn't",
+        "can't",
+        "cannot",
+        "won't",
+        "wouldn't",
+        "couldn't",
+        "shouldn't",
+        "hadn't",
+        "fell",
+        "slipped",
+        "noticed",
+        "stopped",
+        "came",
         "can",
         "could",
         "will",
