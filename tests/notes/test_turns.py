@@ -168,3 +168,21 @@ def test_spanish_sentences_are_not_cut_at_commas() -> None:
     # Spanish drops the subject ("creo que ..."): a comma before a clause cannot be told.
     said = "Me duele la cabeza desde hace tres días, yo creo que es por el estrés del trabajo."
     assert [s for s, _ in sentences_of(said, lexicon_for("es"))] == [said]
+
+
+def test_segments_mostly_cut_mid_sentence_are_still_joined_into_sentences() -> None:
+    # Whisper punctuates, yet in some recordings it ends most segments mid-sentence (a
+    # window read without a full stop): only one of these four ends a sentence.
+    said = [
+        "listen to your heart, so on your heart exam I do still hear that grade 2 out of 6",
+        "systolic ejection murmur, and you already had that, and so we knew about that, so let",
+        "me look at your knee here, so when I press here on the inside of your knee, does it",
+        "hurt? I see some effusion around the knee.",
+    ]
+    speakers = [Speaker.CLINICIAN] * len(said)
+    pieces = pieces_of(_transcript(said, speakers), lexicon_for("en"))
+    murmur = next(p for p in pieces if "ejection murmur" in p.text)
+    assert "grade 2 out of 6 systolic ejection murmur" in murmur.text
+    assert murmur.segments == (10, 11)
+    asked = next(p for p in pieces if p.question)
+    assert (asked.text, asked.segments) == ("does it hurt?", (12, 13))

@@ -26,7 +26,10 @@ from .roles import role_model
 from .sentences import sentences_of
 
 _ENDS_SENTENCE = re.compile(r"[.?!…]['\")\]]*\s*$")
-# When fewer segments than this end a sentence, the ASR does not punctuate: nothing is joined.
+_PUNCTUATION = re.compile(r"[.?!…,;:]")
+# When fewer segments than this hold any punctuation, the ASR does not punctuate: nothing is
+# joined. Whisper punctuates, yet ends most of its segments mid-sentence in some recordings
+# (a window read out without a full stop), so the share counts marks anywhere in a segment.
 _PUNCTUATED_SHARE = 0.5
 
 
@@ -43,8 +46,8 @@ class Piece:
 def _joined(transcript: Transcript) -> list[tuple[str, tuple[int, ...], Speaker]]:
     """Segments joined while a sentence runs on: (text, segment ids, speaker)."""
     segments = transcript.segments
-    ending = sum(1 for s in segments if _ENDS_SENTENCE.search(s.text))
-    punctuated = bool(segments) and ending / len(segments) >= _PUNCTUATED_SHARE
+    marked = sum(1 for s in segments if _PUNCTUATION.search(s.text))
+    punctuated = bool(segments) and marked / len(segments) >= _PUNCTUATED_SHARE
     runs: list[tuple[str, tuple[int, ...], Speaker]] = []
     previous: Segment | None = None
     for segment in segments:
