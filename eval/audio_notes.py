@@ -48,13 +48,12 @@ from core.transcript_text import parse_transcript_text
 from eval.aci import Encounter, data_dir, encounters
 from eval.facts_eval import FactCounts, count_facts, total
 from eval.results import LATEST, report
+from eval.role_hits import Turn, role_hits
 from eval.rouge import mean_rouge
 from eval.template import EVAL_TEMPLATE
 from eval.wer import RATE, VOICES, normalise_literal, word_error_rate
 from workers.engines.base import NoteRequest
 from workers.engines.notes.local import write_note
-from workers.engines.notes.local.languages import lexicon_for
-from workers.engines.notes.local.turns import pieces_of
 
 PAUSE_SECONDS = 0.4
 # ACI-Bench's ASR-style text spaces its punctuation ("okay . so"); espeak-ng reads a lone "."
@@ -72,15 +71,6 @@ def speakable(text: str) -> str:
     text = _SPACED_PUNCTUATION.sub(r"\1", text)
     text = _SPLIT_CONTRACTIONS.sub(r"\1\2", text)
     return _SPLIT_WORDS.sub(r"\1na", text)
-
-
-@dataclass(frozen=True, slots=True)
-class Turn:
-    """A turn of the synthesized audio: who spoke and when."""
-
-    speaker: Speaker
-    start: float
-    end: float
 
 
 def synthesize(dialogue: str, out: Path, *, same_voice: bool) -> tuple[list[Turn], str]:
@@ -109,20 +99,6 @@ def synthesize(dialogue: str, out: Path, *, same_voice: bool) -> tuple[list[Turn
         w.setframerate(RATE)
         w.writeframes((np.clip(track, -1, 1) * 32767).astype("<i2").tobytes())
     return turns, " ".join(spoken)
-
-
-def role_hits(transcript: Transcript, turns: list[Turn]) -> tuple[int, int]:
-    """Words given the right role, and words, over the note engine's sentences."""
-    by_id = {s.id: s for s in transcript.segments}
-    right = words = 0
-    for piece in pieces_of(transcript, lexicon_for(transcript.language or "en")):
-        first, last = by_id[piece.segments[0]], by_id[piece.segments[-1]]
-        middle = (first.start + last.end) / 2
-        truth = min(turns, key=lambda t: 0 if t.start <= middle <= t.end else abs(t.start - middle))
-        count = len(piece.text.split())
-        words += count
-        right += count if piece.speaker == truth.speaker else 0
-    return right, words
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,9 @@ again. Figures (``--split`` test1 by default):
 - ``aci_test1_text_subset_rouge1``: the text path on the same visits, for the gap;
 - ``aci_test1_audio_rescored_dialogues``: how many kept visits were read.
 
-WER and role accuracy come from the transcripts, which do not change: they are not written.
+Role accuracy (``role_accuracy``, ``role_accuracy_same_voice``) is computed again from the
+kept transcripts and turns: the note engine's sentences it is counted over may have changed.
+WER comes from the transcripts alone, which do not change: it is not written.
 Tune on ``--split valid`` (``eval.audio_notes --split valid --keep``), never on test1.
 """
 
@@ -29,6 +31,7 @@ from core.transcript_text import parse_transcript_text
 from eval.aci import Encounter, data_dir, encounters
 from eval.facts_eval import count_facts, total
 from eval.results import LATEST, report
+from eval.role_hits import Turn, role_hits
 from eval.rouge import mean_rouge
 from eval.template import EVAL_TEMPLATE
 from workers.engines.base import NoteRequest
@@ -41,6 +44,8 @@ class Kept:
 
     visit: str
     transcript: Transcript
+    #: The turns that were spoken (who and when), for role accuracy.
+    turns: tuple[Turn, ...] = ()
 
 
 def read_kept(folder: Path, kind: str = "two-voices") -> list[Kept]:
@@ -52,7 +57,12 @@ def read_kept(folder: Path, kind: str = "two-voices") -> list[Kept]:
             Segment(int(i), float(start), float(end), str(text), Speaker(role or "unknown"))
             for i, start, end, role, text in record["segments"]
         )
-        found.append(Kept(path.name.split(".")[0], Transcript(segments, "en", "kept")))
+        turns = tuple(
+            Turn(Speaker(role), float(start), float(end))
+            for role, start, end in record.get("turns", [])
+        )
+        transcript = Transcript(segments, "en", "kept")
+        found.append(Kept(path.name.split(".")[0], transcript, turns))
     return found
 
 
@@ -90,6 +100,29 @@ def rescore(kept: list[Kept], rows: list[Encounter], split: str) -> dict[str, fl
     }
 
 
+def role_accuracy(kept: list[Kept]) -> float | None:
+    """Share of words given the right role over ``kept`` (None: no turns were kept)."""
+    right = words = 0
+    for visit in kept:
+        if visit.turns:
+            hit, count = role_hits(visit.transcript, list(visit.turns))
+            right, words = right + hit, words + count
+    return round(right / words, 4) if words else None
+
+
+def role_accuracies(folder: Path, split: str) -> dict[str, float | str]:
+    """``role_accuracy`` and ``role_accuracy_same_voice`` (``aci_valid_role_accuracy...``
+    on valid) from the kept transcripts and turns, as ``eval.audio_notes`` computes them:
+    the sentences and their roles come from the note engine, which may have changed."""
+    prefix = "role_accuracy" if split == "test1" else f"aci_{split}_role_accuracy"
+    found: dict[str, float | str] = {}
+    for kind, key in (("two-voices", prefix), ("one-voice", f"{prefix}_same_voice")):
+        value = role_accuracy(read_kept(folder, kind))
+        if value is not None:
+            found[key] = value
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m eval.audio_rescore", description=__doc__)
     parser.add_argument("keep", type=Path, help="folder written by eval.audio_notes --keep")
@@ -99,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
     values = rescore(read_kept(args.keep), encounters(data_dir(args.data), args.split), args.split)
+    values.update(role_accuracies(args.keep, args.split))
     report(values, args.output, write=not args.no_write)
     return 0
 

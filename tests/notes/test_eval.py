@@ -128,7 +128,8 @@ def test_fact_counts_find_unsupported_facts_and_recall_drugs() -> None:
 
 def test_audio_eval_speaks_each_turn_in_order_and_scores_roles_by_time(tmp_path: Path) -> None:
     from core.domain import Segment, Speaker, Transcript
-    from eval.audio_notes import role_hits, synthesize
+    from eval.audio_notes import synthesize
+    from eval.role_hits import role_hits
 
     dialogue = "[doctor] do you have any chest pain ?\n[patient] no , i feel fine today ."
     turns, spoken = synthesize(dialogue, tmp_path / "a.wav", same_voice=False)
@@ -194,8 +195,9 @@ def test_audio_rescore_writes_the_workers_note_again_from_kept_transcripts(
 ) -> None:
     from core.domain import Segment, Speaker, Transcript
     from eval.aci import Encounter
-    from eval.audio_notes import Heard, Turn, keep
-    from eval.audio_rescore import read_kept, rescore
+    from eval.audio_notes import Heard, keep
+    from eval.audio_rescore import read_kept, rescore, role_accuracies
+    from eval.role_hits import Turn
     from eval.template import EVAL_TEMPLATE
     from workers.engines.base import NoteRequest
     from workers.engines.notes.local import write_note
@@ -226,3 +228,17 @@ def test_audio_rescore_writes_the_workers_note_again_from_kept_transcripts(
     assert figures["aci_test1_audio_rescored_dialogues"] == 1.0
     with pytest.raises(ValueError, match="not in valid"):
         rescore(kept, [Encounter("D2N099", dialogue, reference)], "valid")
+    # Role accuracy is counted again over the note engine's sentences, from the kept turns.
+    # Two voices: every sentence in its own turn. One voice, kept with the last turn only:
+    # every sentence is judged against the clinician, so the patient's 10 words of 25 miss.
+    turns = [
+        Turn(Speaker.CLINICIAN, 0.0, 2.9),
+        Turn(Speaker.PATIENT, 3.0, 5.9),
+        Turn(Speaker.CLINICIAN, 6.0, 9.0),
+    ]
+    keep(tmp_path, "D2N001", "one-voice", Heard(heard, note), turns[::-1][:1])
+    keep(tmp_path, "D2N001", "two-voices", Heard(heard, note), turns)
+    assert role_accuracies(tmp_path, "valid") == {
+        "aci_valid_role_accuracy": 1.0,
+        "aci_valid_role_accuracy_same_voice": round(15 / 25, 4),
+    }
