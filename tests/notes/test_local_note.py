@@ -12,7 +12,7 @@ from core.transcript_text import parse_transcript_text
 from workers.engines.base import NoteDelta, NoteRequest, Summarizer
 from workers.engines.notes.local import LocalSummarizer, write_note
 from workers.engines.notes.local.languages import lexicon_for
-from workers.engines.notes.local.rewrite import Pronouns, second_to_third
+from workers.engines.notes.local.rewrite import Pronouns, second_to_third, third_person
 
 from .dialogues import ASR, KNEE, SPANISH, UNLABELLED
 
@@ -315,3 +315,14 @@ def test_a_contraction_of_you_becomes_a_third_person_subject_and_verb() -> None:
     said = "Luckily you didn't break anything, and you can't lift it yet."
     written = second_to_third(said, Pronouns("he", "him", "his"), lexicon_for("en"))
     assert written == "Luckily he didn't break anything, and he can't lift it yet."
+
+
+def test_an_adverb_between_i_and_the_verb_stays_and_the_verb_agrees() -> None:
+    lexicon = lexicon_for("en")
+    pronouns = Pronouns("she", "her", "her")
+    said = "I still have the pain, and I just feel tired. I never take more than two."
+    assert third_person(said, lexicon, pronouns) == (
+        "the patient still has the pain, and she just feels tired. she never takes more than two."
+    )
+    # Spanish has no such adverb list: its table applies as before.
+    assert third_person("tengo dolor", lexicon_for("es"), pronouns) != "tengo dolor"

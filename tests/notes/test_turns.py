@@ -150,7 +150,7 @@ def test_a_comma_splice_is_cut_into_two_sentences_each_with_its_own_segments() -
         ),
     ]
     note = write_note(transcript, NoteRequest(Template.SOAP, "en"))
-    assert _sentences(note)["The patient just feel out of sorts lately."] == (11, 12)
+    assert _sentences(note)["The patient just feels out of sorts lately."] == (11, 12)
 
 
 def test_a_subordinate_clause_or_a_short_side_is_not_cut_off() -> None:

@@ -30,6 +30,11 @@ from .english_sentences import (
 )
 from .lexicon import Lexicon
 
+_EN_SUBJECT_ADVERBS = (
+    "just", "really", "still", "also", "never", "always", "usually", "sometimes", "often",
+    "only", "actually", "definitely", "even", "mostly", "normally", "generally",
+)  # fmt: skip
+
 _EN_THIRD_PERSON = {
     "i'm": "{subj} is",
     "i am": "{subj} is",
@@ -125,6 +130,7 @@ EN = Lexicon(
     ),
     finding_rewrites={},
     third_person=_EN_THIRD_PERSON,
+    subject_adverbs=_EN_SUBJECT_ADVERBS,
     denies="The patient denies {}.",
     reports="The patient reports {}.",
     denies_short="Denies {}.",

@@ -103,3 +103,6 @@ class Lexicon:
     #: Verbs of a short reporting clause after a comma ("..., she told the nurse", "..., I
     #: think"), which belongs to the sentence before it.
     reporting_verbs: tuple[str, ...] = ()
+    #: Adverbs that may stand between "I" and the verb of a ``third_person`` rewrite ("I just
+    #: feel" -> "the patient just feels").
+    subject_adverbs: tuple[str, ...] = ()

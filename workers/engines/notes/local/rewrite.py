@@ -116,20 +116,33 @@ class Pronouns:
 
 
 @cache
-def _rewrite_pattern(keys: tuple[str, ...]) -> re.Pattern[str]:
+def _rewrite_pattern(keys: tuple[str, ...], adverbs: tuple[str, ...] = ()) -> re.Pattern[str]:
+    """Any key as a whole phrase (group ``key``) or, for keys that start with "I", "I
+    <adverb> <rest of the key>" (groups ``adverb`` and ``rest``: "I just feel")."""
     names = "|".join(re.escape(k) for k in sorted(keys, key=len, reverse=True))
-    return re.compile(rf"(?<![\w'-])({names})(?![\w'-])", re.IGNORECASE)
+    rests = "|".join(
+        re.escape(k[2:]) for k in sorted(keys, key=len, reverse=True) if k.startswith("i ")
+    )
+    ways = "|".join(re.escape(a) for a in adverbs)
+    adverbial = rf"i\s+(?P<adverb>{ways})\s+(?P<rest>{rests})|" if ways and rests else ""
+    return re.compile(rf"(?<![\w'-])(?:{adverbial}(?P<key>{names}))(?![\w'-])", re.IGNORECASE)
 
 
 def third_person(text: str, lexicon: Lexicon, pronouns: Pronouns) -> str:
-    """ "I have been taking ..." -> "The patient has been taking ..."."""
+    """ "I have been taking ..." -> "The patient has been taking ..."; an adverb between
+    "I" and the verb stays there ("I still have" -> "the patient still has")."""
     table = lexicon.third_person
-    pattern = _rewrite_pattern(tuple(table))
+    pattern = _rewrite_pattern(tuple(table), lexicon.subject_adverbs)
     first = True
 
     def replace(match: re.Match[str]) -> str:
         nonlocal first
-        template = table[match.group(1).lower()]
+        found = match.groupdict()
+        if found["key"] is not None:
+            template = table[found["key"].lower()]
+        else:  # "I <adverb> <rest>": the adverb goes after the subject
+            template = table[f"i {found['rest'].lower()}"]
+            template = template.replace("{subj} ", f"{{subj}} {found['adverb']} ", 1)
         subject = "the patient" if first else pronouns.subject
         first = False
         return template.format(subj=subject, obj=pronouns.object, poss=pronouns.possessive)
