@@ -324,5 +324,10 @@ def test_an_adverb_between_i_and_the_verb_stays_and_the_verb_agrees() -> None:
     assert third_person(said, lexicon, pronouns) == (
         "the patient still has the pain, and she just feels tired. she never takes more than two."
     )
+    # The clinician's "you" likewise, and a contraction spaced as ACI-Bench spaces it.
+    told = "You also have some swelling, you really need rest and you 'll be fine."
+    assert second_to_third(told, pronouns, lexicon) == (
+        "she also has some swelling, she really needs rest and she will be fine."
+    )
     # Spanish has no such adverb list: its table applies as before.
     assert third_person("tengo dolor", lexicon_for("es"), pronouns) != "tengo dolor"

@@ -158,10 +158,26 @@ def second_to_third(text: str, pronouns: Pronouns, lexicon: Lexicon) -> str:
     reflexive = {"her": "herself", "him": "himself"}.get(pronouns.object, "themselves")
     text = re.sub(r"\byourself\b", reflexive, text, flags=re.IGNORECASE)
     for said, written in _YOU_VERBS.items():
-        text = re.sub(rf"\b{said}\b", f"{pronouns.subject} {written}", text, flags=re.IGNORECASE)
+
+        def subject(match: re.Match[str], verb: str = written) -> str:
+            return " ".join(filter(None, (pronouns.subject, match["adverb"], verb)))
+
+        text = _you_verb(said, lexicon.subject_adverbs).sub(subject, text)
     text = re.sub(r"\byou're\b", f"{pronouns.subject} is", text, flags=re.IGNORECASE)
     text = re.sub(r"\byou've\b", f"{pronouns.subject} has", text, flags=re.IGNORECASE)
     return _YOU.sub(lambda m: m.group(1) + _you(m, pronouns), text)
+
+
+@cache
+def _you_verb(said: str, adverbs: tuple[str, ...]) -> re.Pattern[str]:
+    """``said`` ("you have", "you'll"), also with an adverb between "you" and the verb ("you
+    also have"), and with a contraction spaced as ACI-Bench spaces it ("you 'll")."""
+    verb = said.removeprefix("you")
+    ways = "|".join(re.escape(a) for a in adverbs) or "(?!)"
+    gap = r"\s*" if verb.startswith("'") else r"\s+"
+    return re.compile(
+        rf"\byou(?:\s+(?P<adverb>{ways}))?{gap}{re.escape(verb.lstrip())}\b", re.IGNORECASE
+    )
 
 
 # Verbs after "you" that change with a third-person subject. A contraction of "you" is always
