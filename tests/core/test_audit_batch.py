@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import event, select, text
+from sqlalchemy.pool import QueuePool
 
 from core.db.audit import AuditEntry
 from core.db.audit_batch import AuditWriter
@@ -112,7 +113,8 @@ async def test_closing_the_runtime_waits_for_a_row_still_being_written(tmp_path:
     await asyncio.sleep(0)  # the writer's transaction has started
     call.cancel()
     await runtime.aclose()
-    assert runtime.store.engine.pool.checkedout() == 0
+    pool = runtime.store.engine.pool
+    assert isinstance(pool, QueuePool) and pool.checkedout() == 0
     # Read without yielding to the loop: the row was committed before aclose returned.
     with closing(sqlite3.connect(tmp_path / "var" / "consulta.db")) as db:
         assert db.execute("SELECT job_id FROM audit_events").fetchall() == [("job-7",)]
