@@ -114,15 +114,25 @@ async def test_ctrl_c_mid_upload_then_the_same_command_resumes_and_the_job_compl
         return status.committed_offset
 
     upload = await eventually(upload_id, within=60, interval=0.01, what="an upload id saved")
+    # The client is paused and let run 20 ms at a time until a part is durable, so that it
+    # cannot finish the upload between that check and the Ctrl-C, however fast the machine
+    # (100 MiB took 0.4 s on one CI machine: the interrupt once came after the end).
+    first.send_signal(signal.SIGSTOP)
 
     async def part_committed() -> int:
+        first.send_signal(signal.SIGCONT)
+        await asyncio.sleep(0.02)
+        first.send_signal(signal.SIGSTOP)
         assert first.returncode is None, "the upload finished before it could be interrupted"
         return await committed(upload)
 
-    before_interrupt = await eventually(
-        part_committed, within=60, interval=0.01, what="a part committed"
-    )
-    first.send_signal(signal.SIGINT)  # what Ctrl-C sends
+    try:
+        before_interrupt = await eventually(
+            part_committed, within=60, interval=0.01, what="a part committed"
+        )
+        first.send_signal(signal.SIGINT)  # what Ctrl-C sends, taken as the client resumes
+    finally:
+        first.send_signal(signal.SIGCONT)
     _, err = await asyncio.wait_for(first.communicate(), 60)
     assert first.returncode == 130, err.decode()
     assert f"upload {upload} stopped with" in err.decode()
