@@ -10,6 +10,7 @@ import os
 import signal
 import wave
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -78,13 +79,29 @@ def remembered_upload(state_dir: Path) -> str | None:
 
 @pytest.mark.parametrize("kind", ["embedded"], indirect=True)
 async def test_ctrl_c_mid_upload_then_the_same_command_resumes_and_the_job_completes_once(
-    deployment: Deployment, tmp_path: Path, private_state_dir: Path
+    deployment: Deployment, tmp_path: Path, private_state_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "long-visit.wav"
     quiet_wav(path, 100 << 20)
     size = path.stat().st_size
     stub = deployment.stub()
     auth = deployment.auth()
+    # The server holds the second part's write until the interrupt has landed, so that the
+    # upload cannot end before it however fast the machine: 100 MiB once took 0.4 s on CI,
+    # and Ctrl-C came after the end.
+    blobs = deployment.server.runtime.blobs
+    write_part = blobs.upload_part_pieces
+    second_part = asyncio.Event()
+    holding = [True]
+
+    async def held_write(key: str, handle: str, number: int, pieces: Any) -> Any:
+        if number == 2 and holding[0]:
+            second_part.set()
+            # Never written: the write ends with its stream when the client is interrupted.
+            await asyncio.sleep(120)
+        return await write_part(key, handle, number, pieces)
+
+    monkeypatch.setattr(blobs, "upload_part_pieces", held_write)
     command = [
         str(CLI),
         "--server",
@@ -114,31 +131,17 @@ async def test_ctrl_c_mid_upload_then_the_same_command_resumes_and_the_job_compl
         return status.committed_offset
 
     upload = await eventually(upload_id, within=60, interval=0.01, what="an upload id saved")
-    # The client is paused and let run 20 ms at a time until a part is durable, so that it
-    # cannot finish the upload between that check and the Ctrl-C, however fast the machine
-    # (100 MiB took 0.4 s on one CI machine: the interrupt once came after the end).
-    first.send_signal(signal.SIGSTOP)
-
-    async def part_committed() -> int:
-        first.send_signal(signal.SIGCONT)
-        await asyncio.sleep(0.02)
-        first.send_signal(signal.SIGSTOP)
-        assert first.returncode is None, "the upload finished before it could be interrupted"
-        return await committed(upload)
-
-    try:
-        before_interrupt = await eventually(
-            part_committed, within=60, interval=0.01, what="a part committed"
-        )
-        first.send_signal(signal.SIGINT)  # what Ctrl-C sends, taken as the client resumes
-    finally:
-        first.send_signal(signal.SIGCONT)
+    await asyncio.wait_for(second_part.wait(), 60)  # part 1 is recorded, part 2 on its way
+    before_interrupt = await committed(upload)
+    first.send_signal(signal.SIGINT)  # what Ctrl-C sends
     _, err = await asyncio.wait_for(first.communicate(), 60)
+    holding[0] = False
     assert first.returncode == 130, err.decode()
     assert f"upload {upload} stopped with" in err.decode()
     assert "run the same command again to resume it" in err.decode()
     resume_from = await committed(upload)
-    assert 0 < before_interrupt <= resume_from < size
+    assert 0 < before_interrupt == resume_from == deployment.settings.local_part_size_bytes
+    assert resume_from < size
 
     received_before = uploaded_bytes()
     second = await asyncio.create_subprocess_exec(
