@@ -309,8 +309,10 @@ class UploadHandler:
                 arriving.cancel()
             if upload.writing is not None:
                 # The stream failed: the part already on its way is still recorded, so the
-                # client resumes after it.
-                await asyncio.gather(upload.writing, return_exceptions=True)
+                # client resumes after it. wait(), unlike gather(), leaves the write running
+                # if this stream is cancelled again.
+                upload.writing.add_done_callback(_quiet)  # its failure is not this one's
+                await asyncio.wait({upload.writing})
                 upload.writing = None
         if not finished:
             raise incomplete(upload.row.id, upload.row.committed_offset)
@@ -339,8 +341,14 @@ class UploadHandler:
         """Wait for the part being written, if any (its failure is raised); True if one was."""
         if upload.writing is None:
             return False
-        writing, upload.writing = upload.writing, None
-        await writing
+        writing = upload.writing
+        try:
+            # Shielded: a stream cancelled meanwhile (the client went away) does not cancel
+            # the write; it stays in ``upload.writing`` for the stream's end to record.
+            await asyncio.shield(writing)
+        finally:
+            if writing.done():
+                upload.writing = None
         return True
 
     def _staging_allows(

@@ -14,6 +14,7 @@ from typing import Any
 import grpc
 from consulta.v1 import transcription_service_pb2 as pb
 from consulta.v1 import transcription_service_pb2_grpc as pb_grpc
+from prometheus_client import REGISTRY
 
 from app.processes import start_server
 from core.auth import mint_token
@@ -92,3 +93,8 @@ async def run_to_end(
             timeout=120,
         )
     ]
+
+
+def uploaded_bytes() -> float:
+    """Audio bytes the servers in this process have received, all uploads together."""
+    return REGISTRY.get_sample_value("consulta_upload_bytes_total") or 0.0

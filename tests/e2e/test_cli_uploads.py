@@ -16,16 +16,11 @@ import numpy as np
 import pytest
 from consulta.v1 import job_pb2
 from consulta.v1 import transcription_service_pb2 as pb
-from prometheus_client import REGISTRY
 
 from tests.e2e.audio import SAMPLE, wav_bytes
-from tests.e2e.deployment import Deployment, run_to_end
+from tests.e2e.deployment import Deployment, run_to_end, uploaded_bytes
 from tests.e2e.test_cli import CLI, consulta
 from tests.support import eventually
-
-
-def uploaded_bytes() -> float:
-    return REGISTRY.get_sample_value("consulta_upload_bytes_total") or 0.0
 
 
 async def listed_jobs(deployment: Deployment) -> list[dict[str, object]]:
@@ -86,19 +81,19 @@ async def test_ctrl_c_mid_upload_then_the_same_command_resumes_and_the_job_compl
     size = path.stat().st_size
     stub = deployment.stub()
     auth = deployment.auth()
-    # The server holds the second part's write until the interrupt has landed, so that the
-    # upload cannot end before it however fast the machine: 100 MiB once took 0.4 s on CI,
-    # and Ctrl-C came after the end.
+    # The server holds the second part's write until the client has been interrupted and has
+    # exited, so that the upload cannot end before Ctrl-C however fast the machine (100 MiB once
+    # took 0.4 s on CI). The interrupted client must not wait for the held part either.
     blobs = deployment.server.runtime.blobs
     write_part = blobs.upload_part_pieces
     second_part = asyncio.Event()
+    released = asyncio.Event()
     holding = [True]
 
     async def held_write(key: str, handle: str, number: int, pieces: Any) -> Any:
         if number == 2 and holding[0]:
             second_part.set()
-            # Slowed, not stopped: the interrupted client may wait for what it sent.
-            await asyncio.sleep(1.0)
+            await released.wait()
         return await write_part(key, handle, number, pieces)
 
     monkeypatch.setattr(blobs, "upload_part_pieces", held_write)
@@ -134,14 +129,24 @@ async def test_ctrl_c_mid_upload_then_the_same_command_resumes_and_the_job_compl
     await asyncio.wait_for(second_part.wait(), 60)  # part 1 is recorded, part 2 on its way
     before_interrupt = await committed(upload)
     first.send_signal(signal.SIGINT)  # what Ctrl-C sends
-    _, err = await asyncio.wait_for(first.communicate(), 60)
-    holding[0] = False
+    try:
+        _, err = await asyncio.wait_for(first.communicate(), 60)
+    finally:
+        holding[0] = False
+        released.set()  # the interrupted stream's part 2 is written now
     assert first.returncode == 130, err.decode()
     assert f"upload {upload} stopped with" in err.decode()
     assert "run the same command again to resume it" in err.decode()
-    await asyncio.sleep(1.5)  # the slowed part, if still on its way, is recorded by now
-    resume_from = await committed(upload)
-    assert 0 < before_interrupt <= resume_from < size
+    # The part on its way when the stream broke is still recorded, so the client resumes
+    # after it.
+    assert before_interrupt == blobs.part_size
+    part_2_end = 2 * blobs.part_size
+
+    async def settled() -> int:
+        return await committed(upload) == part_2_end and part_2_end
+
+    resume_from = await eventually(settled, within=30, what="the held part recorded")
+    assert resume_from < size
 
     received_before = uploaded_bytes()
     second = await asyncio.create_subprocess_exec(

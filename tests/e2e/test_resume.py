@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
+from typing import Any
 
 import grpc
 import pytest
@@ -12,7 +14,7 @@ from consulta.v1 import transcription_service_pb2 as pb
 from core.blobstore.local import LocalBlobStore
 from core.settings import Settings
 from tests.e2e.audio import wav_bytes
-from tests.e2e.deployment import Deployment, start_deployment
+from tests.e2e.deployment import Deployment, start_deployment, uploaded_bytes
 from tests.support import eventually
 
 CHUNK = 1 << 20
@@ -163,3 +165,58 @@ async def test_the_part_on_its_way_when_a_stream_fails_is_kept(deployment: Deplo
         pb.GetUploadStatusRequest(upload_id=upload_id), metadata=auth
     )
     assert status.committed_offset == part and not status.complete
+
+
+async def test_the_part_on_its_way_when_the_client_goes_away_is_kept(
+    deployment: Deployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The client goes away (Ctrl-C) while part 2 is being written and part 3 has arrived
+    # behind it: part 2 is still recorded, so the client resumes after it. The write is held
+    # until the call has ended, so the order cannot depend on the machine's speed.
+    blobs = deployment.server.runtime.blobs
+    part = blobs.part_size
+    data = wav_bytes(min_bytes=part * 3 + CHUNK)
+    stub, auth = deployment.stub(), deployment.auth()
+    write_part = blobs.upload_part_pieces
+    second_part, released = asyncio.Event(), asyncio.Event()
+
+    async def held_write(key: str, handle: str, number: int, pieces: Any) -> Any:
+        if number == 2:
+            second_part.set()
+            await released.wait()
+        return await write_part(key, handle, number, pieces)
+
+    monkeypatch.setattr(blobs, "upload_part_pieces", held_write)
+    received_before = uploaded_bytes()
+
+    async def three_parts() -> AsyncIterator[pb.UploadAudioRequest]:
+        yield pb.UploadAudioRequest(config=pb.UploadConfig(declared_size_bytes=len(data)))
+        for offset in range(0, part * 3, CHUNK):
+            yield pb.UploadAudioRequest(
+                chunk=pb.AudioChunk(offset=offset, data=data[offset : offset + CHUNK])
+            )
+        await asyncio.Event().wait()  # the client stays until it goes away
+
+    call = stub.UploadAudio(three_parts(), metadata=auth)
+    first = await call.read()
+    assert isinstance(first, pb.UploadAudioResponse), first
+    upload_id = first.status.upload_id
+    await asyncio.wait_for(second_part.wait(), 60)
+    # Part 3 is in: the server now waits for part 2 before it writes part 3.
+    await eventually(
+        lambda: uploaded_bytes() - received_before >= part * 3, within=60, what="part 3 received"
+    )
+    call.cancel()
+    released.set()
+
+    async def committed() -> int:
+        status = await stub.GetUploadStatus(
+            pb.GetUploadStatusRequest(upload_id=upload_id), metadata=auth
+        )
+        return status.committed_offset
+
+    await eventually(lambda: _equals(committed(), part * 2), within=30, what="part 2 recorded")
+
+
+async def _equals(value: Awaitable[int], expected: int) -> bool:
+    return await value == expected
