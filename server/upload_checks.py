@@ -1,4 +1,4 @@
-"""The rules every UploadAudio chunk follows, batch or live: one config first, chunks of at
+"""The rules every UploadAudio stream follows, batch or live: a valid config first, chunks of at
 most 1 MiB at the offset that follows the bytes received, within the size limit, and a last
 chunk that sets ``finish``."""
 
@@ -9,6 +9,15 @@ from dataclasses import dataclass
 from consulta.v1 import transcription_service_pb2 as pb
 
 from core.errors import FieldViolation, InvalidArgument, OutOfRange
+from core.settings import Settings
+from server.validation import (
+    MAX_FILENAME,
+    MAX_MIME_TYPE,
+    job_config_violations,
+    length_violations,
+    raise_if,
+    sha256_violations,
+)
 
 MAX_CHUNK_BYTES = 1 << 20
 
@@ -71,3 +80,31 @@ def incomplete(upload_id: str, committed: int) -> InvalidArgument:
         f"{upload_id} from offset {committed}.",
         reason="UPLOAD_INCOMPLETE",
     )
+
+
+def check_config(config: pb.UploadConfig, settings: Settings) -> None:
+    """The upload's config: its job's fields, no size or digest on a live upload, a size
+    within this deployment's limit."""
+    violations = job_config_violations(config.job, settings, "config.job")
+    if config.live:
+        # Not known while a visit is being recorded.
+        for name, value in (
+            ("sha256", config.sha256),
+            ("declared_size_bytes", config.declared_size_bytes),
+        ):
+            if value:
+                violations.append(
+                    FieldViolation(f"config.{name}", "Must not be set for a live upload.")
+                )
+    violations += sha256_violations(config.sha256, "config.sha256")
+    if config.declared_size_bytes < 0:
+        violations.append(FieldViolation("config.declared_size_bytes", "Must not be negative."))
+    violations += length_violations(config.filename, "config.filename", MAX_FILENAME)
+    violations += length_violations(config.mime_type, "config.mime_type", MAX_MIME_TYPE)
+    raise_if(violations)
+    if config.declared_size_bytes > settings.max_audio_bytes:
+        raise OutOfRange(
+            f"The audio is {config.declared_size_bytes} bytes; this deployment takes at "
+            f"most {settings.max_audio_bytes}.",
+            reason="AUDIO_TOO_LARGE",
+        )

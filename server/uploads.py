@@ -40,17 +40,11 @@ from core.stream_probe import ReceivingProbe
 from server import metrics
 from server.jobs import create_job, new_job_id
 from server.live_uploads import LiveUpload
-from server.upload_checks import check_chunk, incomplete
+from server.upload_checks import check_chunk, check_config, incomplete
 from server.upload_limits import UploadLimits, idle_limited
 from server.upload_parts import Gathered, hash_pieces
 from server.validation import (
-    MAX_FILENAME,
-    MAX_MIME_TYPE,
-    job_config_violations,
-    length_violations,
-    raise_if,
     require_id,
-    sha256_violations,
 )
 
 log = logging.getLogger(__name__)
@@ -142,7 +136,7 @@ class UploadHandler:
                 yield pb.UploadAudioResponse(job=job_to_pb(job))
                 return
         else:
-            self._validate(config)
+            check_config(config, self.settings)
             if config.job.idempotency_key:
                 existing = await self.rt.store.find_by_idempotency_key(
                     self.principal, config.job.idempotency_key
@@ -169,31 +163,6 @@ class UploadHandler:
 
     def _live(self) -> LiveUpload:
         return LiveUpload(self.rt, self.principal, self.limits)
-
-    def _validate(self, config: pb.UploadConfig) -> None:
-        violations = job_config_violations(config.job, self.settings, "config.job")
-        if config.live:
-            # Not known while a visit is being recorded.
-            for name, value in (
-                ("sha256", config.sha256),
-                ("declared_size_bytes", config.declared_size_bytes),
-            ):
-                if value:
-                    violations.append(
-                        FieldViolation(f"config.{name}", "Must not be set for a live upload.")
-                    )
-        violations += sha256_violations(config.sha256, "config.sha256")
-        if config.declared_size_bytes < 0:
-            violations.append(FieldViolation("config.declared_size_bytes", "Must not be negative."))
-        violations += length_violations(config.filename, "config.filename", MAX_FILENAME)
-        violations += length_violations(config.mime_type, "config.mime_type", MAX_MIME_TYPE)
-        raise_if(violations)
-        if config.declared_size_bytes > self.settings.max_audio_bytes:
-            raise OutOfRange(
-                f"The audio is {config.declared_size_bytes} bytes; this deployment takes at "
-                f"most {self.settings.max_audio_bytes}.",
-                reason="AUDIO_TOO_LARGE",
-            )
 
     async def _start(self, config: pb.UploadConfig) -> _Upload:
         await self.limits.check_staging(self.principal, config.declared_size_bytes)
