@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 
@@ -86,6 +85,46 @@ def test_negations_are_kept() -> None:
             assert "Denies" in sentence
 
 
+@pytest.mark.parametrize(
+    ("asked", "answer", "written"),
+    [
+        (
+            "Have you ever injured this arm before?",
+            "No.",
+            "The patient denies having ever injured this arm before.",
+        ),
+        (
+            "Have you taken anything for the pain?",
+            "No, nothing.",
+            "The patient denies having taken anything for the pain.",
+        ),
+        (
+            "Have you been short of breath at night?",
+            "No.",
+            "The patient denies having been short of breath at night.",
+        ),
+        ("Were you having any headaches?", "No.", "The patient denies headaches."),
+        ("Were you having trouble sleeping?", "No.", "The patient denies having trouble sleeping."),
+        (
+            "Did you ever have pain in your chest?",
+            "No.",
+            "The patient denies ever having pain in her chest.",
+        ),
+    ],
+)
+def test_a_yes_no_question_becomes_a_finding_that_reads_as_a_sentence(
+    asked: str, answer: str, written: str
+) -> None:
+    # In a visit of some length, so that the note has room for the finding.
+    said = KNEE.replace("Doctor: Any chest pain?", f"Doctor: {asked}").replace(
+        "Patient: No, none at all.", f"Patient: {answer}"
+    )
+    rendered = _note(said).render()
+    short = written.replace("The patient denies", "Denies")  # a review of systems line
+    assert written in rendered or short[:-1] in rendered, rendered
+    assert "the patient ever" not in rendered and "have the patient" not in rendered
+
+
 def test_patient_speech_is_turned_to_the_third_person() -> None:
     hpi = _section(_note(KNEE), "history_of_present_illness")
     assert "The patient has been taking ibuprofen 400 mg twice a day" in hpi
@@ -158,15 +197,14 @@ async def test_summarizer_streams_sections_that_add_up_to_the_note() -> None:
     assert note == write_note(transcript, NoteRequest(Template.SOAP))
 
 
-def test_a_twenty_minute_consultation_takes_well_under_a_second_of_cpu() -> None:
-    # About 150 words a minute: 20 minutes is about 3,000 words.
+def test_a_twenty_minute_consultation_gives_a_note_said_once() -> None:
+    # About 150 words a minute: 20 minutes is about 3,000 words. Its CPU time is measured in
+    # eval/ ("local engine: ... ms CPU for a 20-minute consultation"), not asserted here.
     said = len(parse_transcript_text(KNEE).text.split())
     transcript = parse_transcript_text("\n".join([KNEE] * (3000 // said + 1)))
     assert sum(len(s.text.split()) for s in transcript.segments) >= 3000
-    start = time.process_time()
-    note = write_note(transcript, NoteRequest(Template.HISTORY_AND_PHYSICAL))
-    assert time.process_time() - start < 0.5
-    assert "naproxen 500 mg twice a day" in note.render()
+    rendered = write_note(transcript, NoteRequest(Template.HISTORY_AND_PHYSICAL)).render()
+    assert rendered.count("naproxen 500 mg twice a day") == 1  # repeats are said once
 
 
 def test_asr_output_without_punctuation_or_labels_per_line() -> None:

@@ -118,6 +118,7 @@ EN = Lexicon(
         "have you noticed any",
         "have you experienced any",
         "have you been having any",
+        "were you having any",
         "are you having any",
         "are you experiencing any",
         "do you have any",
@@ -128,7 +129,20 @@ EN = Lexicon(
         "and",
         "or",
     ),
-    finding_rewrites={},
+    # A question the openers leave whole reads as a gerund after "denies"/"reports": "have
+    # you ever injured this arm" -> "The patient denies having ever injured this arm" (it was
+    # "denies have the patient ever injured this arm"). First match first.
+    finding_rewrites={
+        "have you been having": "having",
+        "have you been": "having been",
+        "have you": "having",
+        "were you having": "having",
+        "are you having": "having",
+        "did you ever have": "ever having",
+        "did you have": "having",
+        "do you ever have": "ever having",
+        "do you have": "having",
+    },
     third_person=_EN_THIRD_PERSON,
     subject_adverbs=_EN_SUBJECT_ADVERBS,
     denies="The patient denies {}.",

@@ -323,6 +323,7 @@ def _finding(question: str, lexicon: Lexicon, pronouns: Pronouns) -> str | None:
     for said, named in lexicon.finding_rewrites.items():
         if text.startswith(said + " "):
             text = named + text[len(said) :]
+            break
     text = re.sub(r"(?<=, )(?:any|or any|and any) ", "", text)
     text = re.sub(r"\b(?:or|and) any\b", "or", text)
     if _QUESTION_WORDS.search(text) or not any(w in text for w in _FINDING_WORDS):
