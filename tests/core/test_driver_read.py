@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from core.auth import Principal
 from core.codec import job_to_pb
 from core.db.engine import create_engine
 from core.db.store import JobStore
 from core.domain import JobState
+from core.errors import NotFound
 from core.settings import Settings
 from tests.support.jobs import (
     ALICE,
@@ -35,7 +37,7 @@ pytestmark = pytest.mark.stack
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[JobStore]:
     async with job_store(tmp_path, "postgres") as jobs:
-        assert jobs.pg_get_job, "GetJob should read through the driver on PostgreSQL"
+        assert jobs.pg_jobs is not None, "GetJob should read through the driver on PostgreSQL"
         yield jobs
 
 
@@ -102,3 +104,24 @@ async def test_more_reads_at_once_than_the_read_pool_holds_all_answer(store: Job
     )
     assert {job.id for job in got} == {job_id}
     assert all([job.id for job in page] == [job_id] for page, _ in listed)
+
+
+async def test_callers_sharing_a_statement_each_see_only_what_they_may(store: JobStore) -> None:
+    alice_job = await queued_job(store)
+    callers = [ALICE, BOB, ALICE_ELSEWHERE, SERVICE_A, SERVICE_B] * 8
+    before = store.pg_jobs.statements if store.pg_jobs else 0
+
+    async def read(principal: Principal) -> str:
+        try:
+            return (await store.get_visible(alice_job, principal)).id
+        except NotFound:
+            return "NOT_FOUND"
+
+    seen = await asyncio.gather(*(read(p) for p in callers))
+
+    allowed = {ALICE.subject + ALICE.tenant, SERVICE_A.subject + SERVICE_A.tenant}
+    for principal, result in zip(callers, seen, strict=True):
+        expected = alice_job if principal.subject + principal.tenant in allowed else "NOT_FOUND"
+        assert result == expected, principal
+    assert store.pg_jobs is not None
+    assert store.pg_jobs.statements - before < len(callers)  # they shared statements
