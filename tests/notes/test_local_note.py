@@ -125,6 +125,26 @@ def test_a_yes_no_question_becomes_a_finding_that_reads_as_a_sentence(
     assert "the patient ever" not in rendered and "have the patient" not in rendered
 
 
+@pytest.mark.parametrize(
+    ("said", "complaint"),
+    [
+        # A verb before the symptom is not part of it.
+        ("Patient: I also have pain when I swallow, down in my chest.", "Pain."),
+        # A hyphenated word is one word.
+        ("Patient: I have had a low-grade fever since Monday.", "Low-grade fever."),
+        # A pronoun is no reason for a visit: the symptom named later is.
+        (
+            "Doctor: I know you were seen for it last year.\n"
+            "Patient: Yes, and now my left knee pain is back.",
+            "Left knee pain.",
+        ),
+    ],
+)
+def test_the_chief_complaint_names_something(said: str, complaint: str) -> None:
+    note = _note(f"Doctor: Good morning, how are you doing?\n{said}\nDoctor: Let's take a look.")
+    assert _section(note, "chief_complaint") == complaint
+
+
 def test_patient_speech_is_turned_to_the_third_person() -> None:
     hpi = _section(_note(KNEE), "history_of_present_illness")
     assert "The patient has been taking ibuprofen 400 mg twice a day" in hpi

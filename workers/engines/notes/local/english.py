@@ -100,8 +100,13 @@ EN = Lexicon(
             re.compile(
                 r"\b((?:(?:left|right|lower|upper|low|bad|severe|chronic|sharp)\s+)?"
                 # Never a function word: "a lot of pain" is "Pain.", not "Of pain.".
+                # Nor a verb: "I also have pain" is "Pain.", not "Have pain.". A hyphenated
+                # word is one: "a low-grade fever" is "Low-grade fever.", not "Grade fever.".
                 r"(?:(?!(?:my|your|his|her|the|this|that|some|a|any|no|not|of|in|on|at|to"
-                r"|with|and|or|for|from|lot|bit|little|much|more|less|so|such|some)\b)\w+\s+)?"
+                r"|with|and|or|for|from|lot|bit|little|much|more|less|so|such|some"
+                r"|have|has|had|having|was|were|is|are|am|be|been|being|get|gets|got"
+                r"|getting|feel|feels|felt|feeling|also|still|just|really|very)\b)"
+                r"[\w-]+\s+)?"
                 r"(?:pain|ache|headaches?|cough|rash|numbness|swelling|fevers?|bleeding"
                 r"|dizziness))\b",
                 re.IGNORECASE,
