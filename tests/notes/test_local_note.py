@@ -145,6 +145,18 @@ def test_the_chief_complaint_names_something(said: str, complaint: str) -> None:
     assert _section(note, "chief_complaint") == complaint
 
 
+def test_an_announcement_is_left_out_but_a_plan_said_the_same_way_is_kept() -> None:
+    said = KNEE.replace(
+        "Doctor: I think you have a medial meniscus sprain.",
+        "Doctor: So let's just talk a little bit about my assessment and my plan for you.\n"
+        "Doctor: I think you have a medial meniscus sprain.\n"
+        "Doctor: Let me go ahead and start you on omeprazole 20 mg every morning.",
+    )
+    rendered = _note(said).render()
+    assert "assessment and my plan" not in rendered
+    assert "omeprazole 20 mg every morning" in rendered
+
+
 def test_patient_speech_is_turned_to_the_third_person() -> None:
     hpi = _section(_note(KNEE), "history_of_present_illness")
     assert "The patient has been taking ibuprofen 400 mg twice a day" in hpi
