@@ -101,7 +101,9 @@ async def test_token_budget_makes_the_next_request_wait() -> None:
     limiter = ProviderLimiter(requests_per_minute=0, tokens_per_minute=6000)  # 100 tokens/s
     started = time.monotonic()
     await limiter.acquire(6000)  # a full minute's budget goes at once
-    assert time.monotonic() - started < 0.1
+    # Not a timing target: waiting for the budget would take a minute, so a loaded machine's
+    # delays stay far inside this bound.
+    assert time.monotonic() - started < 5
     await limiter.acquire(30)  # then 30 tokens must drip back in: about 0.3 s
     assert time.monotonic() - started >= 0.25
 
