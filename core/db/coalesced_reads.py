@@ -60,34 +60,49 @@ class CoalescedReads(Generic[R]):
         return await future
 
     def _start(self) -> None:
-        ids = list(self._waiting)[: self._most]
-        batch = {row_id: self._waiting.pop(row_id) for row_id in ids}
+        batch: dict[str, list[asyncio.Future[R | None]]] = {}
+        while self._waiting and len(batch) < self._most:
+            row_id = next(iter(self._waiting))
+            # Callers that gave up (their deadline) are dropped here, not read for.
+            live = [f for f in self._waiting.pop(row_id) if not f.done()]
+            if live:
+                batch[row_id] = live
+        if not batch:
+            return
         self._running += 1
         self.statements += 1
         task = asyncio.get_running_loop().create_task(self._read(batch))
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        # The bookkeeping is the task's done callback, not a ``finally`` in it: a task
+        # cancelled before its first step never runs its body.
+        task.add_done_callback(lambda done: self._finished(done, batch))
 
     async def _read(self, batch: dict[str, list[asyncio.Future[R | None]]]) -> None:
-        try:
-            rows = await self._fetch(list(batch))
-        except asyncio.CancelledError:  # the server is closing: so are its callers
-            for futures in batch.values():
+        rows = await self._fetch(list(batch))
+        found = {row.id: row for row in rows}
+        for row_id, futures in batch.items():
+            for future in futures:
+                if not future.done():
+                    future.set_result(found.get(row_id))
+
+    def _finished(
+        self, task: asyncio.Task[None], batch: dict[str, list[asyncio.Future[R | None]]]
+    ) -> None:
+        self._tasks.discard(task)
+        self._running -= 1
+        if task.cancelled():
+            # The server is closing (nothing else cancels these tasks): so are the callers of
+            # this statement and of those to come, and no statement starts now.
+            for futures in (*batch.values(), *self._waiting.values()):
                 for future in futures:
                     future.cancel()
-            raise
-        except Exception as exc:  # every caller of the statement gets its failure
+            self._waiting.clear()
+            return
+        failure = task.exception()
+        if failure is not None:
             for futures in batch.values():
                 for future in futures:
-                    if not future.done():
-                        future.set_exception(exc)
-        else:
-            found = {row.id: row for row in rows}
-            for row_id, futures in batch.items():
-                for future in futures:
-                    if not future.done():  # a caller that gave up (its deadline) is skipped
-                        future.set_result(found.get(row_id))
-        finally:
-            self._running -= 1
-            if self._waiting:
-                self._start()
+                    if not future.done():  # every caller of the statement gets its failure
+                        future.set_exception(failure)
+        if self._waiting and self._running < self._in_flight:
+            self._start()

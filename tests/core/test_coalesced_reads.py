@@ -5,6 +5,7 @@ the statement's failure, or nothing when it gave up."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 
 import pytest
@@ -112,6 +113,29 @@ async def test_a_caller_that_gives_up_leaves_the_others_their_rows() -> None:
 
     assert (await first, await patient) == (Row("a", "A"), Row("b", "B"))
     assert impatient.cancelled()
+
+
+def test_at_shutdown_the_callers_are_cancelled_and_no_statement_starts(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    table = Table("a", "b")
+    waiting: list[asyncio.Future[Row | None]] = []
+
+    async def serve_then_stop() -> None:
+        reads = CoalescedReads(table.fetch, in_flight=1)
+        waiting.append(asyncio.ensure_future(reads.get("a")))
+        await started(table, 1)
+        waiting.append(asyncio.ensure_future(reads.get("b")))
+        await asyncio.sleep(0)
+        # Returning with both still waiting: asyncio.run cancels every task, as the server's
+        # shutdown does, the statement's among them.
+
+    with caplog.at_level(logging.ERROR, logger="asyncio"):
+        asyncio.run(serve_then_stop())
+
+    assert table.statements == [["a"]]  # "b" was not read during the shutdown
+    assert all(future.cancelled() for future in waiting)
+    assert "destroyed but it is pending" not in caplog.text
 
 
 def test_bounds_are_checked() -> None:
