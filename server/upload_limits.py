@@ -22,6 +22,7 @@ from core.auth import Principal
 from core.errors import Aborted, ResourceExhausted
 from core.runtime import Runtime
 from server.live_checks import LiveCheckShelf
+from server.part_writes import PartWrites
 
 T = TypeVar("T")
 
@@ -37,6 +38,8 @@ class UploadLimits:
         self.rt = runtime
         self.settings = runtime.settings
         self._open: Counter[tuple[str, str]] = Counter()
+        #: This server's part writes still running, which a resume waits for.
+        self.part_writes = PartWrites()
         #: This server's live checks, kept across a resume (server/live_checks.py).
         self.live_checks = LiveCheckShelf(runtime.settings.live_idle_seconds)
 

@@ -201,7 +201,10 @@ class UploadHandler:
                 reason="RESUME_WITH_CONFIG",
                 violations=(FieldViolation("config", "Only resume_upload_id may be set."),),
             )
-        return await self.rt.uploads.get_visible(config.resume_upload_id, self.principal)
+        row = await self.rt.uploads.get_visible(config.resume_upload_id, self.principal)
+        if await self.limits.part_writes.settled(row.id):  # the broken stream's last part
+            row = await self.rt.uploads.get_visible(row.id, self.principal)
+        return row
 
     # -- bytes ----------------------------------------------------------------------------
 
@@ -270,6 +273,7 @@ class UploadHandler:
                         allowed.cancel()
                         raise
                     upload.writing = asyncio.create_task(self._write_part(upload, part, allowed))
+                    self.limits.part_writes.track(upload.row.id, upload.writing)
                     upload.writing_size = _size(part)
             if await self._written(upload) and not (finished and gathered.held):
                 yield _status(upload)
@@ -288,7 +292,10 @@ class UploadHandler:
         if gathered.held or not upload.parts:
             if gathered.held:
                 rest = gathered.take_rest()
-                await self._write_part(upload, rest, self._staging_allows(upload, rest))
+                staging = self._staging_allows(upload, rest)
+                upload.writing = asyncio.create_task(self._write_part(upload, rest, staging))
+                self.limits.part_writes.track(upload.row.id, upload.writing)
+                await self._written(upload)  # recorded even if the client goes away now
             yield _status(upload)
         job = await self._finish(upload)
         yield pb.UploadAudioResponse(job=job)
@@ -313,8 +320,11 @@ class UploadHandler:
         writing = upload.writing
         try:
             # Shielded: a stream cancelled meanwhile (the client went away) does not cancel
-            # the write; it stays in ``upload.writing`` for the stream's end to record.
+            # the write; it stays in ``upload.writing`` and ends on its own.
             await asyncio.shield(writing)
+        except asyncio.CancelledError:
+            writing.add_done_callback(_quiet)  # a failure of it is no longer this stream's
+            raise
         finally:
             if writing.done():
                 upload.writing = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import AsyncIterator, Awaitable
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
@@ -18,6 +19,7 @@ from tests.e2e.deployment import Deployment, start_deployment, uploaded_bytes
 from tests.support import eventually
 
 CHUNK = 1 << 20
+EOF: Any = grpc.aio.EOF  # type: ignore[attr-defined]  # missing from grpc-stubs
 
 
 async def test_resume_from_committed_offset(deployment: Deployment) -> None:
@@ -167,12 +169,20 @@ async def test_the_part_on_its_way_when_a_stream_fails_is_kept(deployment: Deplo
     assert status.committed_offset == part and not status.complete
 
 
-async def test_the_part_on_its_way_when_the_client_goes_away_is_kept(
-    deployment: Deployment, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # The client goes away (Ctrl-C) while part 2 is being written and part 3 has arrived
-    # behind it: part 2 is still recorded, so the client resumes after it. The write is held
-    # until the call has ended, so the order cannot depend on the machine's speed.
+@dataclass
+class Broken:
+    """An upload whose client went away while part 2 was being written (held until
+    ``released`` is set) and part 3 had arrived behind it."""
+
+    upload_id: str
+    data: bytes
+    part: int
+    released: asyncio.Event
+
+
+async def break_during_part_2(deployment: Deployment, monkeypatch: pytest.MonkeyPatch) -> Broken:
+    # The write is held until the call has ended, so the order cannot depend on the
+    # machine's speed.
     blobs = deployment.server.runtime.blobs
     part = blobs.part_size
     data = wav_bytes(min_bytes=part * 3 + CHUNK)
@@ -181,7 +191,7 @@ async def test_the_part_on_its_way_when_the_client_goes_away_is_kept(
     second_part, released = asyncio.Event(), asyncio.Event()
 
     async def held_write(key: str, handle: str, number: int, pieces: Any) -> Any:
-        if number == 2:
+        if number == 2 and not released.is_set():
             second_part.set()
             await released.wait()
         return await write_part(key, handle, number, pieces)
@@ -200,22 +210,73 @@ async def test_the_part_on_its_way_when_the_client_goes_away_is_kept(
     call = stub.UploadAudio(three_parts(), metadata=auth)
     first = await call.read()
     assert isinstance(first, pb.UploadAudioResponse), first
-    upload_id = first.status.upload_id
     await asyncio.wait_for(second_part.wait(), 60)
     # Part 3 is in: the server now waits for part 2 before it writes part 3.
     await eventually(
         lambda: uploaded_bytes() - received_before >= part * 3, within=60, what="part 3 received"
     )
     call.cancel()
-    released.set()
+    return Broken(first.status.upload_id, data, part, released)
+
+
+async def test_the_part_on_its_way_when_the_client_goes_away_is_kept(
+    deployment: Deployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Part 2 is still recorded, so the client resumes after it.
+    broken = await break_during_part_2(deployment, monkeypatch)
+    broken.released.set()
+    stub, auth = deployment.stub(), deployment.auth()
 
     async def committed() -> int:
         status = await stub.GetUploadStatus(
-            pb.GetUploadStatusRequest(upload_id=upload_id), metadata=auth
+            pb.GetUploadStatusRequest(upload_id=broken.upload_id), metadata=auth
         )
         return status.committed_offset
 
-    await eventually(lambda: _equals(committed(), part * 2), within=30, what="part 2 recorded")
+    await eventually(
+        lambda: _equals(committed(), broken.part * 2), within=30, what="part 2 recorded"
+    )
+
+
+async def test_a_resume_at_once_waits_for_the_part_still_being_written(
+    deployment: Deployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The client resumes while the broken stream's part 2 is still being written: the
+    # resume starts after it, rather than sending part 2 again to race the first write for
+    # the part's record. The upload then completes with the audio byte for byte.
+    broken = await break_during_part_2(deployment, monkeypatch)
+    stub, auth = deployment.stub(), deployment.auth()
+    outbox: asyncio.Queue[pb.UploadAudioRequest | None] = asyncio.Queue()
+
+    async def requests() -> AsyncIterator[pb.UploadAudioRequest]:
+        while (message := await outbox.get()) is not None:
+            yield message
+
+    outbox.put_nowait(
+        pb.UploadAudioRequest(config=pb.UploadConfig(resume_upload_id=broken.upload_id))
+    )
+    call = stub.UploadAudio(requests(), metadata=auth)
+    await asyncio.sleep(0.5)  # the resume reaches the server, which waits for part 2
+    broken.released.set()
+    first = await call.read()
+    assert isinstance(first, pb.UploadAudioResponse), first
+    resume_from = first.status.committed_offset
+    assert resume_from == broken.part * 2
+
+    data = broken.data
+    for offset in range(resume_from, len(data), CHUNK):
+        last = offset + CHUNK >= len(data)
+        chunk = pb.AudioChunk(offset=offset, data=data[offset : offset + CHUNK], finish=last)
+        outbox.put_nowait(pb.UploadAudioRequest(chunk=chunk))
+    outbox.put_nowait(None)
+    job = None
+    while (response := await call.read()) is not EOF:
+        assert isinstance(response, pb.UploadAudioResponse)
+        if response.HasField("job"):
+            job = response.job
+    assert job is not None and job.job_id == broken.upload_id
+    assert job.audio_sha256 == hashlib.sha256(data).hexdigest()
+    assert job.audio_size_bytes == len(data)
 
 
 async def _equals(value: Awaitable[int], expected: int) -> bool:
