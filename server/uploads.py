@@ -43,9 +43,7 @@ from server.live_uploads import LiveUpload
 from server.upload_checks import check_chunk, check_config, incomplete
 from server.upload_limits import UploadLimits, idle_limited
 from server.upload_parts import Gathered, hash_pieces
-from server.validation import (
-    require_id,
-)
+from server.validation import require_id
 
 log = logging.getLogger(__name__)
 

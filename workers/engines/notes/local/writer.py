@@ -127,7 +127,6 @@ _NOT_A_REASON = frozenset(
         "now",
         "last",
         "next",
-        "this",
         "year",
         "years",
         "month",
