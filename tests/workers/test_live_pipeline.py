@@ -183,14 +183,23 @@ async def test_a_worker_taking_over_keeps_every_stored_segment_and_repeats_none(
         return normalise_literal(" ".join(s.text for s in items))
 
     # The second half is transcribed again by another session, without the first half's text
-    # as context and cut at other pauses when the machine is loaded: its words vary (a CI
-    # run under load differed by 0.104 from the first run). Nothing lost or said twice:
-    # about as many words as the first run, and close to its text.
-    assert abs(len(text(segments).split()) - len(text(whole).split())) <= 0.1 * len(
-        text(whole).split()
-    )
-    assert jiwer.wer(text(whole), text(segments)) < 0.15
+    # as context and cut at other pauses when the machine is loaded: its words vary (CI runs
+    # under load differed from the first run by a WER of 0.104 and 0.164). So the checks are
+    # on what a takeover must not do. Nothing lost: about as many words as the first run.
+    # Nothing said twice: no run of four words that the first run said once is said twice
+    # (a segment repeated at the seam would be). And the same speech, not other words: a
+    # WER well under what a lost or repeated half gives (0.5).
+    words, first = text(segments).split(), text(whole).split()
+    assert abs(len(words) - len(first)) <= 0.1 * len(first)
+    assert not repeated_runs(words) - repeated_runs(first)
+    assert jiwer.wer(" ".join(first), " ".join(words)) < 0.3
     assert first_id != job.id
+
+
+def repeated_runs(words: list[str], size: int = 4) -> set[tuple[str, ...]]:
+    """The runs of ``size`` words said more than once."""
+    runs = [tuple(words[i : i + size]) for i in range(len(words) - size + 1)]
+    return {run for run in runs if runs.count(run) > 1}
 
 
 async def handled(rt: Runtime, job_id: str, reader: LiveAudioReader) -> JobRow:
