@@ -112,7 +112,7 @@ def error_event(
     )
 
 
-def _body_message(body: bytes | None) -> str:
+def _body_message(body: bytes | bytearray | None) -> str:
     if not body:
         return ""
     try:
