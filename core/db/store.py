@@ -269,13 +269,15 @@ class JobStore(JobReads):
         )
         return None if row is None else JobRow(**row._mapping)
 
-    async def _single(self, job_id: str, statement: Executable) -> Row[Any] | None:
+    async def _single(
+        self, job_id: str, statement: Executable, params: dict[str, Any] | None = None
+    ) -> Row[Any] | None:
         """One write statement that changes ``job_id``, in a transaction (lost before COMMIT,
         it was rolled back, so :func:`before_commit` may run it again; lost in autocommit, its
         outcome is unknown), and its first row; the cache then forgets the job."""
         try:
             async with self.engine.begin() as conn:
-                return (await conn.execute(statement)).first()
+                return (await conn.execute(statement, params)).first()
         finally:
             self.job_changed(job_id)
 
@@ -319,25 +321,17 @@ class JobStore(JobReads):
             values["language"] = language
         if error is not None:
             values["error_code"], values["error_message"] = error
-        # SQLAlchemy Core, not an ORM session: no unit of work, no synchronize_session
-        # evaluation of the UPDATE (the profile's _EvaluatorCompiler and Session._merge).
-        bump = (
-            update(_JOBS)
-            .where(held_by(job_id, worker_id))
-            .values(**values)
-            .returning(_JOBS.c.event_seq)
-        )
         results: list[TranscriptRow | SummaryRow] = []
         results += [transcript_row(job_id, transcript, now)] if transcript else []
         results += [summary_row(job_id, note, now)] if note else []
-        if not events and not results:
-            # A heartbeat or a bare state change: one statement, no transaction round trips.
-            row = await self._single(job_id, bump)
-            return None if row is None else Recorded(job_id, (), row[0])
-        if expected_seq is not None and self.engine.dialect.name == "postgresql":
+        if (
+            (events or results)
+            and expected_seq is not None
+            and self.engine.dialect.name == "postgresql"
+        ):
             seq = expected_seq + len(events)
             payloads = tuple(e.SerializeToString() for e in _stamp(events, seq, now))
-            statement = one_statement_record(
+            statement, params = one_statement_record(
                 job_id,
                 worker_id,
                 expected_seq=expected_seq,
@@ -346,9 +340,21 @@ class JobStore(JobReads):
                 now=now,
                 results=[result_values(r) for r in results],
             )
-            if await self._single(job_id, statement) is not None:
+            if await self._single(job_id, statement, params) is not None:
                 return Recorded(job_id, payloads, seq)
             # Someone else wrote an event (or took the job): the general path decides.
+        # SQLAlchemy Core, not an ORM session: no unit of work, no synchronize_session
+        # evaluation of the UPDATE (the profile's _EvaluatorCompiler and Session._merge).
+        bump = (
+            update(_JOBS)
+            .where(held_by(job_id, worker_id))
+            .values(**values)
+            .returning(_JOBS.c.event_seq)
+        )
+        if not events and not results:
+            # A heartbeat or a bare state change: one statement, no transaction round trips.
+            row = await self._single(job_id, bump)
+            return None if row is None else Recorded(job_id, (), row[0])
         try:
             async with self.engine.begin() as conn:
                 seq = (await conn.execute(bump)).scalar()
