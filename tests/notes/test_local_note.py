@@ -145,6 +145,16 @@ def test_the_chief_complaint_names_something(said: str, complaint: str) -> None:
     assert _section(note, "chief_complaint") == complaint
 
 
+def test_a_spanish_pronoun_or_time_is_no_reason_for_a_visit_either() -> None:
+    said = (
+        "Médico: Buenos días, ¿cómo está?\n"
+        "Médico: Usted viene por esto de la semana pasada, ¿verdad?\n"
+        "Paciente: Sí, y ahora tengo dolor de rodilla izquierda.\n"
+        "Médico: Vamos a ver."
+    )
+    assert _section(_note(said, lang="es"), "chief_complaint") == "Dolor de rodilla."
+
+
 def test_an_announcement_is_left_out_but_a_plan_said_the_same_way_is_kept() -> None:
     said = KNEE.replace(
         "Doctor: I think you have a medial meniscus sprain.",

@@ -82,6 +82,12 @@ _EN_THIRD_PERSON = {
     "we're": "they are",
 }
 
+#: Pronouns and times a reason for the visit is never made of alone.
+NOT_A_REASON = """
+you him her them this that these those it me us one all today yesterday now last next year
+years month months week weeks day days ago before again while time morning evening night
+"""
+
 EN = Lexicon(
     language="en",
     fillers=FILLERS,
@@ -210,4 +216,5 @@ EN = Lexicon(
     subordinators=SUBORDINATORS,
     subordinate_leads=SUBORDINATE_LEADS,
     reporting_verbs=REPORTING_VERBS,
+    not_a_reason=frozenset(NOT_A_REASON.split()),
 )

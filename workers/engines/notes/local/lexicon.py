@@ -106,3 +106,6 @@ class Lexicon:
     #: Adverbs that may stand between "I" and the verb of a ``third_person`` rewrite ("I just
     #: feel" -> "the patient just feels").
     subject_adverbs: tuple[str, ...] = ()
+    #: Words a reason for the visit is never made of alone ("here for me", "seen for it last
+    #: year"): pronouns and times, lower case.
+    not_a_reason: frozenset[str] = frozenset()

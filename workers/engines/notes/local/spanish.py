@@ -131,6 +131,13 @@ _ES_CUES: dict[str, tuple[str, ...]] = {
     ),
 }
 
+#: Pronouns and times a reason for the visit is never made of alone ("viene por eso").
+NOT_A_REASON = """
+eso esto ello ella ellas ellos usted ustedes esta este mí hoy ayer ahora año años mes meses
+semana semanas día días antes después mañana tarde noche vez tiempo pasado pasada próximo
+próxima último última
+"""
+
 ES = Lexicon(
     language="es",
     fillers=(
@@ -269,4 +276,5 @@ ES = Lexicon(
     reports="Refiere {}.",
     female=("ella", "señora", "femenina", "mujer", "sra", "la paciente"),
     male=("él", "señor", "masculino", "hombre", "sr", "el paciente"),
+    not_a_reason=frozenset(NOT_A_REASON.split()),
 )

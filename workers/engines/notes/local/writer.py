@@ -89,7 +89,11 @@ def _chief_complaint(units: list[Unit], lexicon: Lexicon) -> NoteSentence | None
     when it is short ("this elbow pain" -> "Elbow pain.")."""
     for unit in units:
         match = _CC_PATTERN.search(unit.text)
-        if match and 1 <= len(match.group(1).split()) <= 8 and _names_something(match.group(1)):
+        if (
+            match
+            and 1 <= len(match.group(1).split()) <= 8
+            and _names_something(match.group(1), lexicon)
+        ):
             return NoteSentence(sentence_case(match.group(1)), unit.segments)
     for unit in units[: max(3, len(units) // 3)]:
         if unit.question:
@@ -101,59 +105,11 @@ def _chief_complaint(units: list[Unit], lexicon: Lexicon) -> NoteSentence | None
     return None
 
 
-#: Words a reason for the visit is never made of alone: "here for me", "seen for it last
-#: year" (pronouns and times).
-_NOT_A_REASON = frozenset(
-    [
-        "you",
-        "him",
-        "her",
-        "them",
-        "this",
-        "that",
-        "these",
-        "those",
-        "it",
-        "me",
-        "us",
-        "one",
-        "all",
-        "eso",
-        "esto",
-        "ella",
-        "ellos",
-        "today",
-        "yesterday",
-        "now",
-        "last",
-        "next",
-        "year",
-        "years",
-        "month",
-        "months",
-        "week",
-        "weeks",
-        "day",
-        "days",
-        "ago",
-        "before",
-        "again",
-        "while",
-        "time",
-        "morning",
-        "evening",
-        "night",
-        "hoy",
-        "ayer",
-    ]
-)
-
-
-def _names_something(phrase: str) -> bool:
+def _names_something(phrase: str, lexicon: Lexicon) -> bool:
     """Whether a reason caught by :data:`_CC_PATTERN` holds a word that names something (a
-    word of three letters or more that is not a pronoun or a time)."""
+    word of three letters or more that is not one of the language's pronouns or times)."""
     words = re.findall(r"[^\W\d_]+", phrase.lower())
-    return any(len(w) >= 3 and w not in _NOT_A_REASON for w in words)
+    return any(len(w) >= 3 and w not in lexicon.not_a_reason for w in words)
 
 
 def _rewrite(unit: Unit, lexicon: Lexicon, pronouns: Pronouns) -> str:
