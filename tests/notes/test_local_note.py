@@ -110,6 +110,11 @@ def test_negations_are_kept() -> None:
             "No.",
             "The patient denies ever having pain in her chest.",
         ),
+        # A bare "yes" is an answer, though cleaning leaves nothing of it as a sentence.
+        ("Any nausea?", "Yes.", "The patient reports nausea."),
+        ("Are you short of breath?", "Yes.", "The patient reports being short of breath."),
+        ("Are you still smoking?", "No.", "The patient denies still smoking."),
+        ("Do you get headaches?", "Yeah.", "The patient reports getting headaches."),
     ],
 )
 def test_a_yes_no_question_becomes_a_finding_that_reads_as_a_sentence(
@@ -120,7 +125,10 @@ def test_a_yes_no_question_becomes_a_finding_that_reads_as_a_sentence(
         "Patient: No, none at all.", f"Patient: {answer}"
     )
     rendered = _note(said).render()
-    short = written.replace("The patient denies", "Denies")  # a review of systems line
+    # A review of systems line.
+    short = written.replace("The patient denies", "Denies").replace(
+        "The patient reports", "Reports"
+    )
     assert written in rendered or short[:-1] in rendered, rendered
     assert "the patient ever" not in rendered and "have the patient" not in rendered
 
@@ -247,6 +255,36 @@ def test_a_twenty_minute_consultation_gives_a_note_said_once() -> None:
     assert sum(len(s.text.split()) for s in transcript.segments) >= 3000
     rendered = write_note(transcript, NoteRequest(Template.HISTORY_AND_PHYSICAL)).render()
     assert rendered.count("naproxen 500 mg twice a day") == 1  # repeats are said once
+
+
+def test_a_bare_yes_to_the_plan_check_is_the_patients_assent() -> None:
+    said = (
+        "Doctor: What brings you in today?\n"
+        "Patient: I have had a cough for two weeks.\n"
+        "Doctor: I think this is bronchitis. Let's start azithromycin 500 mg today.\n"
+        "Doctor: Does that sound good?\n"
+        "Patient: Yes.\n"
+    )
+    plan = _section(_note(said), "assessment_and_plan")
+    assert plan.endswith(
+        "The patient understands and agrees with the recommended medical treatment plan."
+    )
+    # A question answered by a bare "no" is no assent to it.
+    refused = _section(_note(said.replace("Patient: Yes.", "Patient: No.")), "assessment_and_plan")
+    assert "agrees" not in refused
+
+
+def test_a_bare_si_confirms_a_finding_in_spanish() -> None:
+    said = (
+        "Médico: Buenos días, ¿qué le trae por aquí?\n"
+        "Paciente: Tengo tos desde hace dos semanas.\n"
+        "Médico: ¿Tiene fiebre?\n"
+        "Paciente: Sí.\n"
+        "Médico: ¿Tiene dolor en el pecho?\n"
+        "Paciente: No.\n"
+    )
+    ros = _section(_note(said, lang="es"), "review_of_systems")
+    assert "Refiere fiebre." in ros and "Niega dolor en el pecho." in ros
 
 
 def test_asr_output_without_punctuation_or_labels_per_line() -> None:

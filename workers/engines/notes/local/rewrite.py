@@ -9,12 +9,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
-from itertools import pairwise
 
 from core.domain import Speaker
 
 from .lexicon import Lexicon
 from .sentences import Unit, clean
+from .units import Reply
 
 _WORD = re.compile(r"[\w'-]+")
 _SENTENCE = re.compile(r"[.?!]")
@@ -324,6 +324,8 @@ def _finding(question: str, lexicon: Lexicon, pronouns: Pronouns) -> str | None:
         if text.startswith(said + " "):
             text = named + text[len(said) :]
             break
+    # "are you still smoking" -> "still smoking", not "being still smoking".
+    text = re.sub(r"^being ((?:\w+ly |still |ever )?\w+ing)\b", r"\1", text)
     text = re.sub(r"(?<=, )(?:any|or any|and any) ", "", text)
     text = re.sub(r"\b(?:or|and) any\b", "or", text)
     if _QUESTION_WORDS.search(text) or not any(w in text for w in _FINDING_WORDS):
@@ -345,24 +347,24 @@ class Answered:
 
 
 def answered_questions(
-    units: list[Unit], first_words: dict[int, str], lexicon: Lexicon, pronouns: Pronouns
+    units: list[Unit], replies: dict[int, Reply], lexicon: Lexicon, pronouns: Pronouns
 ) -> list[Answered]:
     """Clinician questions answered by a bare yes or no, as "denies X" / "reports X".
 
-    ``first_words`` maps a segment id to its raw text, so the answer is read as said (cleaning
-    drops "yes" as a filler).
+    ``replies`` holds the sentence said right after each unit, as said: a bare "Yes." is no
+    unit (cleaning drops "yes" as a filler), but it is the answer.
     """
     found: list[Answered] = []
-    for unit, following in pairwise(units):
+    for unit in units:
         if not unit.question or unit.speaker != Speaker.CLINICIAN:
             continue
-        if following.speaker != Speaker.PATIENT or following.segment == unit.segment:
+        reply = replies.get(unit.index)
+        if reply is None or reply.speaker != Speaker.PATIENT or reply.segment == unit.segment:
             continue
-        answer = first_words.get(following.segment, "")
-        denied = _starts_with(answer, lexicon.no_answers)
-        confirmed = not denied and _starts_with(answer, lexicon.yes_answers)
+        denied = _starts_with(reply.said, lexicon.no_answers)
+        confirmed = not denied and _starts_with(reply.said, lexicon.yes_answers)
         # A hedged "no" is not a denial; a false "denies" is the worst error a note can make.
-        if (not denied and not confirmed) or (denied and _hedged(answer, lexicon)):
+        if (not denied and not confirmed) or (denied and _hedged(reply.said, lexicon)):
             continue
         finding = _finding(unit.text, lexicon, pronouns)
         if finding is None:
@@ -370,7 +372,7 @@ def answered_questions(
         found.append(
             Answered(
                 finding=finding,
-                evidence=(unit.segment, following.segment),
+                evidence=(unit.segment, reply.segment),
                 denied=denied,
                 index=unit.index,
             )
@@ -378,24 +380,24 @@ def answered_questions(
     return found
 
 
-def agreement(units: list[Unit], first_words: dict[int, str], lexicon: Lexicon) -> Answered | None:
+def agreement(units: list[Unit], replies: dict[int, Reply], lexicon: Lexicon) -> Answered | None:
     """The patient's assent when the clinician checked the plan ("does that sound good?").
 
     Only the last such exchange counts; "any questions?" answered "no" counts as assent.
     """
     found: Answered | None = None
-    for unit, following in pairwise(units):
-        if unit.speaker != Speaker.CLINICIAN or following.speaker != Speaker.PATIENT:
+    for unit in units:
+        if unit.speaker != Speaker.CLINICIAN or not unit.question:
             continue
-        if following.segment == unit.segment or not unit.question:
+        reply = replies.get(unit.index)
+        if reply is None or reply.speaker != Speaker.PATIENT or reply.segment == unit.segment:
             continue
         asked = unit.text.lower()
         if not any(cue in asked for cue in lexicon.plan_checks):
             continue
-        answer = first_words.get(following.segment, "")
         questions = any(cue in asked for cue in lexicon.question_checks)
-        if _starts_with(answer, lexicon.assent) or (
-            questions and _starts_with(answer, lexicon.no_answers)
+        if _starts_with(reply.said, lexicon.assent) or (
+            questions and _starts_with(reply.said, lexicon.no_answers)
         ):
-            found = Answered("", (unit.segment, following.segment), False, unit.index)
+            found = Answered("", (unit.segment, reply.segment), False, unit.index)
     return found

@@ -30,7 +30,7 @@ from .rewrite import (
 from .sentences import Unit, is_empty, sentence_case
 from .structure import plan_kind, system_of
 from .templates import SECTIONS, title
-from .units import units_of
+from .units import units_and_replies
 
 ENGINE_NAME = "local:extractive"
 
@@ -121,10 +121,9 @@ def _rewrite(unit: Unit, lexicon: Lexicon, pronouns: Pronouns) -> str:
 
 
 def _candidates(transcript: Transcript, lexicon: Lexicon) -> list[_Candidate]:
-    units = units_of(transcript, lexicon)
+    units, replies = units_and_replies(transcript, lexicon)
     clinician_text = " ".join(u.text for u in units if u.speaker != Speaker.PATIENT)
     pronouns = Pronouns.guess(clinician_text, lexicon)
-    raw = {s.id: s.text for s in transcript.segments}
     found: list[_Candidate] = []
     first_plan: int | None = None
     for unit in units:
@@ -145,11 +144,11 @@ def _candidates(transcript: Transcript, lexicon: Lexicon) -> list[_Candidate]:
         sentence = NoteSentence(text, unit.segments)
         patient = unit.speaker == Speaker.PATIENT
         found.append(_Candidate(part, unit.index, scored.score, sentence, patient=patient))
-    for answer in answered_questions(units, raw, lexicon, pronouns):
+    for answer in answered_questions(units, replies, lexicon, pronouns):
         phrase = lexicon.denies if answer.denied else lexicon.reports
         sentence = NoteSentence(sentence_case(phrase.format(answer.finding)), answer.evidence)
         found.append(_Candidate(ROS, answer.index, 2.0, sentence, answer))
-    assent = agreement(units, raw, lexicon)
+    assent = agreement(units, replies, lexicon)
     if assent is not None:
         # Last in the plan, whatever was said after it: it closes the visit's plan.
         sentence = NoteSentence(lexicon.agrees, assent.evidence)
