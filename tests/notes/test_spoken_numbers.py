@@ -126,6 +126,9 @@ SPANISH = [
     # Digits already written stay as they are.
     ("metformina 850 mg", "metformina 850 mg"),
     ("850 miligramos", "850 mg"),
+    # Recognizers write digits before a scale word: the number is written whole, or as said.
+    ("5 mil miligramos", "5000 mg"),
+    ("1 mil quinientos miligramos", "1 mil quinientos miligramos"),
 ]
 
 ENGLISH = [
@@ -242,6 +245,14 @@ ENGLISH = [
     # Digits already written stay as they are.
     ("metformin 850 mg", "metformin 850 mg"),
     ("500 milligrams", "500 mg"),
+    # Recognizers write digits before a scale word ("5 hundred"): never "5 100 mg". The number
+    # is written whole, or as said when more of it follows in digits or words.
+    ("take 5 hundred milligrams", "take 500 mg"),
+    ("2 hundred mg twice", "200 mg twice"),
+    ("a hundred milligrams", "100 mg"),
+    ("25 thousand units", "25000 units"),
+    ("3 hundred and 25 mg", "3 hundred and 25 mg"),
+    ("1 thousand 5 hundred units", "1 thousand 5 hundred units"),
 ]
 
 

@@ -69,6 +69,17 @@ _DOSE_UNITS = {
     }),
 }  # fmt: skip
 _HALF = {"en": (("and", "a", "half"),), "es": (("y", "medio"), ("y", "media"))}
+# Scale words a recognizer writes after digits ("5 hundred", "25 thousand", "5 mil"), and the
+# article that counts one of them ("a hundred", "un millón").
+_SCALES = {
+    "en": frozenset({"hundred", "thousand", "million", "billion"}),
+    "es": frozenset({"cien", "ciento", "mil", "millón"}),
+}
+_ONE = {"en": frozenset({"a"}), "es": frozenset({"un"})}
+_DIGITS_BEFORE = re.compile(r"(\d+)[ \t]+$")
+_WORD_BEFORE = re.compile(r"([^\W\d_]+)\W*$")
+# More of the number after its scale words: "and 25", ", 500", " 5".
+_MORE_DIGITS = re.compile(r"(?:\s+(?:and|y)\s+|,?\s*)\d")
 _CLOCK = {"es": frozenset({"la", "las"})}
 
 
@@ -212,6 +223,14 @@ def words_to_digits(text: str, language: str) -> str:
     position = 0
     i = 0
     while i < len(words):
+        scaled = _scaled(reader, i, position)
+        if scaled is not None:
+            start, number, end = scaled
+            out.append(text[position:start])
+            out.append(number)
+            position = words[end - 1].end
+            i = end
+            continue
         written, end = _convert_at(reader, i)
         if written is None:
             i += 1
@@ -222,6 +241,39 @@ def words_to_digits(text: str, language: str) -> str:
         i = end
     out.append(text[position:])
     return "".join(out)
+
+
+def _scaled(reader: _Reader, i: int, floor: int) -> tuple[int, str, int] | None:
+    """A number said half in digits from word i ("5 hundred", "25 thousand", "a hundred"),
+    as recognizers write it: where it starts, how it is written and the end of its words.
+
+    It is written whole ("500") when the digits (or "a") and the scale words are all of it;
+    when more of the number stands before or after ("3 hundred and 25", "1 thousand 5
+    hundred"), as said. None when word i opens no such number."""
+    lang, words, text = reader.lang, reader.words, reader.text
+    if words[i].lower not in _SCALES[lang]:
+        return None
+    digits = _DIGITS_BEFORE.search(text[floor : words[i].start])
+    one = i > 0 and words[i - 1].lower in _ONE[lang] and words[i - 1].start >= floor
+    if digits is None and not (one and reader.spaced(i - 1)):
+        return None
+    start = floor + digits.start(1) if digits else words[i - 1].start
+    end = i + 1
+    while end < len(words) and words[end].lower in _SCALES[lang] and reader.joined(end - 1):
+        end += 1
+    value = _number(_phrase(words[i:end]), lang)
+    if reader.number_at(end) and reader.joined(end - 1):
+        # Number words go on ("1 mil quinientos"): the whole run stays as said.
+        end = reader.run(end)
+        value = None
+    said = text[start : words[end - 1].end]
+    before = _WORD_BEFORE.search(text[:start])
+    more = _MORE_DIGITS.match(text, words[end - 1].end) is not None or (
+        digits is not None and before is not None and _is_number_word(before[1], lang)
+    )
+    if value is None or more:
+        return start, said, end
+    return start, str((int(digits[1]) if digits else 1) * value), end
 
 
 def _convert_at(reader: _Reader, i: int) -> tuple[list[str] | None, int]:
