@@ -143,6 +143,13 @@ def test_a_question_tacked_onto_a_statement_is_cut_off() -> None:
     ).render()
     assert "52 años" in spanish
     assert "qué le trae" not in spanish.lower()
+    # A valid visit from audio: the question would read as a statement about the patient.
+    heard = _note(
+        "Patient: My ankles have been swelling for a week.\n"
+        "Doctor: I want you to keep watching your diet, how have you been doing with that.\n"
+        "Patient: I have been eating less salt.\n"
+    ).render()
+    assert "keep watching" in heard and "how have" not in heard.lower()
 
 
 def test_filler_fragments_stay_out() -> None:

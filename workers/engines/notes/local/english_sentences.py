@@ -218,6 +218,14 @@ TRAILING_QUESTIONS: tuple[str, ...] = (
     "have you",
     "can you tell me",
     "could you tell me",
+    "how have you",
+    "how has your",
+    "how's your",
+    "how is your",
+    "how long have you",
+    "how often do you",
+    "were you",
+    "is there any",
 )
 
 QUESTION_STARTS: tuple[str, ...] = (
