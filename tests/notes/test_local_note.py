@@ -138,6 +138,11 @@ def test_a_yes_no_question_becomes_a_finding_that_reads_as_a_sentence(
     [
         # A verb before the symptom is not part of it.
         ("Patient: I also have pain when I swallow, down in my chest.", "Pain."),
+        # A greeting is no part of it.
+        (
+            "Patient: Hi, I just feel out of sorts lately.",
+            "The patient just feels out of sorts lately.",
+        ),
         # A hyphenated word is one word.
         ("Patient: I have had a low-grade fever since Monday.", "Low-grade fever."),
         # A pronoun is no reason for a visit: the symptom named later is.

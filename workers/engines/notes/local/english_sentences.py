@@ -122,6 +122,8 @@ OPENERS: tuple[str, ...] = (
     "you know",
     "i mean",
     "hey",
+    "hi",
+    "hello",
 )
 
 COMMANDS: tuple[str, ...] = ("hey dragon", "dragon", "hey computer", "show me")
