@@ -28,6 +28,7 @@ from core.db.models import UploadRow
 from core.db.store import utcnow
 from core.db.upload_store import is_live
 from core.errors import (
+    Aborted,
     AudioError,
     DataLoss,
     FieldViolation,
@@ -344,6 +345,7 @@ class UploadHandler:
     ) -> None:
         await allowed
         size = _size(pieces)
+        after = upload.row.committed_offset
         number = len(upload.parts) + 1
         stored = self.rt.blobs.upload_part_pieces(
             upload.row.blob_key, upload.row.multipart_handle, number, pieces
@@ -361,9 +363,13 @@ class UploadHandler:
         upload.row.committed_offset += size
         upload.writing_size = 0  # counted as committed from here on
         upload.row.parts_json = json.dumps([[p.number, p.token] for p in upload.parts])
-        await self.rt.uploads.commit_part(
-            upload.row.id, upload.row.committed_offset, upload.row.parts_json
-        )
+        if not await self.rt.uploads.commit_part(
+            upload.row.id, upload.row.committed_offset, upload.row.parts_json, after=after
+        ):
+            raise Aborted(
+                f"Upload {upload.row.id} went on in another stream; resume it to continue.",
+                reason="UPLOAD_MOVED_ON",
+            )
 
     async def _finish(self, upload: _Upload) -> job_pb2.Job:
         row, config = upload.row, upload.config

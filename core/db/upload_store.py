@@ -124,15 +124,28 @@ class UploadStore:
             session.add(row)
 
     @before_commit
-    async def commit_part(self, upload_id: str, committed_offset: int, parts_json: str) -> None:
+    async def commit_part(
+        self, upload_id: str, committed_offset: int, parts_json: str, *, after: int
+    ) -> bool:
+        """Record a written part: the upload's committed offset moves from ``after`` to
+        ``committed_offset``. False, writing nothing, when the upload is no longer at
+        ``after``: a resume on another server went on from there (or the upload completed
+        or was removed), and a late write of the stream before it must not move the offset
+        back nor replace the parts recorded since."""
         async with self.sessions.begin() as session:
-            await session.execute(
+            moved = await session.scalar(
                 update(UploadRow)
-                .where(UploadRow.id == upload_id, UploadRow.complete.is_(False))
+                .where(
+                    UploadRow.id == upload_id,
+                    UploadRow.complete.is_(False),
+                    UploadRow.committed_offset == after,
+                )
                 .values(
                     committed_offset=committed_offset, parts_json=parts_json, updated_at=utcnow()
                 )
+                .returning(UploadRow.id)
             )
+            return moved is not None
 
     @before_commit
     async def mark_complete(self, upload_id: str, job_id: str) -> None:

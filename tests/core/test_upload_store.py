@@ -124,3 +124,19 @@ async def test_idle_live_uploads_are_claimed_once_and_batch_sweeps_leave_them(
     assert [row.id for row in again] == [idle]
     stale = await uploads.claim_stale(untouched_since=later, limit=10)
     assert [row.id for row in stale] == ["batch-1"]
+
+
+async def test_a_late_part_of_a_stream_that_was_resumed_elsewhere_moves_nothing_back(
+    stores: tuple[JobStore, UploadStore],
+) -> None:
+    _, uploads = stores
+    await uploads.add(upload_row("batch-2", live=False))
+    # Server 1 wrote part 1; the stream broke and a resume on server 2 went on to part 3.
+    assert await uploads.commit_part("batch-2", 8, '[[1, "a"]]', after=0)
+    assert await uploads.commit_part("batch-2", 16, '[[1, "a"], [2, "b"]]', after=8)
+    assert await uploads.commit_part("batch-2", 24, '[[1, "a"], [2, "b"], [3, "c"]]', after=16)
+    # Server 1's part 2, written late from the offset it last knew: refused, nothing changed.
+    assert not await uploads.commit_part("batch-2", 16, '[[1, "a"], [2, "late"]]', after=8)
+    row = await uploads.get("batch-2")
+    assert row is not None and row.committed_offset == 24
+    assert json.loads(row.parts_json) == [[1, "a"], [2, "b"], [3, "c"]]

@@ -281,3 +281,31 @@ async def test_a_resume_at_once_waits_for_the_part_still_being_written(
 
 async def _equals(value: Awaitable[int], expected: int) -> bool:
     return await value == expected
+
+
+async def test_a_late_part_of_a_stream_resumed_on_another_server_moves_nothing_back(
+    deployment: Deployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The client went away while part 2 was being written here, and resumed on another
+    # server, which recorded its own part 2 (and could have gone on). This server's part 2,
+    # finished late, must not replace that record nor move the offset back.
+    broken = await break_during_part_2(deployment, monkeypatch)
+    uploads = deployment.server.runtime.uploads
+    elsewhere = '[[1, "first"], [2, "written-elsewhere"]]'
+    assert await uploads.commit_part(
+        broken.upload_id, broken.part * 2, elsewhere, after=broken.part
+    )
+    commit_part = uploads.commit_part
+    answered: asyncio.Queue[bool] = asyncio.Queue()
+
+    async def watched(upload_id: str, offset: int, parts_json: str, *, after: int) -> bool:
+        moved = await commit_part(upload_id, offset, parts_json, after=after)
+        answered.put_nowait(moved)
+        return moved
+
+    monkeypatch.setattr(uploads, "commit_part", watched)
+    broken.released.set()
+    assert await asyncio.wait_for(answered.get(), 60) is False
+    row = await uploads.get(broken.upload_id)
+    assert row is not None and row.committed_offset == broken.part * 2
+    assert row.parts_json == elsewhere
