@@ -14,6 +14,8 @@ from workers.engines.notes.local.languages import lexicon_for
 from workers.engines.notes.local.rewrite import Pronouns, second_to_third, third_person
 
 from .dialogues import ASR, KNEE, SPANISH, UNLABELLED
+from .writing import note_of as _note
+from .writing import section_of as _section
 
 KEYS = {
     Template.SOAP: ["subjective", "objective", "assessment", "plan"],
@@ -28,14 +30,6 @@ KEYS = {
     Template.DAP: ["data", "assessment", "plan"],
     Template.BIRP: ["behavior", "intervention", "response", "plan"],
 }
-
-
-def _note(text: str, template: Template = Template.HISTORY_AND_PHYSICAL, lang: str = "en") -> Note:
-    return write_note(parse_transcript_text(text, language=lang), NoteRequest(template, lang))
-
-
-def _section(note: Note, key: str) -> str:
-    return " ".join(s.text for sec in note.sections if sec.key == key for s in sec.sentences)
 
 
 @pytest.mark.parametrize("template", list(Template))
@@ -131,41 +125,6 @@ def test_a_yes_no_question_becomes_a_finding_that_reads_as_a_sentence(
     )
     assert written in rendered or short[:-1] in rendered, rendered
     assert "the patient ever" not in rendered and "have the patient" not in rendered
-
-
-@pytest.mark.parametrize(
-    ("said", "complaint"),
-    [
-        # A verb before the symptom is not part of it.
-        ("Patient: I also have pain when I swallow, down in my chest.", "Pain."),
-        # A greeting is no part of it.
-        (
-            "Patient: Hi, I just feel out of sorts lately.",
-            "The patient just feels out of sorts lately.",
-        ),
-        # A hyphenated word is one word.
-        ("Patient: I have had a low-grade fever since Monday.", "Low-grade fever."),
-        # A pronoun is no reason for a visit: the symptom named later is.
-        (
-            "Doctor: I know you were seen for it last year.\n"
-            "Patient: Yes, and now my left knee pain is back.",
-            "Left knee pain.",
-        ),
-    ],
-)
-def test_the_chief_complaint_names_something(said: str, complaint: str) -> None:
-    note = _note(f"Doctor: Good morning, how are you doing?\n{said}\nDoctor: Let's take a look.")
-    assert _section(note, "chief_complaint") == complaint
-
-
-def test_a_spanish_pronoun_or_time_is_no_reason_for_a_visit_either() -> None:
-    said = (
-        "Médico: Buenos días, ¿cómo está?\n"
-        "Médico: Usted viene por esto de la semana pasada, ¿verdad?\n"
-        "Paciente: Sí, y ahora tengo dolor de rodilla izquierda.\n"
-        "Médico: Vamos a ver."
-    )
-    assert _section(_note(said, lang="es"), "chief_complaint") == "Dolor de rodilla."
 
 
 def test_an_announcement_is_left_out_but_a_plan_said_the_same_way_is_kept() -> None:

@@ -1,0 +1,43 @@
+"""The chief complaint names what the patient came for: never a pronoun, a time or a greeting,
+in English and in Spanish."""
+
+from __future__ import annotations
+
+import pytest
+
+from .writing import note_of, section_of
+
+
+@pytest.mark.parametrize(
+    ("said", "complaint"),
+    [
+        # A verb before the symptom is not part of it.
+        ("Patient: I also have pain when I swallow, down in my chest.", "Pain."),
+        # A greeting is no part of it.
+        (
+            "Patient: Hi, I just feel out of sorts lately.",
+            "The patient just feels out of sorts lately.",
+        ),
+        # A hyphenated word is one word.
+        ("Patient: I have had a low-grade fever since Monday.", "Low-grade fever."),
+        # A pronoun is no reason for a visit: the symptom named later is.
+        (
+            "Doctor: I know you were seen for it last year.\n"
+            "Patient: Yes, and now my left knee pain is back.",
+            "Left knee pain.",
+        ),
+    ],
+)
+def test_the_chief_complaint_names_something(said: str, complaint: str) -> None:
+    note = note_of(f"Doctor: Good morning, how are you doing?\n{said}\nDoctor: Let's take a look.")
+    assert section_of(note, "chief_complaint") == complaint
+
+
+def test_a_spanish_pronoun_or_time_is_no_reason_for_a_visit_either() -> None:
+    said = (
+        "Médico: Buenos días, ¿cómo está?\n"
+        "Médico: Usted viene por esto de la semana pasada, ¿verdad?\n"
+        "Paciente: Sí, y ahora tengo dolor de rodilla izquierda.\n"
+        "Médico: Vamos a ver."
+    )
+    assert section_of(note_of(said, lang="es"), "chief_complaint") == "Dolor de rodilla."
