@@ -346,6 +346,17 @@ class Answered:
     index: int
 
 
+def _patient_reply(unit: Unit, replies: dict[int, Reply]) -> Reply | None:
+    """The patient's reply to a clinician's question, said in a segment of its own; None
+    when ``unit`` is no such question or the next sentence is not such a reply."""
+    if not unit.question or unit.speaker != Speaker.CLINICIAN:
+        return None
+    reply = replies.get(unit.index)
+    if reply is None or reply.speaker != Speaker.PATIENT or reply.segment == unit.segment:
+        return None
+    return reply
+
+
 def answered_questions(
     units: list[Unit], replies: dict[int, Reply], lexicon: Lexicon, pronouns: Pronouns
 ) -> list[Answered]:
@@ -356,10 +367,8 @@ def answered_questions(
     """
     found: list[Answered] = []
     for unit in units:
-        if not unit.question or unit.speaker != Speaker.CLINICIAN:
-            continue
-        reply = replies.get(unit.index)
-        if reply is None or reply.speaker != Speaker.PATIENT or reply.segment == unit.segment:
+        reply = _patient_reply(unit, replies)
+        if reply is None:
             continue
         denied = _starts_with(reply.said, lexicon.no_answers)
         confirmed = not denied and _starts_with(reply.said, lexicon.yes_answers)
@@ -387,10 +396,8 @@ def agreement(units: list[Unit], replies: dict[int, Reply], lexicon: Lexicon) ->
     """
     found: Answered | None = None
     for unit in units:
-        if unit.speaker != Speaker.CLINICIAN or not unit.question:
-            continue
-        reply = replies.get(unit.index)
-        if reply is None or reply.speaker != Speaker.PATIENT or reply.segment == unit.segment:
+        reply = _patient_reply(unit, replies)
+        if reply is None:
             continue
         asked = unit.text.lower()
         if not any(cue in asked for cue in lexicon.plan_checks):

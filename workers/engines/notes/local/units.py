@@ -27,16 +27,12 @@ class Reply:
     said: str
 
 
-def units_of(transcript: Transcript, lexicon: Lexicon) -> list[Unit]:
-    """Every sentence of the transcript, cleaned, with its speaker and the segments it came
-    from (turns rebuilt first: see turns.py); empty ones are kept out."""
-    return units_and_replies(transcript, lexicon)[0]
-
-
 def units_and_replies(
     transcript: Transcript, lexicon: Lexicon
 ) -> tuple[list[Unit], dict[int, Reply]]:
-    """The units, and by unit index the sentence said right after it (kept or not)."""
+    """Every sentence of the transcript, cleaned, with its speaker and the segments it came
+    from (turns rebuilt first: see turns.py; empty ones are kept out); and by unit index the
+    sentence said right after it, kept or not."""
     units: list[Unit] = []
     replies: dict[int, Reply] = {}
     previous: int | None = None  # the unit the piece before this one became
