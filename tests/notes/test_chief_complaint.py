@@ -40,4 +40,22 @@ def test_a_spanish_pronoun_or_time_is_no_reason_for_a_visit_either() -> None:
         "Paciente: Sí, y ahora tengo dolor de rodilla izquierda.\n"
         "Médico: Vamos a ver."
     )
-    assert section_of(note_of(said, lang="es"), "chief_complaint") == "Dolor de rodilla."
+    assert section_of(note_of(said, lang="es"), "chief_complaint") == "Dolor de rodilla izquierda."
+
+
+@pytest.mark.parametrize(
+    ("said", "complaint"),
+    [
+        ("Paciente: Me duele la rodilla derecha desde el lunes.", "Dolor de rodilla derecha."),
+        ("Paciente: Me duelen los pies.", "Dolor de pies."),
+        ("Paciente: Tengo dolor en el hombro izquierdo.", "Dolor en el hombro izquierdo."),
+        ("Paciente: Tengo dolor de cadera del lado derecho.", "Dolor de cadera del lado derecho."),
+        # No side said, none written: the side is never guessed.
+        ("Paciente: Tengo dolor de cabeza todas las noches.", "Dolor de cabeza."),
+    ],
+)
+def test_a_spanish_complaint_keeps_the_side_that_was_said(said: str, complaint: str) -> None:
+    note = note_of(
+        f"Médico: Buenos días, ¿qué le trae por aquí?\n{said}\nMédico: Vamos a ver.", lang="es"
+    )
+    assert section_of(note, "chief_complaint") == complaint

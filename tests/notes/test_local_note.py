@@ -310,7 +310,7 @@ def test_a_chief_complaint_is_never_a_fragment_of_grammar() -> None:
             "Paciente: Me duele la rodilla izquierda desde hace tres semanas.\n",
             # The symptom the patient named (a short visit's first three sentences are
             # searched for one), never the introduction.
-            "Dolor de rodilla.",
+            "Dolor de rodilla izquierda.",
         ),
         (
             "en",

@@ -6,6 +6,12 @@ import re
 
 from .lexicon import ASSESSMENT, EXAM, HPI, PLAN, RESULTS, ROS, Lexicon
 
+#: The side after the part that hurts ("dolor de rodilla izquierda"): a complaint keeps it.
+#: Words after which "bueno"/"de acuerdo" is what was said ("estoy de acuerdo"), not a closer.
+_CLOSER_KEEPERS = "es está estoy están estamos estás muy tan más algo todo lo fue sea esté"
+
+_SIDE = r"(?: (?:del lado |de lado )?(?:derech|izquierd)[oa]s?)?"
+
 _ES_CUES: dict[str, tuple[str, ...]] = {
     EXAM: (
         "exploración",
@@ -189,12 +195,16 @@ ES = Lexicon(
     complaints=(
         (
             re.compile(
-                r"\b(dolor (?:de|en) (?:la |el |los |las )?\w+|fiebre|tos|mareos?|sangrado)\b",
+                rf"\b(dolor (?:de|en) (?:la |el |los |las )?\w+{_SIDE}|fiebre|tos|mareos?"
+                r"|sangrado)\b",
                 re.IGNORECASE,
             ),
             r"\1",
         ),
-        (re.compile(r"\bme duele (?:la |el )?(\w+)", re.IGNORECASE), r"dolor de \1"),
+        (
+            re.compile(rf"\bme duelen? (?:la |el |los |las )?(\w+{_SIDE})", re.IGNORECASE),
+            r"dolor de \1",
+        ),
     ),
     cues=_ES_CUES,
     no_answers=("no", "nunca", "nada", "para nada", "ninguno", "ninguna"),
@@ -277,4 +287,6 @@ ES = Lexicon(
     female=("ella", "señora", "femenina", "mujer", "sra", "la paciente"),
     male=("él", "señor", "masculino", "hombre", "sr", "el paciente"),
     not_a_reason=frozenset(NOT_A_REASON.split()),
+    closers=("vale", "bueno", "de acuerdo", "okey"),
+    closer_keepers=frozenset(_CLOSER_KEEPERS.split()),
 )
