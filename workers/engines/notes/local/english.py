@@ -14,6 +14,8 @@ from .english_sentences import (
     ASSISTANT_VERBS,
     BREAKS,
     CLAUSE_SUBJECTS,
+    CLOSER_KEEPERS,
+    CLOSERS,
     COMMANDS,
     EMPTY_SENTENCES,
     FILLERS,
@@ -221,4 +223,6 @@ EN = Lexicon(
     subordinate_leads=SUBORDINATE_LEADS,
     reporting_verbs=REPORTING_VERBS,
     not_a_reason=frozenset(NOT_A_REASON.split()),
+    closers=CLOSERS,
+    closer_keepers=frozenset(CLOSER_KEEPERS.split()),
 )

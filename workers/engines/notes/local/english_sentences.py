@@ -126,6 +126,15 @@ OPENERS: tuple[str, ...] = (
     "hello",
 )
 
+CLOSERS: tuple[str, ...] = ("okay", "ok", "all right", "alright", "okay well", "okay so")
+
+#: Words after which "okay"/"all right" is what was said about something, not a closer.
+CLOSER_KEEPERS = """
+is are am was were be been being it's that's i'm you're he's she's we're they're everything
+feel feels feeling felt seem seems seemed look looks looked sound sounds sounded doing did do
+does went goes go going pretty fine if that this
+"""
+
 COMMANDS: tuple[str, ...] = ("hey dragon", "dragon", "hey computer", "show me")
 
 WAKE_WORDS: tuple[str, ...] = ("hey dragon", "dragon", "hey computer")

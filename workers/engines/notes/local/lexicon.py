@@ -109,3 +109,9 @@ class Lexicon:
     #: Words a reason for the visit is never made of alone ("here for me", "seen for it last
     #: year"): pronouns and times, lower case.
     not_a_reason: frozenset[str] = frozenset()
+    #: Words that may close a sentence and add nothing to a note ("I'll see you in two weeks,
+    #: okay.", a recognizer's "... a lot longer okay well." where the next turn's "okay"
+    #: ran on): cut from its end, unless the word before says what is "okay" ("I'm okay",
+    #: "it looks all right": ``closer_keepers``).
+    closers: tuple[str, ...] = ()
+    closer_keepers: frozenset[str] = frozenset()

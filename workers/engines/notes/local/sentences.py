@@ -19,6 +19,8 @@ _REPEAT = re.compile(r"\b(\w+(?:'\w+)?)(?:\s*,)?\s+\1\b", re.IGNORECASE)
 _CUT_WORD = re.compile(r"\b\w+-(?=\s|$)")
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.?!;:%])")
 _DOUBLE_COMMA = re.compile(r"(,\s*)+,")
+#: A comma left before the end mark where a filler between them went ("two weeks, okay.").
+_COMMA_BEFORE_END = re.compile(r",\s*([.?!])")
 _NUMBER = re.compile(r"\d")
 _PUNCTUATED = re.compile(r"[.?!]")
 # Pieces of unpunctuated speech shorter than this are joined to the next one.
@@ -114,8 +116,31 @@ def clean(text: str, lexicon: Lexicon) -> str:
         text = openers.sub("", text).strip(" ,")
     text = _SPACE_BEFORE_PUNCT.sub(r"\1", text)
     text = _DOUBLE_COMMA.sub(",", text)
+    text = _COMMA_BEFORE_END.sub(r"\1", text)
     text = " ".join(text.split()).strip(" ,;")
-    return text
+    return without_closers(text, lexicon)
+
+
+@cache
+def _closers_pattern(lexicon: Lexicon) -> re.Pattern[str]:
+    names = "|".join(re.escape(k) for k in sorted(lexicon.closers, key=len, reverse=True))
+    return re.compile(rf"([\w']+)?(\s*,?\s+)(?:{names})\s*([.?!]?)$", re.IGNORECASE)
+
+
+def without_closers(text: str, lexicon: Lexicon) -> str:
+    """``text`` without the words that close it and add nothing (``Lexicon.closers``): "...
+    in two weeks, okay." -> "... in two weeks."; "I'm okay." stays."""
+    if not lexicon.closers:
+        return text
+    pattern = _closers_pattern(lexicon)
+    while True:
+        match = pattern.search(text)
+        if match is None or (match.group(1) or "").lower() in lexicon.closer_keepers:
+            return text
+        head = text[: match.start(2)].rstrip(" ,;")
+        if len(head.split()) < 2:
+            return text
+        text = head + match.group(3)
 
 
 def without_inner_commands(text: str, lexicon: Lexicon) -> str:
