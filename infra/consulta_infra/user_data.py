@@ -1,6 +1,8 @@
 """The boot script of server and worker instances (Amazon Linux 2023).
 
-It installs Consulta into a virtual environment, writes the CONSULTA_* environment, a systemd
+It installs Consulta into a virtual environment, with the versions of every dependency pinned
+by the repository's constraints.txt (the set the tests last passed on, as ``make install``
+takes them), writes the CONSULTA_* environment, a systemd
 unit and the CloudWatch agent's log shipping, then starts the unit. Values such as the bucket
 name are CDK tokens here and become Fn::Join pieces in the template.
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from .config import APP_USER, SYSTEMD_STOP_TIMEOUT_SECONDS
 
@@ -18,6 +21,16 @@ ENV_FILE = "/etc/consulta/consulta.env"
 LOG_DIR = "/var/log/consulta"
 DATA_DIR = "/var/lib/consulta"
 AGENT_CONFIG = "/opt/aws/amazon-cloudwatch-agent/etc/consulta.json"
+CONSTRAINTS_FILE = "/opt/consulta/constraints.txt"
+#: The repository's pins (infra/ sits in the repository, beside it).
+REPOSITORY_CONSTRAINTS = Path(__file__).resolve().parents[2] / "constraints.txt"
+
+
+def pinned_versions(path: Path = REPOSITORY_CONSTRAINTS) -> str:
+    """The pins of ``path`` without its comments and blank lines (user data holds at most
+    16 KB)."""
+    lines = (line.strip() for line in path.read_text(encoding="utf-8").splitlines())
+    return "".join(f"{line}\n" for line in lines if line and not line.startswith("#"))
 
 
 @dataclass(frozen=True)
@@ -117,14 +130,16 @@ def commands(
         "install -d -m 0755 /etc/consulta /opt/consulta",
         f"python3.11 -m venv {VENV}",
         f"{VENV}/bin/pip install --upgrade pip",
+        f"cat > {CONSTRAINTS_FILE} <<'CONSULTA_CONSTRAINTS'",
+        pinned_versions() + "CONSULTA_CONSTRAINTS",
         # An artifact in S3 (a wheel built by CI) wins over the released version on PyPI.
         f"ARTIFACT_URI='{artifact_uri}'",
         'if [ -n "$ARTIFACT_URI" ]; then',
         "  install -d /opt/consulta/dist",
         '  aws s3 cp "$ARTIFACT_URI" /opt/consulta/dist/',
-        f"  {VENV}/bin/pip install /opt/consulta/dist/*",
+        f"  {VENV}/bin/pip install -c {CONSTRAINTS_FILE} /opt/consulta/dist/*",
         "else",
-        f"  {VENV}/bin/pip install 'consulta=={consulta_version}'",
+        f"  {VENV}/bin/pip install -c {CONSTRAINTS_FILE} 'consulta=={consulta_version}'",
         "fi",
         f"cat > {ENV_FILE} <<'CONSULTA_ENV'",
         environment_file(env) + "CONSULTA_ENV",

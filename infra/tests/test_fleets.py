@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 from cfn import ref, render
@@ -50,13 +51,37 @@ def test_user_data_installs_and_runs_under_systemd(
 ) -> None:
     script = boot_script(stack, fleet)
     assert script.startswith("#!/bin/bash\n")
-    assert f"pip install 'consulta=={stack.config.consulta_version}'" in script
+    pinned = "-c /opt/consulta/constraints.txt"
+    assert f"pip install {pinned} 'consulta=={stack.config.consulta_version}'" in script
+    assert f"pip install {pinned} /opt/consulta/dist/*" in script
     assert "ARTIFACT_URI='@ArtifactUri@'" in script
     assert f"ExecStart=/opt/consulta/venv/bin/consulta {command}\n" in script
     assert f"TimeoutStopSec={SYSTEMD_STOP_TIMEOUT_SECONDS}\n" in script
     assert "KillSignal=SIGTERM\n" in script
     unit = "consulta-server" if fleet == "Servers" else "consulta-worker"
     assert f"systemctl enable --now {unit}.service" in script
+
+
+@pytest.mark.parametrize("fleet", FLEETS)
+def test_user_data_pins_every_dependency_as_the_tests_ran_them(
+    stack: Synthesized, fleet: str
+) -> None:
+    script = boot_script(stack, fleet)
+    body = script.split("<<'CONSULTA_CONSTRAINTS'\n", 1)[1].split("\nCONSULTA_CONSTRAINTS", 1)[0]
+    pins = dict(line.split("==", 1) for line in body.splitlines())
+    repository = Path(__file__).resolve().parents[2] / "constraints.txt"
+    expected = dict(
+        line.split("==", 1)
+        for line in repository.read_text(encoding="utf-8").splitlines()
+        if line and not line.startswith("#")
+    )
+    assert pins == expected
+    for package in ("grpcio", "SQLAlchemy", "aio-pika", "faster-whisper", "protobuf"):
+        assert package in pins, package
+    # The pins are written before the first install that reads them.
+    assert script.index("CONSULTA_CONSTRAINTS") < script.index("pip install -c")
+    # EC2 takes at most 16 KB of user data (before base64).
+    assert len(script.encode()) <= 16 * 1024
 
 
 def test_user_data_is_valid_bash(stack: Synthesized) -> None:
