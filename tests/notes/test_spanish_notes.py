@@ -10,6 +10,9 @@ from core.transcript_text import parse_transcript_text
 from workers.engines.base import NoteRequest
 from workers.engines.notes.local import write_note
 from workers.engines.notes.local.facts import transcript_facts, unsupported
+from workers.engines.notes.local.languages import lexicon_for
+from workers.engines.notes.local.rewrite import Pronouns, third_person
+from workers.engines.notes.local.sentences import sentence_case
 
 from .spanish_consultations import CONSULTATIONS, Consultation
 
@@ -30,3 +33,25 @@ def test_the_spanish_note_carries_each_fact_exactly(consultation: Consultation) 
     for section in note.sections:
         for sentence in section.sentences:
             assert unsupported(sentence.text, source, "es") == [], sentence.text
+
+
+@pytest.mark.parametrize(
+    ("said", "written"),
+    [
+        ("Toso por la noche.", "Tose por la noche."),
+        ("Orino mucho desde hace una semana.", "Orina mucho desde hace una semana."),
+        ("Me mareo cuando me levanto.", "Se marea cuando se levanta."),
+        ("Me falta el aire cuando subo escaleras.", "Le falta el aire cuando sube escaleras."),
+        # A noun after an article or a possessive stays a noun.
+        ("Tengo mucho estrés en mi trabajo.", "Tiene mucho estrés en su trabajo."),
+        (
+            "Me duele al dar el primer paso por la mañana.",
+            "Le duele al dar el primer paso por la mañana.",
+        ),
+        # "como" is "like" here, never "I eat".
+        ("Me siento como si tuviera fiebre.", "Se siente como si tuviera fiebre."),
+    ],
+)
+def test_the_patients_own_words_read_in_the_third_person(said: str, written: str) -> None:
+    lexicon = lexicon_for("es")
+    assert sentence_case(third_person(said, lexicon, Pronouns.guess("", lexicon))) == written

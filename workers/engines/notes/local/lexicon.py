@@ -115,3 +115,6 @@ class Lexicon:
     #: "it looks all right": ``closer_keepers``).
     closers: tuple[str, ...] = ()
     closer_keepers: frozenset[str] = frozenset()
+    #: Words after which a word of ``third_person`` is a noun, not the patient's verb, and
+    #: stays as said ("en mi trabajo" is not "en su trabaja"; "el paso" is not "el pasa").
+    noun_markers: frozenset[str] = frozenset()

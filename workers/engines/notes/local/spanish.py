@@ -10,6 +10,13 @@ from .lexicon import ASSESSMENT, EXAM, HPI, PLAN, RESULTS, ROS, Lexicon
 #: Words after which "bueno"/"de acuerdo" is what was said ("estoy de acuerdo"), not a closer.
 _CLOSER_KEEPERS = "es está estoy están estamos estás muy tan más algo todo lo fue sea esté"
 
+#: Words after which a verb of ``third_person`` is a noun ("mi trabajo", "el camino"). Not
+#: "la"/"lo"/"las"/"los": before a verb they are pronouns ("lo tomo").
+_NOUN_MARKERS = """
+el un una unos unas mi mis tu tus su sus del al este esta estos estas ese esa esos esas
+nuestro nuestra nuestros nuestras buen mal primer
+"""
+
 _SIDE = r"(?: (?:del lado |de lado )?(?:derech|izquierd)[oa]s?)?"
 
 _ES_CUES: dict[str, tuple[str, ...]] = {
@@ -249,10 +256,30 @@ ES = Lexicon(
         "necesito": "necesita",
         "trabajo": "trabaja",
         "duermo": "duerme",
-        "como": "come",
+        # Not "como": far more often "like" than "I eat" ("me siento como si ...").
         "noto": "nota",
         "creo": "cree",
+        "toso": "tose",
+        "orino": "orina",
+        "subo": "sube",
+        "respiro": "respira",
+        "vomito": "vomita",
+        "bebo": "bebe",
+        "fumo": "fuma",
+        "camino": "camina",
+        "sudo": "suda",
+        "sangro": "sangra",
+        "veo": "ve",
+        "oigo": "oye",
+        "salgo": "sale",
+        "uso": "usa",
+        "me mareo": "se marea",
+        "me canso": "se cansa",
+        "me levanto": "se levanta",
+        "me despierto": "se despierta",
+        "me ahogo": "se ahoga",
     },
+    noun_markers=frozenset(_NOUN_MARKERS.split()),
     spoken={"pa'": "para"},
     openers=("y", "pero", "pues", "entonces", "también", "o"),
     commands=(),
