@@ -50,6 +50,11 @@ def test_a_spanish_pronoun_or_time_is_no_reason_for_a_visit_either() -> None:
         ("Paciente: Me duelen los pies.", "Dolor de pies."),
         ("Paciente: Tengo dolor en el hombro izquierdo.", "Dolor en el hombro izquierdo."),
         ("Paciente: Tengo dolor de cadera del lado derecho.", "Dolor de cadera del lado derecho."),
+        # "desde" names no part of the body: no "Dolor de desde."
+        (
+            "Paciente: Tengo la pierna hinchada y me duele desde hace cuatro días.",
+            "Tiene la pierna hinchada y le duele desde hace 4 días.",
+        ),
         # No side said, none written: the side is never guessed.
         ("Paciente: Tengo dolor de cabeza todas las noches.", "Dolor de cabeza."),
     ],

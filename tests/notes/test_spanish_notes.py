@@ -48,6 +48,7 @@ def test_the_spanish_note_carries_each_fact_exactly(consultation: Consultation) 
             "Me duele al dar el primer paso por la mañana.",
             "Le duele al dar el primer paso por la mañana.",
         ),
+        ("Me pongo veinte unidades de insulina.", "Se pone veinte unidades de insulina."),
         # "como" is "like" here, never "I eat".
         ("Me siento como si tuviera fiebre.", "Se siente como si tuviera fiebre."),
     ],

@@ -18,6 +18,13 @@ nuestro nuestra nuestros nuestras buen mal primer
 """
 
 _SIDE = r"(?: (?:del lado |de lado )?(?:derech|izquierd)[oa]s?)?"
+#: The part that hurts, never a word that names nothing ("me duele desde hace cuatro días"
+#: is no "dolor de desde").
+_PART = (
+    r"(?!(?:desde|hace|mucho|mucha|poco|cuando|más|menos|bastante|también|siempre|todo|toda"
+    r"|aquí|ahí|allí|al|a|en|por|para|si|ya|un|una|y|o|que|de|con|sin|cada|casi|muy|tanto"
+    r"|ahora|hoy|ayer|nada|algo|bien|mal)\b)\w+"
+)
 
 _ES_CUES: dict[str, tuple[str, ...]] = {
     EXAM: (
@@ -202,14 +209,14 @@ ES = Lexicon(
     complaints=(
         (
             re.compile(
-                rf"\b(dolor (?:de|en) (?:la |el |los |las )?\w+{_SIDE}|fiebre|tos|mareos?"
+                rf"\b(dolor (?:de|en) (?:la |el |los |las )?{_PART}{_SIDE}|fiebre|tos|mareos?"
                 r"|sangrado)\b",
                 re.IGNORECASE,
             ),
             r"\1",
         ),
         (
-            re.compile(rf"\bme duelen? (?:la |el |los |las )?(\w+{_SIDE})", re.IGNORECASE),
+            re.compile(rf"\bme duelen? (?:la |el |los |las )?({_PART}{_SIDE})", re.IGNORECASE),
             r"dolor de \1",
         ),
     ),
@@ -243,6 +250,11 @@ ES = Lexicon(
         "he": "ha",
         "me duele": "le duele",
         "me duelen": "le duelen",
+        "me pongo": "se pone",
+        "me tomo": "se toma",
+        "me inyecto": "se inyecta",
+        "me pincho": "se pincha",
+        "me aplico": "se aplica",
         "me siento": "se siente",
         "me": "le",
         "mi": "su",
