@@ -26,6 +26,14 @@ from .writing import note_of, section_of
             "Patient: Yes, and now my left knee pain is back.",
             "Left knee pain.",
         ),
+        # Where it hurts is part of it.
+        (
+            "Patient: I'm having a lot of pain at the end of my right middle finger.",
+            "Right middle finger pain.",
+        ),
+        ("Patient: I've had this pain in my lower back for a week.", "Lower back pain."),
+        ("Patient: There's some swelling in my left ankle.", "Left ankle swelling."),
+        ("Patient: I have pain on the right side of my abdomen.", "Abdomen pain."),
     ],
 )
 def test_the_chief_complaint_names_something(said: str, complaint: str) -> None:

@@ -294,10 +294,12 @@ SAMPLE_OPENING = "\n".join(
 
 
 def test_a_chief_complaint_is_never_a_fragment_of_grammar() -> None:
-    assert _section(_note(SAMPLE_OPENING), "chief_complaint") == "Pain."
+    assert _section(_note(SAMPLE_OPENING), "chief_complaint") == "Right middle finger pain."
     lot = SAMPLE_OPENING.replace("a lot of pain", "a bit of swelling")
-    assert _section(_note(lot), "chief_complaint") == "Swelling."
-    kept = SAMPLE_OPENING.replace("a lot of pain", "bad pain")
+    assert _section(_note(lot), "chief_complaint") == "Right middle finger swelling."
+    nowhere = SAMPLE_OPENING.replace(" at the end of my right middle finger", "")
+    assert _section(_note(nowhere), "chief_complaint") == "Pain."
+    kept = nowhere.replace("a lot of pain", "bad pain")
     assert _section(_note(kept), "chief_complaint") == "Bad pain."
 
 

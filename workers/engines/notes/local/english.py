@@ -85,6 +85,14 @@ _EN_THIRD_PERSON = {
 }
 
 #: Pronouns and times a reason for the visit is never made of alone.
+#: Parts of the body a complaint may name ("pain in my lower back" -> "Lower back pain.").
+_BODY_PART_WORDS = """
+finger fingers thumb hand hands wrist wrists arm arms elbow elbows shoulder shoulders neck back
+chest abdomen stomach belly side flank groin hip hips leg legs thigh knee knees calf ankle ankles
+foot feet heel toe toes head ear ears eye eyes throat jaw tooth teeth pelvis ribs rib spine buttock
+"""
+_BODY_PARTS = "|".join(_BODY_PART_WORDS.split())
+
 NOT_A_REASON = """
 you him her them this that these those it me us one all today yesterday now last next year
 years month months week weeks day days ago before again while time morning evening night
@@ -96,6 +104,16 @@ EN = Lexicon(
     empty_sentences=EMPTY_SENTENCES,
     transitions=TRANSITIONS,
     complaints=(
+        (
+            # "pain at the end of my right middle finger" -> "Right middle finger pain."
+            re.compile(
+                r"\b(pain|ache|swelling|numbness) (?:in|at|on|over|around)"
+                r"(?: the (?:[a-z]+ ){1,2}of)? (?:my|your|his|her|the) "
+                rf"((?:(?:left|right)\s+)?(?:[a-z]+\s+)?(?:{_BODY_PARTS}))\b",
+                re.IGNORECASE,
+            ),
+            r"\2 \1",
+        ),
         (
             re.compile(
                 r"\b((?:(?:left|right)\s+)?(?!(?:it|that|this|which|what)\b)\w+)"
