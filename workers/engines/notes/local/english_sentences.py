@@ -83,6 +83,9 @@ TRANSITIONS: tuple[str, ...] = (
     "review the results",
     "go ahead and",
     "let's see",
+    "let me see",
+    "check it out",
+    "let me check",
 )
 
 SPOKEN: dict[str, str] = {
