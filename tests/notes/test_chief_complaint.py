@@ -60,9 +60,15 @@ def test_a_spanish_pronoun_or_time_is_no_reason_for_a_visit_either() -> None:
         ("Paciente: Tengo dolor de cadera del lado derecho.", "Dolor de cadera del lado derecho."),
         # "desde" names no part of the body: no "Dolor de desde."
         (
-            "Paciente: Tengo la pierna hinchada y me duele desde hace cuatro días.",
-            "Tiene la pierna hinchada y le duele desde hace 4 días.",
+            "Paciente: Me duele desde hace cuatro días y no puedo dormir.",
+            "Le duele desde hace 4 días y no puede dormir.",
         ),
+        ("Paciente: Me falta el aire cuando subo escaleras.", "Falta de aire."),
+        ("Paciente: Me arde al orinar desde hace dos días.", "Ardor al orinar."),
+        ("Paciente: Tengo ardor en el estómago después de comer.", "Ardor en el estómago."),
+        ("Paciente: Tengo la pierna izquierda hinchada.", "Hinchazón de pierna izquierda."),
+        ("Paciente: Me sangran las encías al cepillarme.", "Sangrado de encías."),
+        ("Paciente: Estoy muy cansada desde hace dos meses.", "Cansancio."),
         # No side said, none written: the side is never guessed.
         ("Paciente: Tengo dolor de cabeza todas las noches.", "Dolor de cabeza."),
     ],

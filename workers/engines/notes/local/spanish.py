@@ -209,12 +209,28 @@ ES = Lexicon(
     complaints=(
         (
             re.compile(
-                rf"\b(dolor (?:de|en) (?:la |el |los |las )?{_PART}{_SIDE}|fiebre|tos|mareos?"
-                r"|sangrado)\b",
+                rf"\b((?:dolor|ardor) (?:de|en) (?:la |el |los |las )?{_PART}{_SIDE}"
+                r"|fiebre|tos|mareos?|sangrado|náuseas|vómitos|diarrea|falta de aire"
+                r"|ardor al orinar|cansancio|picor|hinchazón)\b",
                 re.IGNORECASE,
             ),
             r"\1",
         ),
+        (re.compile(r"\b(?:me|le) falta el aire\b", re.IGNORECASE), "falta de aire"),
+        (re.compile(r"\b(?:me|le) arde al orinar\b", re.IGNORECASE), "ardor al orinar"),
+        (re.compile(r"\bmucha sed\b", re.IGNORECASE), "sed"),
+        (
+            re.compile(
+                rf"\b(?:tengo|tiene) (?:la |el |los |las )?({_PART}{_SIDE}) hinchad[oa]s?\b",
+                re.IGNORECASE,
+            ),
+            r"hinchazón de \1",
+        ),
+        (
+            re.compile(rf"\b(?:me|le) sangran? (?:la |el |los |las )?({_PART})", re.IGNORECASE),
+            r"sangrado de \1",
+        ),
+        (re.compile(r"\b(?:estoy|está) (?:muy )?cansad[oa]\b", re.IGNORECASE), "cansancio"),
         (
             re.compile(rf"\bme duelen? (?:la |el |los |las )?({_PART}{_SIDE})", re.IGNORECASE),
             r"dolor de \1",
