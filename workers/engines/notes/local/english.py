@@ -84,7 +84,26 @@ _EN_THIRD_PERSON = {
     "we're": "they are",
 }
 
-#: Pronouns and times a reason for the visit is never made of alone.
+#: Verbs whose base form is never their past ("I climb", not "I hurt"): after "I" they read
+#: in the third person ("when I climb stairs" -> "when the patient climbs stairs").
+_EN_REGULAR_VERBS = """
+climb cough bend lift breathe sit stand exercise smoke swallow move push pull reach kneel squat
+type drive play stretch bike swim wear carry miss forget remember live check lose pee urinate
+vomit wheeze snore bruise itch ache sneeze limp struggle avoid rest wear
+"""
+
+
+def _third(verb: str) -> str:
+    if verb.endswith(("s", "sh", "ch", "x", "z", "o")):
+        return f"{verb}es"
+    if verb.endswith("y") and verb[-2] not in "aeiou":
+        return f"{verb[:-1]}ies"
+    return f"{verb}s"
+
+
+for _verb in _EN_REGULAR_VERBS.split():
+    _EN_THIRD_PERSON.setdefault(f"i {_verb}", f"{{subj}} {_third(_verb)}")
+
 #: Parts of the body a complaint may name ("pain in my lower back" -> "Lower back pain.").
 _BODY_PART_WORDS = """
 finger fingers thumb hand hands wrist wrists arm arms elbow elbows shoulder shoulders neck back
@@ -93,6 +112,7 @@ foot feet heel toe toes head ear ears eye eyes throat jaw tooth teeth pelvis rib
 """
 _BODY_PARTS = "|".join(_BODY_PART_WORDS.split())
 
+#: Pronouns and times a reason for the visit is never made of alone.
 NOT_A_REASON = """
 you him her them this that these those it me us one all today yesterday now last next year
 years month months week weeks day days ago before again while time morning evening night
@@ -128,7 +148,8 @@ EN = Lexicon(
                 # Never a function word: "a lot of pain" is "Pain.", not "Of pain.".
                 # Nor a verb: "I also have pain" is "Pain.", not "Have pain.". A hyphenated
                 # word is one: "a low-grade fever" is "Low-grade fever.", not "Grade fever.".
-                r"(?:(?!(?:my|your|his|her|the|this|that|some|a|any|no|not|of|in|on|at|to"
+                r"(?:(?!(?:i|you|we|they|he|she|my|your|his|her|the|this|that|some|a|any|no"
+                r"|not|of|in|on|at|to"
                 r"|with|and|or|for|from|lot|bit|little|much|more|less|so|such|some"
                 r"|have|has|had|having|was|were|is|are|am|be|been|being|get|gets|got"
                 r"|getting|feel|feels|felt|feeling|also|still|just|really|very)\b)"
