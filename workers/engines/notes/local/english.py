@@ -89,7 +89,7 @@ _EN_THIRD_PERSON = {
 _EN_REGULAR_VERBS = """
 climb cough bend lift breathe sit stand exercise smoke swallow move push pull reach kneel squat
 type drive play stretch bike swim wear carry miss forget remember live check lose pee urinate
-vomit wheeze snore bruise itch ache sneeze limp struggle avoid rest wear
+vomit wheeze snore bruise itch ache sneeze limp struggle avoid rest
 """
 
 
