@@ -17,9 +17,9 @@ def unit(text: str) -> Unit:
 @pytest.mark.parametrize(
     "said",
     [
-        "Very interesting, let me check it out.",
+        "Okay, let me check it out.",
         "Okay, let me see your hand.",
-        "Let me check your ears real quick.",
+        "Let me check your ears.",
         "Let's take a look at that finger.",
     ],
 )
@@ -33,6 +33,10 @@ def test_an_announcement_is_left_out(said: str) -> None:
         # A drug or a number makes it a plan.
         "Let me check your potassium again in 2 weeks.",
         "Let me see if we can start you on metformin.",
+        # More than a few words after a brief announcement: what follows is kept.
+        "Let me check the x-ray, there is a fracture of the distal radius.",
+        "Let me check a urine culture and a thyroid panel.",
+        "I want a dermatologist to check it out.",
         # No announcement at all.
         "Your exam shows tenderness over the distal phalanx.",
     ],

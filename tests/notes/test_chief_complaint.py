@@ -33,7 +33,10 @@ from .writing import note_of, section_of
         ),
         ("Patient: I've had this pain in my lower back for a week.", "Lower back pain."),
         ("Patient: There's some swelling in my left ankle.", "Left ankle swelling."),
-        ("Patient: I have pain on the right side of my abdomen.", "Abdomen pain."),
+        ("Patient: I have pain on the right side of my abdomen.", "Right abdomen pain."),
+        ("Patient: There is pain over the left side of the chest.", "Left chest pain."),
+        # A denied symptom is no complaint; the one said after it is.
+        ("Patient: I have no pain in my chest, just a cough.", "Cough."),
     ],
 )
 def test_the_chief_complaint_names_something(said: str, complaint: str) -> None:
@@ -69,6 +72,13 @@ def test_a_spanish_pronoun_or_time_is_no_reason_for_a_visit_either() -> None:
         ("Paciente: Tengo la pierna izquierda hinchada.", "Hinchazón de pierna izquierda."),
         ("Paciente: Me sangran las encías al cepillarme.", "Sangrado de encías."),
         ("Paciente: Estoy muy cansada desde hace dos meses.", "Cansancio."),
+        # "mi" is no part of a note's complaint, nor is a number or an article.
+        ("Paciente: Tengo dolor en mi rodilla izquierda.", "Dolor en rodilla izquierda."),
+        ("Paciente: Me duele mi rodilla.", "Dolor de rodilla."),
+        ("Paciente: Me duelen las dos rodillas.", "Le duelen las 2 rodillas."),
+        # A denied symptom is no complaint.
+        ("Paciente: No tengo mucha sed.\nPaciente: Me duele la cabeza.", "Dolor de cabeza."),
+        ("Paciente: No me falta el aire, pero toso.", "No le falta el aire, pero tose."),
         # No side said, none written: the side is never guessed.
         ("Paciente: Tengo dolor de cabeza todas las noches.", "Dolor de cabeza."),
     ],

@@ -16,13 +16,18 @@ from .writing import note_of, section_of
     ("said", "kept"),
     [
         ("I want to see you again in two weeks, okay.", "I want to see you again in 2 weeks."),
-        ("We will get that set up okay", "We will get that set up"),
         ("But this is taking a lot longer okay well.", "this is taking a lot longer."),
         (
-            "His sensation is intact to light touch all right.",
+            "His sensation is intact to light touch all right and.",
             "His sensation is intact to light touch.",
         ),
-        ("Then we'll order an echo, alright?", "we'll order an echo?"),
+        ("Then we'll order an echo, alright.", "we'll order an echo."),
+        # Without a comma a lone "okay" may say how something is: it stays.
+        ("Her labs came back okay.", "Her labs came back okay."),
+        ("I'm sleeping okay.", "I'm sleeping okay."),
+        ("We will get that set up okay", "We will get that set up okay"),
+        # A closer that is a sentence of its own is left to the sentence split.
+        ("Is that right? Okay.", "Is that right? Okay."),
         # What "okay" is said of stays.
         ("I'm okay.", "I'm okay."),
         ("The wound looks okay.", "The wound looks okay."),
@@ -46,6 +51,8 @@ def test_an_english_closer_is_cut_and_a_state_is_kept(said: str, kept: str) -> N
         ("Nos vemos en dos semanas, de acuerdo.", "Nos vemos en 2 semanas."),
         ("Estoy de acuerdo.", "Estoy de acuerdo."),
         ("El resultado es bueno.", "El resultado es bueno."),
+        ("El control ha sido bueno.", "El control ha sido bueno."),
+        ("Ella estuvo de acuerdo.", "Ella estuvo de acuerdo."),
     ],
 )
 def test_a_spanish_closer_is_cut_and_a_state_is_kept(said: str, kept: str) -> None:

@@ -49,6 +49,7 @@ def test_the_spanish_note_carries_each_fact_exactly(consultation: Consultation) 
             "Le duele al dar el primer paso por la mañana.",
         ),
         ("Me pongo veinte unidades de insulina.", "Se pone veinte unidades de insulina."),
+        ("Voy de camino al trabajo.", "Va de camino al trabajo."),
         # "como" is "like" here, never "I eat".
         ("Me siento como si tuviera fiebre.", "Se siente como si tuviera fiebre."),
     ],

@@ -22,6 +22,9 @@ EN = lexicon_for("en")
         ("I carry an inhaler", "the patient carries an inhaler"),
         ("I stretch every morning", "the patient stretches every morning"),
         ("I still wheeze", "the patient still wheezes"),
+        # The subject of a question stays as said.
+        ("Can I exercise?", "Can I exercise?"),
+        ("When can I drive again?", "When can I drive again?"),
         # Past and present alike: not guessed.
         ("I hurt my knee", "the patient hurt her knee"),
     ],

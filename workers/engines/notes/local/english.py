@@ -13,6 +13,7 @@ from .english_cues import CUES
 from .english_sentences import (
     ASSISTANT_VERBS,
     BREAKS,
+    BRIEF_TRANSITIONS,
     CLAUSE_SUBJECTS,
     CLOSER_KEEPERS,
     CLOSERS,
@@ -23,6 +24,7 @@ from .english_sentences import (
     OPENERS,
     QUESTION_STARTS,
     REPORTING_VERBS,
+    RUN_ON_CLOSERS,
     SPOKEN,
     SUBORDINATE_LEADS,
     SUBORDINATORS,
@@ -112,6 +114,14 @@ foot feet heel toe toes head ear ears eye eyes throat jaw tooth teeth pelvis rib
 """
 _BODY_PARTS = "|".join(_BODY_PART_WORDS.split())
 
+#: Words before "I" that make it a question's subject, left as said ("can I exercise").
+QUESTION_AUXILIARIES = "can could should would will do did does may might must shall"
+
+#: Words that deny the symptom named a few words after them.
+NEGATIONS = (
+    "no not never without denies deny don't didn't doesn't haven't hasn't isn't wasn't none nor"
+)
+
 #: Pronouns and times a reason for the visit is never made of alone.
 NOT_A_REASON = """
 you him her them this that these those it me us one all today yesterday now last next year
@@ -123,7 +133,34 @@ EN = Lexicon(
     fillers=FILLERS,
     empty_sentences=EMPTY_SENTENCES,
     transitions=TRANSITIONS,
+    brief_transitions=BRIEF_TRANSITIONS,
+    negations=frozenset(NEGATIONS.split()),
+    keep_after=frozenset(
+        [
+            "can",
+            "could",
+            "should",
+            "would",
+            "will",
+            "do",
+            "did",
+            "does",
+            "may",
+            "might",
+            "must",
+            "shall",
+        ]
+    ),
     complaints=(
+        (
+            # "pain on the right side of my abdomen" -> "Right abdomen pain."
+            re.compile(
+                r"\b(pain|ache|swelling|numbness) (?:in|at|on|over|around) the (left|right)"
+                rf"(?:-hand)? side of (?:my|your|his|her|the) ({_BODY_PARTS})\b",
+                re.IGNORECASE,
+            ),
+            r"\2 \3 \1",
+        ),
         (
             # "pain at the end of my right middle finger" -> "Right middle finger pain."
             re.compile(
@@ -263,5 +300,6 @@ EN = Lexicon(
     reporting_verbs=REPORTING_VERBS,
     not_a_reason=frozenset(NOT_A_REASON.split()),
     closers=CLOSERS,
+    run_on_closers=RUN_ON_CLOSERS,
     closer_keepers=frozenset(CLOSER_KEEPERS.split()),
 )

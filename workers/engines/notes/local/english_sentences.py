@@ -83,10 +83,12 @@ TRANSITIONS: tuple[str, ...] = (
     "review the results",
     "go ahead and",
     "let's see",
-    "let me see",
-    "check it out",
-    "let me check",
 )
+
+#: Announcements left out only when they are nearly the whole sentence (at most
+#: ``BRIEF_WORDS`` words): "Let me check it out." goes, "Let me check the x-ray, there is a
+#: fracture of the distal radius." stays.
+BRIEF_TRANSITIONS: tuple[str, ...] = ("let me see", "let me check", "check it out")
 
 SPOKEN: dict[str, str] = {
     "gon na": "going to",
@@ -129,7 +131,14 @@ OPENERS: tuple[str, ...] = (
     "hello",
 )
 
-CLOSERS: tuple[str, ...] = ("okay", "ok", "all right", "alright", "okay well", "okay so")
+CLOSERS: tuple[str, ...] = ("okay", "ok", "all right", "alright")
+RUN_ON_CLOSERS: tuple[str, ...] = (
+    "okay well",
+    "okay so",
+    "okay and",
+    "all right so",
+    "all right and",
+)
 
 #: Words after which "okay"/"all right" is what was said about something, not a closer.
 CLOSER_KEEPERS = """

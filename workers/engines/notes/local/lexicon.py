@@ -109,12 +109,21 @@ class Lexicon:
     #: Words a reason for the visit is never made of alone ("here for me", "seen for it last
     #: year"): pronouns and times, lower case.
     not_a_reason: frozenset[str] = frozenset()
-    #: Words that may close a sentence and add nothing to a note ("I'll see you in two weeks,
-    #: okay.", a recognizer's "... a lot longer okay well." where the next turn's "okay"
-    #: ran on): cut from its end, unless the word before says what is "okay" ("I'm okay",
-    #: "it looks all right": ``closer_keepers``).
+    #: Words that may close a sentence after a comma and add nothing to a note ("I'll see you
+    #: in two weeks, okay.", "nos vemos en dos semanas, vale."), and words run on at a
+    #: sentence's end that never end a statement (a recognizer's "... a lot longer okay well."
+    #: where the next turn's words ran on): cut from its end, unless the word before says what
+    #: is "okay" ("I'm okay": ``closer_keepers``).
     closers: tuple[str, ...] = ()
+    run_on_closers: tuple[str, ...] = ()
     closer_keepers: frozenset[str] = frozenset()
-    #: Words after which a word of ``third_person`` is a noun, not the patient's verb, and
-    #: stays as said ("en mi trabajo" is not "en su trabaja"; "el paso" is not "el pasa").
-    noun_markers: frozenset[str] = frozenset()
+    #: Words after which a word of ``third_person`` stays as said: in Spanish an article or
+    #: possessive before a noun ("en mi trabajo" is not "en su trabaja"), in English the
+    #: auxiliary of a question ("can I exercise" is not "can the patient exercises").
+    keep_after: frozenset[str] = frozenset()
+    #: Announcements left out only when they are nearly the whole sentence (six words or
+    #: fewer): "let me check it out", never "let me check a urine culture and a thyroid panel".
+    brief_transitions: tuple[str, ...] = ()
+    #: Words that deny what follows them in a clause ("no", "never", "nunca"): a symptom named
+    #: within a few words after one is no chief complaint ("I have no pain in my chest").
+    negations: frozenset[str] = frozenset()

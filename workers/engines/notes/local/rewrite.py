@@ -138,10 +138,10 @@ def third_person(text: str, lexicon: Lexicon, pronouns: Pronouns) -> str:
     def replace(match: re.Match[str]) -> str:
         nonlocal first
         found = match.groupdict()
-        if lexicon.noun_markers:
+        if lexicon.keep_after:
             before = match.string[: match.start()].split()
-            if before and before[-1].lower().strip(",;:") in lexicon.noun_markers:
-                return match.group(0)  # a noun ("mi trabajo"), not a verb
+            if before and before[-1].lower().strip(",;:¿") in lexicon.keep_after:
+                return match.group(0)  # a noun ("mi trabajo"), a question ("can I ...")
         if found["key"] is not None:
             template = table[found["key"].lower()]
         else:  # "I <adverb> <rest>": the adverb goes after the subject

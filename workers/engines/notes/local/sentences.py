@@ -29,6 +29,8 @@ _MIN_ASR_WORDS = 6
 # they name a drug or a number. Chosen on ACI-Bench valid (12 -> 14, 16, 18, 20 words: valid
 # text ROUGE-1 51.47 -> 51.79, 51.83, 51.80, 51.80; eval/README.md).
 _TRANSITION_WORDS = 16
+#: Most words of a sentence a brief announcement (``Lexicon.brief_transitions``) is left out of.
+_BRIEF_WORDS = 6
 # Punctuated sentences longer than this are cut as if unpunctuated.
 _LONG_SENTENCE = 40
 # Each side of a comma splice keeps at least this many words to be cut off as a sentence.
@@ -123,24 +125,34 @@ def clean(text: str, lexicon: Lexicon) -> str:
 
 @cache
 def _closers_pattern(lexicon: Lexicon) -> re.Pattern[str]:
-    names = "|".join(re.escape(k) for k in sorted(lexicon.closers, key=len, reverse=True))
-    return re.compile(rf"([\w']+)?(\s*,?\s+)(?:{names})\s*([.?!]?)$", re.IGNORECASE)
+    closers = (*lexicon.closers, *lexicon.run_on_closers)
+    names = "|".join(re.escape(k) for k in sorted(closers, key=len, reverse=True))
+    return re.compile(rf"([\w'\u2019]+)?(\s*(,)?\s+)(?P<closer>{names})\s*([.?!]?)$", re.IGNORECASE)
 
 
 def without_closers(text: str, lexicon: Lexicon) -> str:
-    """``text`` without the words that close it and add nothing (``Lexicon.closers``): "...
-    in two weeks, okay." -> "... in two weeks."; "I'm okay." stays."""
-    if not lexicon.closers:
+    """``text`` without the words that close it and add nothing: a ``Lexicon.closers`` after a
+    comma ("... in two weeks, vale."), a ``Lexicon.run_on_closers`` even without one ("... a
+    lot longer okay well."). A closer without a comma
+    may say how something is ("her labs came back okay") and stays, as does one after a word
+    that says what is okay ("I'm okay")."""
+    if not lexicon.closers and not lexicon.run_on_closers:
         return text
+    run_on = {c.lower() for c in lexicon.run_on_closers}
     pattern = _closers_pattern(lexicon)
     while True:
         match = pattern.search(text)
-        if match is None or (match.group(1) or "").lower() in lexicon.closer_keepers:
+        if match is None:
+            return text
+        before = (match.group(1) or "").lower().replace("\u2019", "'")
+        if before in lexicon.closer_keepers:
+            return text
+        if match.group(3) is None and match.group("closer").lower() not in run_on:
             return text
         head = text[: match.start(2)].rstrip(" ,;")
-        if len(head.split()) < 2:
+        if len(head.split()) < 2 or head[-1:] in (".", "?", "!"):
             return text
-        text = head + match.group(3)
+        text = head + match.group(5)
 
 
 def without_inner_commands(text: str, lexicon: Lexicon) -> str:
@@ -365,7 +377,10 @@ def is_empty(unit: Unit, lexicon: Lexicon) -> bool:
         return True
     if len(unit.words) <= _TRANSITION_WORDS:
         lowered = unit.text.lower()
-        if any(phrase in lowered for phrase in lexicon.transitions):
+        brief = len(unit.words) <= _BRIEF_WORDS and any(
+            phrase in lowered for phrase in lexicon.brief_transitions
+        )
+        if brief or any(phrase in lowered for phrase in lexicon.transitions):
             # "Let me go ahead and start you on metformin" is a plan, not a transition.
             return not _NUMBER.search(unit.text) and not drugs_in(unit.text)
     return len(unit.words) < 4 and not _NUMBER.search(unit.text)

@@ -14,16 +14,17 @@ _CLOSER_KEEPERS = "es está estoy están estamos estás muy tan más algo todo l
 #: "la"/"lo"/"las"/"los": before a verb they are pronouns ("lo tomo").
 _NOUN_MARKERS = """
 el un una unos unas mi mis tu tus su sus del al este esta estos estas ese esa esos esas
-nuestro nuestra nuestros nuestras buen mal primer
+nuestro nuestra nuestros nuestras buen mal primer de con sin por para
 """
 
 _SIDE = r"(?: (?:del lado |de lado )?(?:derech|izquierd)[oa]s?)?"
 #: The part that hurts, never a word that names nothing ("me duele desde hace cuatro días"
 #: is no "dolor de desde").
 _PART = (
-    r"(?!(?:desde|hace|mucho|mucha|poco|cuando|más|menos|bastante|también|siempre|todo|toda"
-    r"|aquí|ahí|allí|al|a|en|por|para|si|ya|un|una|y|o|que|de|con|sin|cada|casi|muy|tanto"
-    r"|ahora|hoy|ayer|nada|algo|bien|mal)\b)\w+"
+    r"(?!(?:desde|hace|mucho|mucha|muchísimo|poco|cuando|más|menos|bastante|también|siempre"
+    r"|todo|toda|aquí|ahí|allí|al|a|en|por|para|si|ya|un|una|y|o|que|de|con|sin|cada|casi|muy"
+    r"|tanto|ahora|hoy|ayer|nada|algo|bien|mal|mi|mis|tu|tus|su|sus|este|esta|ambas|ambos|dos"
+    r"|sobre|como|solo|sólo|todavía|fuerte|la|el|los|las|lo)\b)[^\W\d_]+"
 )
 
 _ES_CUES: dict[str, tuple[str, ...]] = {
@@ -207,6 +208,13 @@ ES = Lexicon(
         "hablemos de",
     ),
     complaints=(
+        # "dolor en mi rodilla izquierda" -> "Dolor en rodilla izquierda." (no "mi" in a note)
+        (
+            re.compile(
+                rf"\b(dolor|ardor) (de|en) (?:mi|mis|su|sus) ({_PART}{_SIDE})", re.IGNORECASE
+            ),
+            r"\1 \2 \3",
+        ),
         (
             re.compile(
                 rf"\b((?:dolor|ardor) (?:de|en) (?:la |el |los |las )?{_PART}{_SIDE}"
@@ -232,7 +240,9 @@ ES = Lexicon(
         ),
         (re.compile(r"\b(?:estoy|está) (?:muy )?cansad[oa]\b", re.IGNORECASE), "cansancio"),
         (
-            re.compile(rf"\bme duelen? (?:la |el |los |las )?({_PART}{_SIDE})", re.IGNORECASE),
+            re.compile(
+                rf"\bme duelen? (?:la |el |los |las |mi |mis )?({_PART}{_SIDE})", re.IGNORECASE
+            ),
             r"dolor de \1",
         ),
     ),
@@ -307,7 +317,8 @@ ES = Lexicon(
         "me despierto": "se despierta",
         "me ahogo": "se ahoga",
     },
-    noun_markers=frozenset(_NOUN_MARKERS.split()),
+    keep_after=frozenset(_NOUN_MARKERS.split()),
+    negations=frozenset(("no", "nunca", "ni", "sin", "niega", "tampoco", "jamás")),
     spoken={"pa'": "para"},
     openers=("y", "pero", "pues", "entonces", "también", "o"),
     commands=(),
@@ -342,6 +353,6 @@ ES = Lexicon(
     female=("ella", "señora", "femenina", "mujer", "sra", "la paciente"),
     male=("él", "señor", "masculino", "hombre", "sr", "el paciente"),
     not_a_reason=frozenset(NOT_A_REASON.split()),
-    closers=("vale", "bueno", "de acuerdo", "okey"),
+    closers=("vale", "de acuerdo", "okey"),
     closer_keepers=frozenset(_CLOSER_KEEPERS.split()),
 )

@@ -99,10 +99,18 @@ def _chief_complaint(units: list[Unit], lexicon: Lexicon) -> NoteSentence | None
         if unit.question:
             continue
         for pattern, written in lexicon.complaints:
-            match = pattern.search(unit.text)
-            if match:
-                return NoteSentence(sentence_case(match.expand(written)), unit.segments)
+            for match in pattern.finditer(unit.text):
+                if not _denied(unit.text[: match.start()], lexicon):
+                    return NoteSentence(sentence_case(match.expand(written)), unit.segments)
     return None
+
+
+def _denied(before: str, lexicon: Lexicon) -> bool:
+    """Whether the last few words before a symptom, in its clause, deny it ("I have no pain
+    in my chest", "no tengo mucha sed")."""
+    clause = re.split(r"[,;:]", before)[-1].lower()
+    words = re.findall(r"[\w']+", clause.replace("\u2019", "'"))[-4:]
+    return any(w in lexicon.negations for w in words)
 
 
 def _names_something(phrase: str, lexicon: Lexicon) -> bool:
