@@ -135,22 +135,7 @@ EN = Lexicon(
     transitions=TRANSITIONS,
     brief_transitions=BRIEF_TRANSITIONS,
     negations=frozenset(NEGATIONS.split()),
-    keep_after=frozenset(
-        [
-            "can",
-            "could",
-            "should",
-            "would",
-            "will",
-            "do",
-            "did",
-            "does",
-            "may",
-            "might",
-            "must",
-            "shall",
-        ]
-    ),
+    keep_after=frozenset(QUESTION_AUXILIARIES.split()),
     complaints=(
         (
             # "pain on the right side of my abdomen" -> "Right abdomen pain."

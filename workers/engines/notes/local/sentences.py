@@ -133,9 +133,8 @@ def _closers_pattern(lexicon: Lexicon) -> re.Pattern[str]:
 def without_closers(text: str, lexicon: Lexicon) -> str:
     """``text`` without the words that close it and add nothing: a ``Lexicon.closers`` after a
     comma ("... in two weeks, vale."), a ``Lexicon.run_on_closers`` even without one ("... a
-    lot longer okay well."). A closer without a comma
-    may say how something is ("her labs came back okay") and stays, as does one after a word
-    that says what is okay ("I'm okay")."""
+    lot longer okay well."). A closer without a comma may say how something is ("her labs
+    came back okay") and stays, as does one after a word that says what is okay ("I'm okay")."""
     if not lexicon.closers and not lexicon.run_on_closers:
         return text
     run_on = {c.lower() for c in lexicon.run_on_closers}

@@ -6,17 +6,17 @@ import re
 
 from .lexicon import ASSESSMENT, EXAM, HPI, PLAN, RESULTS, ROS, Lexicon
 
-#: The side after the part that hurts ("dolor de rodilla izquierda"): a complaint keeps it.
-#: Words after which "bueno"/"de acuerdo" is what was said ("estoy de acuerdo"), not a closer.
+#: Words after which "de acuerdo" is what was said ("estoy de acuerdo"), not a closer.
 _CLOSER_KEEPERS = "es está estoy están estamos estás muy tan más algo todo lo fue sea esté"
 
 #: Words after which a verb of ``third_person`` is a noun ("mi trabajo", "el camino"). Not
 #: "la"/"lo"/"las"/"los": before a verb they are pronouns ("lo tomo").
-_NOUN_MARKERS = """
+_KEEP_AFTER = """
 el un una unos unas mi mis tu tus su sus del al este esta estos estas ese esa esos esas
 nuestro nuestra nuestros nuestras buen mal primer de con sin por para
 """
 
+#: The side after the part that hurts ("dolor de rodilla izquierda"): a complaint keeps it.
 _SIDE = r"(?: (?:del lado |de lado )?(?:derech|izquierd)[oa]s?)?"
 #: The part that hurts, never a word that names nothing ("me duele desde hace cuatro días"
 #: is no "dolor de desde").
@@ -317,7 +317,7 @@ ES = Lexicon(
         "me despierto": "se despierta",
         "me ahogo": "se ahoga",
     },
-    keep_after=frozenset(_NOUN_MARKERS.split()),
+    keep_after=frozenset(_KEEP_AFTER.split()),
     negations=frozenset(("no", "nunca", "ni", "sin", "niega", "tampoco", "jamás")),
     spoken={"pa'": "para"},
     openers=("y", "pero", "pues", "entonces", "también", "o"),
